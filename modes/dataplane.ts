@@ -1,0 +1,38 @@
+// The one small interface between the daemon and a dataplane (iptables, ipvs, userspace, noop).
+//
+// The daemon hands a dataplane the whole desired state plus what changed since the last
+// successful sync; the dataplane decides whether it can do a partial sync. `full` asks for a
+// full resync (first sync, periodic resync, after a failure, after a node topology change).
+
+import type { ChangeSet, ProxyState } from '../proxy/model/types.js';
+
+export interface SyncRequest {
+  readonly state: ProxyState;
+  readonly changes: ChangeSet;
+  /** The runner requires a full sync (first sync, sync-period elapsed, previous failure). */
+  readonly full: boolean;
+}
+
+export interface SyncResult {
+  /** Whether a full sync was done (a dataplane may upgrade a partial request to full). */
+  readonly full: boolean;
+  /** Human-readable counts for the per-sync log line (e.g. rules written, lines, bytes). */
+  readonly stats: Readonly<Record<string, number>>;
+  /**
+   * Ask the runner to do a full sync next time even though this one succeeded (for example an
+   * external flush was detected by the canary chains).
+   */
+  readonly needFullSync?: boolean;
+}
+
+export interface Dataplane {
+  readonly mode: string;
+  /** Program the kernel (or proxy) to match `req.state`. Throws on failure; the runner retries. */
+  sync(req: SyncRequest): Promise<SyncResult>;
+  /** Remove everything this dataplane ever created (for --cleanup). Foreign state survives. */
+  cleanup(): Promise<void>;
+  /** Release resources (listeners, timers) on shutdown without removing rules. */
+  close?(): Promise<void>;
+  /** Per-mode description of what is programmed for one service port, for `explain`. */
+  describe?(serviceKey: string): Promise<unknown>;
+}

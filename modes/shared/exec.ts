@@ -1,0 +1,60 @@
+// The one place that starts external programs. Always an argument vector, never a shell string,
+// so object names can never be interpreted by a shell.
+
+import { spawn } from 'node:child_process';
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ExecOptions {
+  /** Written to the child's stdin (e.g. an iptables-restore payload). */
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export type Exec = (argv: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+export const exec: Exec = (argv, opts = {}) =>
+  new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (!cmd) {
+      reject(new Error('exec: empty argument vector'));
+      return;
+    }
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer =
+      opts.timeoutMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(new Error(`exec ${cmd}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    // A child that exits before reading stdin makes the write fail with EPIPE; the exit code
+    // already reports the failure, so the write error is deliberately ignored.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+
+/** Run and throw with stderr when the exit code is not 0. */
+export async function execOk(argv: readonly string[], opts?: ExecOptions, run: Exec = exec): Promise<ExecResult> {
+  const r = await run(argv, opts);
+  if (r.code !== 0) {
+    throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  return r;
+}
