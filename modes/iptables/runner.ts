@@ -1,0 +1,30 @@
+// The narrow interface between iptables rendering and the kernel. The real implementation runs
+// iptables-restore / iptables-save (nft or legacy backend, detected like the host's); the fake in
+// test/fakes/ parses the same payloads in memory so rendering can be tested without root.
+
+import type { IPFamily } from '../../proxy/model/types.js';
+
+export type IptablesBackend = 'nft' | 'legacy';
+export type Table = 'nat' | 'filter' | 'mangle' | 'raw';
+
+export interface IptablesRunner {
+  readonly backend: IptablesBackend;
+  /**
+   * Apply a complete `iptables-restore` payload (one or more `*table ... COMMIT` blocks) atomically
+   * with `--noflush`, waiting on the xtables lock. Throws RestoreError on failure.
+   */
+  restore(family: IPFamily, payload: string): Promise<void>;
+  /** `iptables-save [-t table]` output. */
+  save(family: IPFamily, table?: Table): Promise<string>;
+}
+
+export class RestoreError extends Error {
+  constructor(
+    message: string,
+    /** 1-based line of the payload iptables-restore complained about, when it said. */
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'RestoreError';
+  }
+}
