@@ -1,0 +1,212 @@
+// EndpointSlices / legacy v1 Endpoints → Endpoint lists per (port name, protocol).
+//
+// The result is keyed by slice port, not by service port key: a slice does not know the Service's
+// ports, so the store joins the two with endpointsForServicePort(). Invalid items (bad address,
+// bad port) are skipped and reported; the rest of the object is still used, because dropping every
+// endpoint of a Service over one malformed address would be an outage.
+
+import type { V1EndpointSlice, V1Endpoints } from '@kubernetes/client-node';
+import { ipFamily } from './ip.js';
+import { compareIPs } from './ip-order.js';
+import type { Endpoint, FieldError, IPFamily, Protocol, ServicePort } from './types.js';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+/** Endpoints by `portKey(portName, protocol)`. */
+export type EndpointsByPort = ReadonlyMap<string, readonly Endpoint[]>;
+
+export interface EndpointsConversion {
+  readonly byPort: EndpointsByPort;
+  readonly errors: FieldError[];
+}
+
+const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
+
+export function portKey(portName: string, protocol: Protocol): string {
+  return `${portName}/${protocol}`;
+}
+
+/** The endpoints a converted object holds for `sp` (matched by port name and protocol). */
+export function endpointsForServicePort(byPort: EndpointsByPort, sp: ServicePort): readonly Endpoint[] {
+  return byPort.get(portKey(sp.portName, sp.protocol)) ?? [];
+}
+
+/** The Service ("namespace/name") a slice belongs to, or undefined when it has no owner label. */
+export function sliceServiceName(slice: V1EndpointSlice): string | undefined {
+  const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const ns = slice.metadata?.namespace;
+  if (!svc || !ns) return undefined;
+  return `${ns}/${svc}`;
+}
+
+/** `endpoints.kubernetes.io/last-change-trigger-time` as ms since epoch, if present and valid. */
+export function triggerTimeOf(obj: { metadata?: { annotations?: Record<string, string> } }): number | undefined {
+  const raw = obj.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION];
+  if (raw === undefined) return undefined;
+  const ms = Date.parse(raw);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Convert one slice. FQDN slices carry nothing a packet filter can use and yield nothing. */
+export function endpointsFromSlice(slice: V1EndpointSlice, nodeName: string): EndpointsConversion {
+  const errors: FieldError[] = [];
+  const byPort = new Map<string, Endpoint[]>();
+  const addressType = slice.addressType;
+  if (addressType !== 'IPv4' && addressType !== 'IPv6') {
+    if (addressType !== 'FQDN') {
+      errors.push({ field: 'addressType', message: `must be IPv4, IPv6 or FQDN, got "${String(addressType)}"` });
+    }
+    return { byPort, errors };
+  }
+  const ports: { key: string; port: number }[] = [];
+  (slice.ports ?? []).forEach((p, i) => {
+    const protocol = p.protocol ?? 'TCP';
+    if (!PROTOCOLS.includes(protocol)) {
+      errors.push({ field: `ports[${i}].protocol`, message: `must be one of TCP, UDP, SCTP, got "${protocol}"` });
+      return;
+    }
+    // A nil port means "all ports" and is only meaningful for headless Services: not proxied.
+    if (p.port === undefined || p.port === null) return;
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+      errors.push({ field: `ports[${i}].port`, message: `must be between 1 and 65535, got ${String(p.port)}` });
+      return;
+    }
+    ports.push({ key: portKey(p.name ?? '', protocol as Protocol), port: p.port });
+  });
+
+  (slice.endpoints ?? []).forEach((ep, i) => {
+    const c = ep.conditions ?? {};
+    const ready = c.ready ?? true;
+    const serving = c.serving ?? ready;
+    const terminating = c.terminating ?? false;
+    const epNode = ep.nodeName ?? '';
+    const zoneHints = (ep.hints?.forZones ?? []).map((z) => z.name);
+    const nodeHints = (ep.hints?.forNodes ?? []).map((n) => n.name);
+    (ep.addresses ?? []).forEach((raw, j) => {
+      const ip = typeof raw === 'string' ? raw.trim() : '';
+      const family = ipFamily(ip);
+      if (family !== addressType) {
+        errors.push({
+          field: `endpoints[${i}].addresses[${j}]`,
+          message: `must be a valid ${addressType} address, got ${JSON.stringify(raw)}`,
+        });
+        return;
+      }
+      for (const p of ports) {
+        add(byPort, p.key, {
+          ip,
+          port: p.port,
+          family,
+          ready,
+          serving,
+          terminating,
+          nodeName: epNode,
+          zone: ep.zone ?? '',
+          zoneHints,
+          nodeHints,
+          isLocal: epNode !== '' && epNode === nodeName,
+        });
+      }
+    });
+  });
+  return { byPort: finish(byPort), errors };
+}
+
+/** Legacy v1 Endpoints: `addresses` are ready; `notReadyAddresses` are neither ready nor serving. */
+export function endpointsFromV1Endpoints(eps: V1Endpoints, nodeName: string): EndpointsConversion {
+  const errors: FieldError[] = [];
+  const byPort = new Map<string, Endpoint[]>();
+  (eps.subsets ?? []).forEach((subset, s) => {
+    const ports: { key: string; port: number }[] = [];
+    (subset.ports ?? []).forEach((p, i) => {
+      const protocol = p.protocol ?? 'TCP';
+      if (!PROTOCOLS.includes(protocol)) {
+        errors.push({
+          field: `subsets[${s}].ports[${i}].protocol`,
+          message: `must be one of TCP, UDP, SCTP, got "${protocol}"`,
+        });
+      } else if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+        errors.push({ field: `subsets[${s}].ports[${i}].port`, message: `must be between 1 and 65535, got ${String(p.port)}` });
+      } else {
+        ports.push({ key: portKey(p.name ?? '', protocol as Protocol), port: p.port });
+      }
+    });
+    const groups = [
+      { list: subset.addresses ?? [], field: 'addresses', ready: true },
+      { list: subset.notReadyAddresses ?? [], field: 'notReadyAddresses', ready: false },
+    ];
+    for (const g of groups) {
+      g.list.forEach((addr, i) => {
+        const ip = typeof addr.ip === 'string' ? addr.ip.trim() : '';
+        const family: IPFamily | undefined = ipFamily(ip);
+        if (family === undefined) {
+          errors.push({
+            field: `subsets[${s}].${g.field}[${i}].ip`,
+            message: `must be a valid IP address, got ${JSON.stringify(addr.ip)}`,
+          });
+          return;
+        }
+        const epNode = addr.nodeName ?? '';
+        for (const p of ports) {
+          add(byPort, p.key, {
+            ip,
+            port: p.port,
+            family,
+            ready: g.ready,
+            serving: g.ready,
+            terminating: false,
+            nodeName: epNode,
+            zone: '',
+            zoneHints: [],
+            nodeHints: [],
+            isLocal: epNode !== '' && epNode === nodeName,
+          });
+        }
+      });
+    }
+  });
+  return { byPort: finish(byPort), errors };
+}
+
+/**
+ * Merge the conversions of all slices of one Service. The same ip:port may appear in two slices
+ * while the EndpointSlice controller moves it; the "best" copy (ready, then serving) wins.
+ */
+export function mergeEndpoints(parts: readonly EndpointsByPort[]): EndpointsByPort {
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+  const merged = new Map<string, Endpoint[]>();
+  for (const part of parts) {
+    for (const [key, eps] of part) for (const ep of eps) add(merged, key, ep);
+  }
+  return finish(merged);
+}
+
+function add(byPort: Map<string, Endpoint[]>, key: string, ep: Endpoint): void {
+  const list = byPort.get(key);
+  if (list) list.push(ep);
+  else byPort.set(key, [ep]);
+}
+
+function rank(ep: Endpoint): number {
+  return (ep.ready ? 2 : 0) + (ep.serving ? 1 : 0);
+}
+
+/** De-duplicate each list by ip:port (best rank wins, first seen on ties) and sort it. */
+function finish(byPort: Map<string, Endpoint[]>): Map<string, readonly Endpoint[]> {
+  const out = new Map<string, readonly Endpoint[]>();
+  for (const [key, eps] of byPort) {
+    const best = new Map<string, Endpoint>();
+    for (const ep of eps) {
+      const id = `${ep.ip}|${ep.port}`;
+      const prev = best.get(id);
+      if (prev === undefined || rank(ep) > rank(prev)) best.set(id, ep);
+    }
+    out.set(key, [...best.values()].sort(compareEndpoints));
+  }
+  return out;
+}
+
+export function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return compareIPs(a.ip, b.ip) || a.port - b.port;
+}

@@ -1,0 +1,129 @@
+// One sync: take the model's snapshot, hand it to the dataplane, and record the outcome in metrics,
+// health and the per-sync log line. The bounded-frequency runner decides when this runs; this
+// module decides what a sync is. Changes are accumulated until a sync succeeds, so a failed sync
+// loses nothing (and the runner makes the retry a full sync anyway).
+
+import type { Dataplane, SyncResult } from '../modes/dataplane.js';
+import type { Logger } from '../proxy/log.js';
+import type { ChangeSet, IPFamily, ProxyState, RejectedObject } from '../proxy/model/types.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { SyncContext } from './runner.js';
+
+export interface SnapshotSource {
+  snapshot(): { state: ProxyState; changes: ChangeSet; rejected: readonly RejectedObject[] };
+  pendingCounts(): { services: number; endpoints: number };
+}
+
+export interface SyncObserver {
+  /** A sync succeeded; `state` is what the dataplane now holds. */
+  synced(state: ProxyState, result: SyncResult): void;
+}
+
+export interface SyncLoopOptions {
+  readonly source: SnapshotSource;
+  readonly dataplane: Dataplane;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly families: readonly IPFamily[];
+  /** False until the informers delivered their initial lists: no sync before that. */
+  readonly ready: () => boolean;
+  readonly observers: readonly SyncObserver[];
+  readonly now?: () => number;
+}
+
+export class SyncLoop {
+  private carried: ChangeSet | null = null;
+  private lastState: ProxyState | null = null;
+  private syncs = 0;
+
+  constructor(private readonly opts: SyncLoopOptions) {}
+
+  /** The state the dataplane last accepted (for /debug/state and explain). */
+  current(): ProxyState | null {
+    return this.lastState;
+  }
+
+  get syncCount(): number {
+    return this.syncs;
+  }
+
+  /** The runner's callback. Throws when the dataplane fails so the runner backs off and retries. */
+  readonly run = async (ctx: SyncContext): Promise<void> => {
+    const { source, dataplane, metrics, logger } = this.opts;
+    if (!this.opts.ready()) {
+      logger.v(2, 'not syncing: waiting for the initial lists of services and endpoints');
+      return;
+    }
+    const now = this.opts.now ?? Date.now;
+    const start = now();
+    const snap = source.snapshot();
+    for (const r of snap.rejected) reportRejected(logger, metrics, r);
+    const changes = mergeChanges(this.carried, snap.changes);
+    const full = ctx.reason !== 'request' || this.lastState === null || changes.nodeChanged;
+    let result: SyncResult;
+    try {
+      result = await dataplane.sync({ state: snap.state, changes, full });
+    } catch (err) {
+      this.carried = changes;
+      metrics.syncFailuresTotal.inc({ mode: dataplane.mode });
+      logger.error('sync failed; will retry with a full sync', { mode: dataplane.mode, reason: ctx.reason, err });
+      throw err;
+    }
+    this.carried = null;
+    this.lastState = snap.state;
+    this.syncs++;
+    const seconds = (now() - start) / 1000;
+    this.record(changes, result, seconds, now());
+    logger.v(2, 'synced proxy rules', {
+      mode: dataplane.mode,
+      full: result.full,
+      reason: ctx.reason,
+      durationMs: Math.round(seconds * 1000),
+      servicePorts: snap.state.services.size,
+      changed: changes.changed.size,
+      ...result.stats,
+    });
+    for (const o of this.opts.observers) o.synced(snap.state, result);
+  };
+
+  private record(changes: ChangeSet, result: SyncResult, seconds: number, nowMs: number): void {
+    const { metrics, source } = this.opts;
+    for (const family of this.opts.families) {
+      const labels = { ip_family: family };
+      metrics.syncDuration.observe(labels, seconds);
+      (result.full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(labels, seconds);
+      metrics.lastSyncTimestamp.set(labels, nowMs / 1000);
+      for (const t of changes.triggerTimes) {
+        // Clock skew between the apiserver's annotation and this node can make this negative;
+        // upstream observes it anyway, we drop impossible values.
+        const latency = (nowMs - t) / 1000;
+        if (latency >= 0) metrics.networkProgrammingDuration.observe(labels, latency);
+      }
+    }
+    const pending = source.pendingCounts();
+    metrics.serviceChangesPending.set(pending.services);
+    metrics.endpointChangesPending.set(pending.endpoints);
+  }
+}
+
+export function mergeChanges(a: ChangeSet | null, b: ChangeSet): ChangeSet {
+  if (a === null) return b;
+  const changed = new Set([...a.changed, ...b.changed]);
+  // A key removed earlier but present again now is a change, not a removal.
+  const removed = new Set([...a.removed, ...b.removed].filter((k) => b.removed.has(k) || !b.changed.has(k)));
+  return {
+    changed,
+    removed,
+    nodeChanged: a.nodeChanged || b.nodeChanged,
+    triggerTimes: [...a.triggerTimes, ...b.triggerTimes],
+  };
+}
+
+function reportRejected(logger: Logger, metrics: ProxyMetrics, r: RejectedObject): void {
+  metrics.rejectedObjectsTotal.inc({ kind: r.kind });
+  logger.warn('skipping invalid object', {
+    kind: r.kind,
+    object: r.namespace ? `${r.namespace}/${r.name}` : r.name,
+    errors: r.errors.map((e) => `${e.field}: ${e.message}`),
+  });
+}
