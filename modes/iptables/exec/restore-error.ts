@@ -1,0 +1,45 @@
+// Turning iptables-restore's complaints into a RestoreError that names the payload line.
+//
+// The tools report the line in different words depending on version and backend:
+//   "Error occurred at line: 5"            (1.8.x, nft and legacy)
+//   "iptables-restore: line 5 failed"      (older releases, some COMMIT failures)
+// nft reports a bad rule at COMMIT time, so the line may be the COMMIT of the broken table.
+
+import type { Logger } from '../../../proxy/log.js';
+import { RestoreError } from '../runner.js';
+
+const LINE_PATTERNS: readonly RegExp[] = [/Error occurred at line:\s*(\d+)/, /line (\d+) failed/];
+
+export function failedLine(stderr: string): number | undefined {
+  for (const re of LINE_PATTERNS) {
+    const m = re.exec(stderr);
+    if (m?.[1]) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** The 1-based lines `line-1 .. line+1` of `payload`, each prefixed with its number. */
+export function linesAround(payload: string, line: number): string[] {
+  const lines = payload.split('\n');
+  const out: string[] = [];
+  for (let n = Math.max(1, line - 1); n <= Math.min(lines.length, line + 1); n++) {
+    out.push(`${n}: ${lines[n - 1] ?? ''}`);
+  }
+  return out;
+}
+
+export function restoreError(
+  tool: string,
+  code: number,
+  stderr: string,
+  payload: string,
+  logger: Logger,
+): RestoreError {
+  const line = failedLine(stderr);
+  const detail = stderr.trim() || `exit code ${code}`;
+  const fields: Record<string, unknown> = { tool, code, stderr: detail };
+  if (line !== undefined) fields['context'] = linesAround(payload, line);
+  logger.error('iptables-restore failed', fields);
+  const where = line !== undefined ? ` at line ${line}` : '';
+  return new RestoreError(`${tool} failed${where}: ${detail}`, line);
+}

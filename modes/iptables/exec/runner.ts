@@ -1,0 +1,59 @@
+// The real IptablesRunner: iptables(-nft|-legacy)-restore / -save through the shared exec.
+//
+// Payloads go in on stdin with --noflush so chains we do not mention (other software's, or ours
+// that did not change) are left alone, and each restore is one atomic transaction per table.
+
+import type { Logger } from '../../../proxy/log.js';
+import type { IPFamily } from '../../../proxy/model/types.js';
+import { exec as defaultExec, type Exec } from '../../shared/exec.js';
+import type { IptablesBackend, IptablesRunner, Table } from '../runner.js';
+import { detectBackend } from './backend.js';
+import { restoreError } from './restore-error.js';
+import { toolName } from './tools.js';
+
+export interface IptablesRunnerOptions {
+  /** 'auto' (the default) detects the backend the host uses; see backend.ts. */
+  readonly backend?: 'auto' | IptablesBackend;
+  /** Injectable so tests can run the tools in a network namespace or fake them. */
+  readonly exec?: Exec;
+  readonly logger: Logger;
+}
+
+/** Seconds to wait for the xtables lock, as upstream (`-w 5`). */
+const LOCK_WAIT_SECONDS = '5';
+/** Microseconds between lock polls (`-W 100000`); only legacy polls a lock, nft just warns. */
+const LOCK_POLL_MICROS = '100000';
+const TOOL_TIMEOUT_MS = 120_000;
+
+export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise<IptablesRunner> {
+  const run = opts.exec ?? defaultExec;
+  const logger = opts.logger;
+  const backend =
+    opts.backend === undefined || opts.backend === 'auto' ? await detectBackend(logger, run) : opts.backend;
+
+  const restoreArgv = (family: IPFamily): string[] => {
+    const argv = [toolName(backend, family, 'restore'), '--noflush', '-w', LOCK_WAIT_SECONDS];
+    if (backend === 'legacy') argv.push('-W', LOCK_POLL_MICROS);
+    return argv;
+  };
+
+  return {
+    backend,
+    async restore(family, payload) {
+      const argv = restoreArgv(family);
+      const tool = argv[0] ?? 'iptables-restore';
+      logger.v(5, 'Running iptables-restore', { tool, bytes: payload.length });
+      const r = await run(argv, { input: payload, timeoutMs: TOOL_TIMEOUT_MS });
+      if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, payload, logger);
+    },
+    async save(family, table?: Table) {
+      const argv = [toolName(backend, family, 'save')];
+      if (table) argv.push('-t', table);
+      const r = await run(argv, { timeoutMs: TOOL_TIMEOUT_MS });
+      if (r.code !== 0) {
+        throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+      }
+      return r.stdout;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// The node's own addresses, for NodePorts on the addresses --nodeport-addresses selects.
+
+import { networkInterfaces } from 'node:os';
+import { cidrsContain, ipFamily } from './model/ip.js';
+import type { IPFamily } from './model/types.js';
+
+/** All addresses configured on this host's (namespace's) interfaces, loopback included. */
+export function localAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv6' && a.scopeid) continue; // link-local
+      out.push(a.address);
+    }
+  }
+  return out;
+}
+
+/**
+ * Pure: which local addresses accept NodePorts. Empty selection or 'all' → 'all' (match any local
+ * destination); 'primary' → the node's primary addresses; otherwise the addresses inside the CIDRs.
+ */
+export function selectNodePortAddresses(
+  selection: readonly string[],
+  local: readonly string[],
+  primary: readonly string[],
+  family: IPFamily,
+): 'all' | string[] {
+  if (selection.length === 0 || selection.includes('all')) return 'all';
+  const picked = new Set<string>();
+  for (const s of selection) {
+    if (s === 'primary') primary.filter((ip) => ipFamily(ip) === family).forEach((ip) => picked.add(ip));
+  }
+  const cidrs = selection.filter((s) => s !== 'primary');
+  for (const ip of local) if (ipFamily(ip) === family && cidrsContain(cidrs, ip)) picked.add(ip);
+  return [...picked].sort();
+}

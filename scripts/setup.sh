@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian/Ubuntu machine (as root): the Debian tools the
+# dataplanes and tests drive, then the npm dependencies, then the TypeScript build.
+# Idempotent: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have iptables-restore || need_pkgs+=(iptables)
+have conntrack || need_pkgs+=(conntrack)
+have ip || need_pkgs+=(iproute2)
+have ipset || need_pkgs+=(ipset)
+have ipvsadm || need_pkgs+=(ipvsadm)
+have curl || need_pkgs+=(curl)
+have openssl || need_pkgs+=(openssl)
+have sysctl || need_pkgs+=(procps)
+if [ "${KPT_WITH_BENCH_TOOLS:-0}" = 1 ]; then have haproxy || need_pkgs+=(haproxy); fi
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages ${need_pkgs[*]} and not root; install them or run as root" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need_pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install (keeps repeated runs fast).
+stamp=node_modules/.kpt-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+npx tsc -p tsconfig.json

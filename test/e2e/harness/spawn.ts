@@ -1,0 +1,47 @@
+// Starting long-running helper processes (echo servers, forwarders) inside a namespace and
+// waiting for their "READY" line. `ip netns exec` execs the program, so the child's pid is the
+// program's own pid and killing the child kills the program.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { track, stopChild } from './processes.js';
+
+export const HARNESS_DIR = dirname(fileURLToPath(import.meta.url));
+export const harnessScript = (file: string): string => join(HARNESS_DIR, file);
+
+export interface Helper {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stop(): Promise<number>;
+}
+
+/** Spawn `node <script> ...args` in `ns` and resolve once it prints READY (or reject on exit). */
+export function spawnReady(ns: string, script: string, args: readonly string[], timeoutMs = 10_000): Promise<Helper> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, harnessScript(script), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(child, ns);
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} in ${ns} not ready after ${timeoutMs}ms: ${stderr.trim()}`));
+    }, timeoutMs);
+    const onData = (b: Buffer): void => {
+      out += b.toString('utf8');
+      if (!out.includes('READY\n')) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.stdout.resume();
+      resolve({ child, pid: child.pid ?? -1, stop: () => stopChild(child, 2_000) });
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} in ${ns} exited ${code} before ready: ${stderr.trim()}`));
+    });
+  });
+}
