@@ -4,7 +4,7 @@
 // successful sync; the dataplane decides whether it can do a partial sync. `full` asks for a
 // full resync (first sync, periodic resync, after a failure, after a node topology change).
 
-import type { ChangeSet, ProxyState } from '../proxy/model/types.js';
+import type { ChangeSet, IPFamily, ProxyState } from '../proxy/model/types.js';
 
 export interface SyncRequest {
   readonly state: ProxyState;
@@ -35,4 +35,6 @@ export interface Dataplane {
   close?(): Promise<void>;
   /** Per-mode description of what is programmed for one service port, for `explain`. */
   describe?(serviceKey: string): Promise<unknown>;
+  /** The rules this dataplane programmed, in iptables-save format, for `trace` (iptables-based modes). */
+  rules?(family: IPFamily): Promise<string | undefined>;
 }

@@ -13,6 +13,7 @@ import { toKubeProxyConfiguration } from './config/configz.js';
 import { syncPeriods } from './config/load.js';
 import type { ProxyConfig } from './config/types.js';
 import { debugState } from './debug-state.js';
+import { explainService } from './explain.js';
 import { startHealthzServer } from './health/healthz-server.js';
 import { ProxyHealth } from './health/proxy-health.js';
 import { ServiceHealthServers } from './health/service-health.js';
@@ -94,6 +95,8 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
         logger,
         configz: () => toKubeProxyConfiguration(config),
         debugState: async () => debugState({ config, nodeName, loop, store, runner, dataplane }),
+        explain: (service) => explainService(loop.current(), dataplane, service),
+        rules: async (family) => dataplane.rules?.(family),
       })
     : undefined;
 

@@ -7,6 +7,7 @@ import type { SyncLoop } from '../sync/sync-loop.js';
 import type { ProxyConfig } from './config/types.js';
 import type { ModelStore } from './model/store.js';
 import type { ProxyState } from './model/types.js';
+import { localAddresses } from './node-ips.js';
 
 export interface DebugStateDeps {
   readonly config: ProxyConfig;
@@ -23,6 +24,7 @@ export function debugState(d: DebugStateDeps): unknown {
     mode: d.config.mode,
     node: state?.node ?? { name: d.nodeName },
     syncs: d.loop.syncCount,
+    localAddresses: localAddresses(),
     runner: d.runner.snapshot(),
     rejected: d.store.rejections(),
     services: state ? servicesJson(state) : [],

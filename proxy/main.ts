@@ -9,10 +9,27 @@ import { loadConfig } from './config/load.js';
 import { VERSION } from './config/version.js';
 import { runCleanup } from './cleanup.js';
 import { startDaemon } from './daemon.js';
+import { runExplain } from './cli/explain.js';
+import { runTrace } from './cli/trace.js';
 import { createLogger } from './log.js';
+
+/** Debugging subcommands that talk to a running daemon (not part of upstream's CLI). */
+const SUBCOMMANDS: Record<string, (argv: readonly string[], out: (s: string) => void) => Promise<number>> = {
+  explain: runExplain,
+  trace: runTrace,
+};
 import { applyNodeSetup } from './node-setup.js';
 
 async function main(argv: string[]): Promise<number> {
+  const sub = SUBCOMMANDS[argv[0] ?? ''];
+  if (sub) {
+    try {
+      return await sub(argv.slice(1), (s) => process.stdout.write(s));
+    } catch (err) {
+      process.stderr.write(`kube-proxy-ts ${argv[0]}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+  }
   let loaded;
   try {
     loaded = loadConfig(argv);

@@ -3,7 +3,8 @@
 //   /configz      the effective configuration as JSON
 //   /proxyMode    the active mode name as plain text
 //   /healthz      "ok" (the server is up; proxy health lives on the healthz port)
-// plus /debug/state (this project's JSON dump of the proxy's model and runner state).
+// plus /debug/state (this project's JSON dump of the proxy's model and runner state),
+// /debug/explain and /debug/rules (for `kube-proxy-ts explain` and `kube-proxy-ts trace`).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
@@ -18,6 +19,10 @@ export interface MetricsServerDeps {
   readonly configz: () => unknown;
   /** State dump for /debug/state. */
   readonly debugState: () => Promise<unknown>;
+  /** /debug/explain?service=ns/name[:port]: one service's VIPs, endpoints and programmed rules. */
+  readonly explain?: (service: string) => Promise<unknown>;
+  /** /debug/rules?family=IPv4|IPv6: the ruleset the dataplane programmed, iptables-save format. */
+  readonly rules?: (family: 'IPv4' | 'IPv6') => Promise<string | undefined>;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -45,6 +50,22 @@ export function metricsHandler(deps: MetricsServerDeps) {
       case '/healthz':
         respond(res, 200, TEXT, 'ok');
         return;
+      case '/debug/explain': {
+        const service = new URL(req.url ?? '/', 'http://x').searchParams.get('service');
+        if (!deps.explain || !service) {
+          respond(res, deps.explain ? 400 : 404, TEXT, deps.explain ? 'missing ?service=namespace/name[:port]\n' : '404 page not found\n');
+          return;
+        }
+        respond(res, 200, JSON_TYPE, JSON.stringify(await deps.explain(service), null, 2) + '\n');
+        return;
+      }
+      case '/debug/rules': {
+        const family = new URL(req.url ?? '/', 'http://x').searchParams.get('family') === 'IPv6' ? 'IPv6' : 'IPv4';
+        const text = deps.rules ? await deps.rules(family) : undefined;
+        if (text === undefined) respond(res, 404, TEXT, `no rules for ${family} in mode ${deps.mode}\n`);
+        else respond(res, 200, TEXT, text);
+        return;
+      }
       default:
         respond(res, 404, TEXT, '404 page not found\n');
     }

@@ -1,0 +1,138 @@
+// One resource's informer that never gives up. client-node's ListWatch re-lists by itself on
+// 410 Gone and re-watches when a stream ends cleanly, but on any other error (connection refused,
+// 5xx, 401, a broken stream) it reports the error and stops; this wrapper restarts it after a
+// jittered exponential backoff. The ListWatch cache survives restarts, so resuming from the last
+// resourceVersion replays what was missed, and a re-list (after 410) reports objects that vanished
+// meanwhile as deletes: the sink is never flushed while the apiserver is away.
+
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
+import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
+import { TypedWatch } from './typed-watch.js';
+
+export interface ResourceWatchSpec<T extends KubernetesObject> {
+  /** Plural resource name, for logs. */
+  readonly resource: string;
+  /** Collection path, e.g. /api/v1/services. */
+  readonly path: string;
+  /** client-node model name used to deserialize watch events, e.g. V1Service. */
+  readonly modelType: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly list: () => Promise<KubernetesListObject<T>>;
+  readonly onUpsert: (obj: T) => void;
+  readonly onDelete: (obj: T) => void;
+}
+
+export interface InformerOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+  readonly backoff: WatchBackoffPolicy;
+  /** Called once, after the initial list has been delivered. */
+  readonly onSynced: () => void;
+  /** Called after every delivered add/update/delete. */
+  readonly onEvent: () => void;
+}
+
+/** Server-side watch timeout: 5-10 minutes at random, as client-go's reflector picks it. */
+function watchTimeoutSeconds(): number {
+  return 300 + Math.floor(Math.random() * 300);
+}
+
+export class ResilientInformer<T extends KubernetesObject> {
+  private readonly lw: ListWatch<T>;
+  private readonly backoff: RestartBackoff;
+  private readonly log: Logger;
+  private isSynced = false;
+  private stopped = true;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    spec: ResourceWatchSpec<T>,
+    private readonly opts: InformerOptions,
+  ) {
+    this.log = opts.logger.with({ resource: spec.resource });
+    this.backoff = new RestartBackoff(opts.backoff);
+    const watch = new TypedWatch(
+      opts.kubeConfig,
+      spec.modelType,
+      { onWatchStart: () => this.markSynced(), onStreamData: () => this.backoff.reset() },
+      watchTimeoutSeconds,
+    );
+    this.lw = new ListWatch<T>(spec.path, watch, spec.list, false, spec.labelSelector, spec.fieldSelector);
+    this.lw.on('add', (o) => this.deliver(() => spec.onUpsert(o)));
+    this.lw.on('update', (o) => this.deliver(() => spec.onUpsert(o)));
+    this.lw.on('delete', (o) => this.deliver(() => spec.onDelete(o)));
+    this.lw.on('error', (err) => this.onError(err));
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    await this.lw.stop();
+  }
+
+  synced(): boolean {
+    return this.isSynced;
+  }
+
+  /** The objects as last seen, for periodic resync. */
+  cached(): readonly T[] {
+    return this.lw.list();
+  }
+
+  private run(): void {
+    this.lw.start().catch((err: unknown) => this.onError(err));
+  }
+
+  private deliver(fn: () => void): void {
+    if (this.stopped) return;
+    try {
+      fn();
+    } catch (err) {
+      // A sink bug must not kill the informer's stream; it is logged and the event is dropped.
+      this.log.error('event handler failed', { error: errorMessage(err) });
+    }
+    this.opts.onEvent();
+  }
+
+  private markSynced(): void {
+    if (this.isSynced) return;
+    this.isSynced = true;
+    this.log.v(2, 'informer synced', { objects: this.lw.list().length });
+    this.opts.onSynced();
+  }
+
+  private onError(err: unknown): void {
+    if (this.stopped || this.restartTimer) return;
+    const delay = this.backoff.nextDelay();
+    this.log.warn('watch failed, restarting informer', {
+      error: errorMessage(err),
+      ...errorCode(err),
+      failures: this.backoff.consecutiveFailures,
+      retryInMs: delay,
+    });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopped) this.run();
+    }, delay);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message.length > 300 ? err.message.slice(0, 300) + '...' : err.message;
+  return String(err);
+}
+
+function errorCode(err: unknown): { code?: number } {
+  if (typeof err !== 'object' || err === null) return {};
+  const e = err as { statusCode?: unknown; code?: unknown };
+  const code = typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
+  return code === undefined ? {} : { code };
+}

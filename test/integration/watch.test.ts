@@ -1,0 +1,264 @@
+// The production watch layer against the stand-in apiserver, through the real client-node
+// informers and HTTP stack: initial sync, propagation, label filters and every recovery path.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryLogger, silentLogger, type Logger } from '../../proxy/log.js';
+import { startClusterWatch, type ClusterWatch } from '../../proxy/watch/index.js';
+import {
+  HEADLESS_LABEL,
+  makeEndpointSlice,
+  makeEndpoints,
+  makeNode,
+  makeService,
+  SERVICE_PROXY_NAME_LABEL,
+  TestApiServer,
+  type TestApiServerOptions,
+} from '../apiserver/index.js';
+import { RecordingSink, kubeConfigOf, waitFor } from '../apiserver/recording-sink.js';
+
+const NODE = 'node-a';
+const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
+
+interface Harness {
+  server: TestApiServer;
+  sink: RecordingSink;
+  watch: ClusterWatch;
+  syncedCalls: () => number;
+  eventCalls: () => number;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+async function startServer(opts: TestApiServerOptions = {}): Promise<TestApiServer> {
+  const server = await TestApiServer.start({ bookmarkIntervalMs: 100, ...opts });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+function watchAgainst(
+  server: TestApiServer,
+  o: { useEndpoints?: boolean; logger?: Logger; token?: string; resyncPeriodMs?: number } = {},
+): Omit<Harness, 'server'> {
+  const sink = new RecordingSink();
+  let synced = 0;
+  let events = 0;
+  const kc = kubeConfigOf(server);
+  if (o.token !== undefined) {
+    const user = kc.getCurrentUser();
+    kc.users = kc.users.map((u) => (u.name === user?.name ? { ...u, token: o.token } : u));
+  }
+  const watch = startClusterWatch({
+    kubeConfig: kc,
+    nodeName: NODE,
+    useEndpoints: o.useEndpoints ?? false,
+    resyncPeriodMs: o.resyncPeriodMs ?? 0,
+    sink,
+    logger: o.logger ?? silentLogger,
+    onSynced: () => synced++,
+    onEvent: () => events++,
+    backoff: FAST_BACKOFF,
+  });
+  cleanups.push(() => watch.stop());
+  return { sink, watch, syncedCalls: () => synced, eventCalls: () => events };
+}
+
+function seed(server: TestApiServer): void {
+  server.create(makeNode({ name: NODE, zone: 'z1' }));
+  server.create(makeNode({ name: 'node-b' }));
+  server.create(makeService({ name: 'web', ports: [{ name: 'http', port: 80 }] }));
+  server.create(makeService({ name: 'db', namespace: 'prod', ports: [{ name: 'pg', port: 5432 }] }));
+  server.create(makeEndpointSlice({ service: 'web', name: 'web-abc', endpoints: [{ ip: '10.0.0.1', nodeName: NODE }] }));
+  server.create(makeEndpointSlice({ service: 'db', namespace: 'prod', name: 'db-xyz', endpoints: [{ ip: '10.0.1.1' }] }));
+}
+
+const EXPECTED_INITIAL = [
+  'EndpointSlice:default/web-abc',
+  'EndpointSlice:prod/db-xyz',
+  'Node:/node-a',
+  'Service:default/web',
+  'Service:prod/db',
+];
+
+describe('startClusterWatch against the test apiserver', () => {
+  it('delivers the initial lists, then onSynced exactly once, with typed objects', async () => {
+    const server = await startServer();
+    seed(server);
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    expect(h.syncedCalls()).toBe(1);
+    expect([...h.sink.state.keys()].sort()).toEqual(EXPECTED_INITIAL);
+    // Only the own node, selected by field selector.
+    expect(h.sink.has('Node', '/node-b')).toBe(false);
+    const svc = h.sink.get('Service', 'default/web')?.obj;
+    expect(svc?.metadata?.creationTimestamp).toBeInstanceOf(Date);
+    expect(server.listRequests('services')).toBe(1);
+  });
+
+  it('propagates creates, updates and deletes of Services and EndpointSlices', async () => {
+    const server = await startServer();
+    seed(server);
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    const before = h.eventCalls();
+
+    server.create(makeService({ name: 'api', ports: [{ name: 'https', port: 443 }] }));
+    await waitFor(() => h.sink.has('Service', 'default/api'), 'service add');
+    // Watch events are deserialized into the same typed form as list items.
+    expect(h.sink.get('Service', 'default/api')?.obj.metadata?.creationTimestamp).toBeInstanceOf(Date);
+
+    const web = makeService({ name: 'web', ports: [{ name: 'http', port: 8080 }] });
+    server.update(web);
+    await waitFor(() => (h.sink.get('Service', 'default/web')?.obj as typeof web).spec?.ports?.[0]?.port === 8080, 'update');
+
+    server.update(makeEndpointSlice({ service: 'web', name: 'web-abc', endpoints: [{ ip: '10.0.0.2' }] }));
+    await waitFor(
+      () => JSON.stringify(h.sink.get('EndpointSlice', 'default/web-abc')?.obj).includes('10.0.0.2'),
+      'slice update',
+    );
+    server.delete(makeEndpointSlice({ service: 'db', namespace: 'prod', name: 'db-xyz' }));
+    server.delete(makeService({ name: 'db', namespace: 'prod' }));
+    await waitFor(() => !h.sink.has('Service', 'prod/db') && !h.sink.has('EndpointSlice', 'prod/db-xyz'), 'deletes');
+    expect(h.eventCalls()).toBeGreaterThanOrEqual(before + 5);
+  });
+
+  it('never delivers service-proxy-name or headless objects, including label flips', async () => {
+    const server = await startServer();
+    seed(server);
+    server.create(makeService({ name: 'other', labels: { [SERVICE_PROXY_NAME_LABEL]: 'foo' } }));
+    server.create(makeEndpointSlice({ service: 'hl', name: 'hl-1', labels: { [HEADLESS_LABEL]: '' } }));
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    server.create(makeService({ name: 'other2', labels: { [SERVICE_PROXY_NAME_LABEL]: 'bar' } }));
+    server.create(makeEndpointSlice({ service: 'other2', name: 'other2-1', labels: { [SERVICE_PROXY_NAME_LABEL]: 'bar' } }));
+    // A service that becomes claimed by another proxy disappears for us (the server sends DELETED).
+    server.update(makeService({ name: 'web', labels: { [SERVICE_PROXY_NAME_LABEL]: 'foo' } }));
+    server.create(makeService({ name: 'marker' }));
+    await waitFor(() => h.sink.has('Service', 'default/marker') && !h.sink.has('Service', 'default/web'), 'marker');
+    const keys = h.sink.events.map((e) => e.key);
+    expect(keys).not.toContain('default/other');
+    expect(keys).not.toContain('default/other2');
+    expect(keys).not.toContain('default/hl-1');
+    expect(keys).not.toContain('default/other2-1');
+  });
+
+  it('uses v1 Endpoints instead of EndpointSlices with useEndpoints', async () => {
+    const server = await startServer();
+    seed(server);
+    server.create(makeEndpoints({ name: 'web', addresses: [{ ip: '10.0.0.1' }] }));
+    const h = watchAgainst(server, { useEndpoints: true });
+    await waitFor(() => h.watch.synced(), 'sync');
+    expect(h.sink.has('Endpoints', 'default/web')).toBe(true);
+    expect(h.sink.events.some((e) => e.kind === 'EndpointSlice')).toBe(false);
+    expect(server.listRequests('endpointslices')).toBe(0);
+  });
+
+  it('recovers from dropped watches and sees changes made meanwhile', async () => {
+    const server = await startServer();
+    seed(server);
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    const watchesBefore = server.watchRequests('services');
+    server.dropWatches();
+    server.create(makeService({ name: 'after-drop' }));
+    server.delete(makeService({ name: 'web' }));
+    await waitFor(() => h.sink.has('Service', 'default/after-drop') && !h.sink.has('Service', 'default/web'), 'recovery');
+    expect(server.watchRequests('services')).toBeGreaterThan(watchesBefore);
+    // Resumed from the last resourceVersion: no second list was needed.
+    expect(server.listRequests('services')).toBe(1);
+  });
+
+  it('re-lists after 410 Gone and reports objects deleted during the outage as deletes', async () => {
+    const server = await startServer();
+    seed(server);
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    // Drop first, then change and compact in the same tick: the reconnect must come from an
+    // older resourceVersion than the history now holds.
+    server.dropWatches();
+    server.delete(makeService({ name: 'web' }));
+    server.delete(makeEndpointSlice({ service: 'web', name: 'web-abc' }));
+    server.update(makeService({ name: 'db', namespace: 'prod', ports: [{ name: 'pg', port: 6543 }] }));
+    server.create(makeService({ name: 'new' }));
+    server.compactHistory();
+    await waitFor(
+      () =>
+        !h.sink.has('Service', 'default/web') &&
+        !h.sink.has('EndpointSlice', 'default/web-abc') &&
+        h.sink.has('Service', 'default/new') &&
+        JSON.stringify(h.sink.get('Service', 'prod/db')?.obj).includes('6543'),
+      'reconciled re-list',
+    );
+    expect(server.listRequests('services')).toBe(2);
+    expect(h.sink.deletes().map((d) => d.key).sort()).toEqual(['default/web', 'default/web-abc']);
+    expect(h.sink.has('Node', '/node-a')).toBe(true);
+  });
+
+  for (const mode of ['503', 'reset'] as const) {
+    it(`survives the apiserver being away (${mode}) without spurious deletes`, async () => {
+      const server = await startServer();
+      seed(server);
+      const { logger, lines } = memoryLogger();
+      const h = watchAgainst(server, { logger });
+      await waitFor(() => h.watch.synced(), 'sync');
+      server.setAvailable(false, mode);
+      // Several failed attempts with growing delays while it is away.
+      await waitFor(() => lines.filter((l) => l.includes('restarting informer')).length >= 6, 'retries');
+      server.delete(makeService({ name: 'db', namespace: 'prod' }));
+      server.setAvailable(true);
+      server.create(makeService({ name: 'back' }));
+      await waitFor(() => h.sink.has('Service', 'default/back') && !h.sink.has('Service', 'prod/db'), 'recovery');
+      expect(h.sink.deletes().map((d) => d.key)).toEqual(['prod/db']);
+      expect([...h.sink.state.keys()].sort()).toEqual(
+        [...EXPECTED_INITIAL.filter((k) => k !== 'Service:prod/db'), 'Service:default/back'].sort(),
+      );
+      const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['level'] === 'warn');
+      expect(warn[0]).toMatchObject({ msg: 'watch failed, restarting informer', component: 'watch' });
+      expect(typeof warn[0]?.['resource']).toBe('string');
+      const delays = warn.filter((l) => l['resource'] === 'services').map((l) => Number(l['retryInMs']));
+      expect(Math.max(...delays)).toBeGreaterThan(FAST_BACKOFF.initialMs * 1.5);
+    });
+  }
+
+  it('logs the error and never syncs with a wrong token', async () => {
+    const server = await startServer();
+    seed(server);
+    const { logger, lines } = memoryLogger();
+    const h = watchAgainst(server, { logger, token: 'wrong' });
+    await waitFor(() => lines.some((l) => l.includes('restarting informer') && l.includes('401')), '401 warning');
+    expect(h.watch.synced()).toBe(false);
+    expect(h.syncedCalls()).toBe(0);
+    expect(h.sink.events).toEqual([]);
+  });
+
+  it('works over HTTPS with the pinned self-signed certificate', async () => {
+    const server = await startServer({ https: true });
+    expect(server.url.startsWith('https://')).toBe(true);
+    seed(server);
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    server.create(makeService({ name: 'tls' }));
+    await waitFor(() => h.sink.has('Service', 'default/tls'), 'tls add');
+  });
+
+  it('re-delivers cached objects on the resync period', async () => {
+    const server = await startServer();
+    seed(server);
+    const h = watchAgainst(server, { resyncPeriodMs: 50 });
+    await waitFor(() => h.watch.synced(), 'sync');
+    const upsertsOfWeb = () => h.sink.events.filter((e) => e.key === 'default/web' && e.op === 'upsert').length;
+    await waitFor(() => upsertsOfWeb() >= 3, 'resyncs');
+    expect(h.sink.deletes()).toEqual([]);
+  });
+
+  it('reports a deleted own Node', async () => {
+    const server = await startServer();
+    seed(server);
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    server.delete(makeNode({ name: NODE }));
+    await waitFor(() => h.sink.deletes('Node').length === 1, 'node delete');
+  });
+});
