@@ -19,12 +19,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-node dist/test/apiserver/main.js --port 0 --samples demo --churn --kubeconfig-out "$work/kubeconfig" &
+node dist/test/apiserver/main.js --port 0 --churn --kubeconfig-out "$work/kubeconfig" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
 [ -s "$work/kubeconfig" ] || { echo "demo: the test apiserver did not start" >&2; exit 1; }
 
-node dist/proxy/main.js --kubeconfig "$work/kubeconfig" --mode noop --hostname-override demo-node \
+node dist/proxy/main.js --kubeconfig "$work/kubeconfig" --mode noop --hostname-override node-a \
   --metrics-bind-address "$metrics" --healthz-bind-address "$healthz" --iptables-min-sync-period 1s -v=2 &
 pids+=($!)
 

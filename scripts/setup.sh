@@ -28,10 +28,14 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
-# npm ci only when the lock file changed since the last install (keeps repeated runs fast).
-stamp=node_modules/.kpt-lock-stamp
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  npm ci --no-audit --no-fund --loglevel=error
-  cp package-lock.json "$stamp"
+# Install only when package.json or the lock file changed since the last install (keeps repeated
+# runs fast). `npm install` rather than `npm ci`: npm 11 writes lock files without the entries of
+# other platforms' optional packages (rollup's), which `npm ci` then rejects; versions are pinned
+# exactly in package.json and the lock file, so both install the same tree.
+stamp=node_modules/.kpt-install-stamp
+want=$(cat package.json package-lock.json | sha256sum)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  npm install --no-audit --no-fund --loglevel=error
+  cat package.json package-lock.json | sha256sum > "$stamp"
 fi
 npx tsc -p tsconfig.json

@@ -57,7 +57,7 @@ export function sampleObjects(o: SampleOptions): KubernetesObject[] {
       type: 'LoadBalancer',
       clusterIP: '198.19.0.30',
       ports: [{ name: 'https', port: 443, targetPort: 8443, nodePort: 30443 }],
-      loadBalancerIngressIPs: ['203.0.113.10'],
+      loadBalancerIngressIPs: ['198.18.200.10'],
       externalTrafficPolicy: 'Local',
       healthCheckNodePort: 32000,
     }),
