@@ -1,0 +1,341 @@
+// Benchmark (not a test) of the userspace proxy on loopback: throughput and request latency of a
+// direct connection vs this proxy (and HAProxy in TCP mode when installed), at 1 and 64
+// concurrent connections, plus the proxy's memory per 1,000 idle proxied connections.
+//
+//   npm run build && node dist/bench/userspace.js        (BENCH_SECONDS=3 by default)
+//
+// The proxy runs in a child process so its CPU and memory are measured apart from the load
+// generator and the backends, which live in this process. Prints a Markdown table and writes JSON
+// to bench/results/userspace-<timestamp>.json.
+
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
+const CONCURRENCY = [1, 64] as const;
+const IDLE_CONNECTIONS = 1000;
+const REQUEST_BYTES = 64;
+
+interface Row {
+  readonly target: string;
+  readonly throughputMBps: Record<string, number>;
+  readonly p50us: Record<string, number>;
+  readonly p99us: Record<string, number>;
+  readonly rps: Record<string, number>;
+  readonly idle?: { rssKiBPer1000: number; heapKiBPer1000?: number };
+}
+
+// ---- proxy child -------------------------------------------------------------------------------
+
+async function runProxyChild(): Promise<void> {
+  const { createUserspaceDataplane } = await import('../modes/userspace/dataplane.js');
+  const { ProxyMetrics } = await import('../sync/metrics.js');
+  const { silentLogger } = await import('../proxy/log.js');
+  const ports = (process.env['BENCH_BACKENDS'] ?? '').split(',').map(Number);
+  const dp = createUserspaceDataplane({
+    config: { mode: 'userspace' } as unknown as import('../proxy/config/types.js').ProxyConfig,
+    runner: { backend: 'nft', restore: async () => undefined, save: async () => '' },
+    metrics: new ProxyMetrics({ processMetrics: false }),
+    logger: silentLogger,
+    listenHost: '127.0.0.1',
+  });
+  const node = { name: 'bench', labels: {}, zone: '', addresses: [], podCIDRs: [], eligible: true };
+  const services = new Map<string, import('../proxy/model/types.js').ServicePort>();
+  const endpoints = new Map<string, import('../proxy/model/types.js').Endpoint[]>();
+  ports.forEach((port, i) => {
+    const key = `bench/svc${i}:p`;
+    services.set(key, {
+      key, namespace: 'bench', name: `svc${i}`, portName: 'p', type: 'ClusterIP', protocol: 'TCP', port: 80,
+      clusterIPs: ['10.96.0.1'], nodePort: 0, externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [],
+      sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', healthCheckNodePort: 0,
+    });
+    endpoints.set(key, [{
+      ip: '127.0.0.1', port, family: 'IPv4', ready: true, serving: true, terminating: false, nodeName: 'bench',
+      zone: '', zoneHints: [], nodeHints: [], isLocal: true,
+    }]);
+  });
+  await dp.sync({
+    state: { services, endpoints, node },
+    changes: { changed: new Set(services.keys()), removed: new Set(), nodeChanged: false, triggerTimes: [] },
+    full: true,
+  });
+  const listenerPorts: number[] = [];
+  for (const key of services.keys()) {
+    const d = (await dp.describe?.(key)) as { listener: { port: number } };
+    listenerPorts.push(d.listener.port);
+  }
+  process.on('message', (msg: unknown) => {
+    if (msg === 'mem') {
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      process.send?.({ type: 'mem', rss: m.rss, heap: m.heapUsed });
+    } else if (msg === 'exit') {
+      void dp.close?.().then(() => process.exit(0));
+    }
+  });
+  process.send?.({ type: 'ready', ports: listenerPorts });
+}
+
+// ---- backends and load -------------------------------------------------------------------------
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+
+/** Streams CHUNK forever (with backpressure) to whoever connects. */
+function sourceServer(): Promise<net.Server> {
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    const pump = (): void => {
+      while (s.write(CHUNK)) {
+        /* keep writing until the socket buffer is full */
+      }
+    };
+    s.on('drain', pump);
+    pump();
+  });
+  return listen(server);
+}
+
+function echoServer(): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, (s) => {
+    s.on('error', () => undefined);
+    s.pipe(s);
+  });
+  return listen(server);
+}
+
+function listen(server: net.Server): Promise<net.Server> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+async function throughput(port: number, conns: number): Promise<number> {
+  const sockets = await Promise.all(Array.from({ length: conns }, () => connect(port)));
+  let bytes = 0;
+  for (const s of sockets) s.on('data', (c: Buffer) => (bytes += c.length));
+  await sleep(200); // warm-up
+  const start = bytes;
+  const t0 = process.hrtime.bigint();
+  await sleep(SECONDS * 1000);
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  const moved = bytes - start;
+  for (const s of sockets) s.destroy();
+  return moved / elapsed / 1e6;
+}
+
+async function latency(port: number, conns: number): Promise<{ p50: number; p99: number; rps: number }> {
+  const sockets = await Promise.all(Array.from({ length: conns }, () => connect(port)));
+  const samples: number[] = [];
+  const payload = Buffer.alloc(REQUEST_BYTES, 0x62);
+  let running = true;
+  const loop = (s: net.Socket): Promise<void> =>
+    new Promise((resolve) => {
+      let got = 0;
+      let t0 = process.hrtime.bigint();
+      s.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got < REQUEST_BYTES) return;
+        got -= REQUEST_BYTES;
+        samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+        if (!running) return resolve();
+        t0 = process.hrtime.bigint();
+        s.write(payload);
+      });
+      s.write(payload);
+    });
+  const done = Promise.all(sockets.map(loop));
+  await sleep(SECONDS * 1000);
+  running = false;
+  await done;
+  for (const s of sockets) s.destroy();
+  samples.sort((a, b) => a - b);
+  const pct = (p: number): number => Math.round(samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0);
+  return { p50: pct(0.5), p99: pct(0.99), rps: Math.round(samples.length / SECONDS) };
+}
+
+async function idleCost(port: number, memory: () => Promise<{ rss: number; heap?: number }>): Promise<Row['idle']> {
+  const before = await memory();
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < IDLE_CONNECTIONS; i++) sockets.push(await connect(port));
+  // One echo per connection proves each one was dialed through to the backend, then they idle.
+  await Promise.all(
+    sockets.map((s) => new Promise<void>((resolve) => {
+      s.once('data', () => resolve());
+      s.write('x');
+    })),
+  );
+  const after = await memory();
+  for (const s of sockets) s.destroy();
+  return {
+    rssKiBPer1000: Math.round(((after.rss - before.rss) / 1024) * (1000 / IDLE_CONNECTIONS)),
+    ...(after.heap !== undefined && before.heap !== undefined
+      ? { heapKiBPer1000: Math.round(((after.heap - before.heap) / 1024) * (1000 / IDLE_CONNECTIONS)) }
+      : {}),
+  };
+}
+
+async function measure(
+  target: string,
+  ports: { source: number; echo: number },
+  memory?: () => Promise<{ rss: number; heap?: number }>,
+): Promise<Row> {
+  const row: Row = { target, throughputMBps: {}, p50us: {}, p99us: {}, rps: {} };
+  for (const c of CONCURRENCY) {
+    row.throughputMBps[c] = Math.round(await throughput(ports.source, c));
+    const l = await latency(ports.echo, c);
+    row.p50us[c] = l.p50;
+    row.p99us[c] = l.p99;
+    row.rps[c] = l.rps;
+  }
+  return memory ? { ...row, idle: await idleCost(ports.echo, memory) } : row;
+}
+
+// ---- HAProxy (optional) ------------------------------------------------------------------------
+
+function haproxyPath(): string | undefined {
+  try {
+    return execFileSync('which', ['haproxy'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startHaproxy(bin: string, backends: { source: number; echo: number }): Promise<{ child: ChildProcess; ports: { source: number; echo: number } }> {
+  const [source, echo] = await Promise.all([freePort(), freePort()]);
+  const cfg = [
+    'global',
+    '  maxconn 20000',
+    'defaults',
+    '  mode tcp',
+    '  timeout connect 2s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    `listen source`,
+    `  bind 127.0.0.1:${source}`,
+    `  server s1 127.0.0.1:${backends.source}`,
+    `listen echo`,
+    `  bind 127.0.0.1:${echo}`,
+    `  server e1 127.0.0.1:${backends.echo}`,
+    '',
+  ].join('\n');
+  const file = path.join(os.tmpdir(), `kp-bench-haproxy-${process.pid}.cfg`);
+  writeFileSync(file, cfg);
+  const child = spawn(bin, ['-db', '-f', file], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    if (await canConnect(echo)) break;
+    await sleep(100);
+  }
+  return { child, ports: { source, echo } };
+}
+
+function rssOfPid(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+async function freePort(): Promise<number> {
+  const s = await listen(net.createServer());
+  const p = portOf(s);
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return connect(port).then(
+    (s) => {
+      s.destroy();
+      return true;
+    },
+    () => false,
+  );
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const source = await sourceServer();
+  const echo = await echoServer();
+  const backends = { source: portOf(source), echo: portOf(echo) };
+  const rows: Row[] = [];
+
+  rows.push(await measure('direct', backends));
+
+  const child = fork(fileURLToPath(import.meta.url), ['--proxy-child'], {
+    execArgv: ['--expose-gc'],
+    env: { ...process.env, BENCH_BACKENDS: `${backends.source},${backends.echo}` },
+  });
+  const ready = await new Promise<{ ports: number[] }>((resolve) =>
+    child.on('message', (m: { type: string; ports?: number[] }) => {
+      if (m.type === 'ready' && m.ports) resolve({ ports: m.ports });
+    }),
+  );
+  const childMemory = (): Promise<{ rss: number; heap: number }> =>
+    new Promise((resolve) => {
+      const on = (m: { type: string; rss?: number; heap?: number }): void => {
+        if (m.type !== 'mem') return;
+        child.off('message', on);
+        resolve({ rss: m.rss ?? 0, heap: m.heap ?? 0 });
+      };
+      child.on('message', on);
+      child.send('mem');
+    });
+  const [proxySource, proxyEcho] = ready.ports as [number, number];
+  rows.push(await measure('kube-proxy-ts userspace', { source: proxySource, echo: proxyEcho }, childMemory));
+  child.send('exit');
+  await new Promise((r) => child.once('exit', r));
+
+  const bin = haproxyPath();
+  if (bin) {
+    const h = await startHaproxy(bin, backends);
+    const pid = h.child.pid ?? 0;
+    rows.push(await measure('haproxy (tcp mode)', h.ports, async () => ({ rss: rssOfPid(pid) })));
+    h.child.kill('SIGTERM');
+  }
+
+  // Not awaiting server.close(): it would wait for backend-side sockets still winding down.
+  source.close();
+  echo.close();
+  const report = render(rows, bin !== undefined);
+  console.log(report);
+  const dir = path.join(process.cwd(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `userspace-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, seconds: SECONDS, rows }, null, 2) + '\n',
+  );
+  console.log(`\nJSON written to ${path.relative(process.cwd(), file)}`);
+  process.exit(0);
+}
+
+function render(rows: readonly Row[], haproxy: boolean): string {
+  const cols = rows.map((r) => r.target);
+  const line = (label: string, f: (r: Row) => string): string => `| ${label} | ${rows.map(f).join(' | ')} |`;
+  const out = [`| metric | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`];
+  for (const c of CONCURRENCY) {
+    out.push(line(`throughput MB/s, ${c} conn`, (r) => String(r.throughputMBps[c] ?? '')));
+    out.push(line(`requests/s, ${c} conn (64 B echo)`, (r) => String(r.rps[c] ?? '')));
+    out.push(line(`latency p50 µs, ${c} conn`, (r) => String(r.p50us[c] ?? '')));
+    out.push(line(`latency p99 µs, ${c} conn`, (r) => String(r.p99us[c] ?? '')));
+  }
+  out.push(line(`RSS KiB per 1,000 idle conns`, (r) => (r.idle ? String(r.idle.rssKiBPer1000) : 'n/a')));
+  out.push(line(`heap KiB per 1,000 idle conns`, (r) => (r.idle?.heapKiBPer1000 !== undefined ? String(r.idle.heapKiBPer1000) : 'n/a')));
+  if (!haproxy) out.push('', '_haproxy not installed: its column is omitted._');
+  return out.join('\n');
+}
+
+if (process.argv.includes('--proxy-child')) void runProxyChild();
+else void main();

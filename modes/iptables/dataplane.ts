@@ -1,0 +1,145 @@
+// The iptables Dataplane: per family, render (reusing unchanged service ports), restore a full or
+// partial --noflush payload, then update metrics and clear stale UDP/SCTP conntrack entries.
+// Any failure throws (the runner retries) and forces the next sync of that family to be full.
+
+import type { ProxyConfig } from '../../proxy/config/types.js';
+import type { Logger } from '../../proxy/log.js';
+import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
+import { localAddresses } from '../../proxy/node-ips.js';
+import type { ProxyMetrics } from '../../sync/metrics.js';
+import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { Conntrack } from '../shared/conntrack.js';
+import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
+import { buildCleanupPayload } from './cleanup.js';
+import { FamilySync, type FamilySyncResult } from './family-sync.js';
+import { buildRenderOptions, type RenderOptions } from './options.js';
+import type { IptablesRunner } from './runner.js';
+import { parseSave } from './save-parse.js';
+
+export interface IptablesDataplaneOptions {
+  readonly config: ProxyConfig;
+  readonly runner: IptablesRunner;
+  readonly conntrack: Conntrack;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly families: IPFamily[];
+  /** The node's primary IPs (defaults to the Node object's addresses). */
+  readonly nodeIPs?: () => string[];
+  /** Addresses on local interfaces, for CIDR-valued --nodeport-addresses (injectable for tests). */
+  readonly localAddresses?: () => string[];
+}
+
+export function createIptablesDataplane(opts: IptablesDataplaneOptions): Dataplane {
+  const log = opts.logger.with({ mode: 'iptables' });
+  const families = opts.families.map((f) => new FamilySync(f, opts.runner, log.with({ ipFamily: f })));
+  let lastState: ProxyState | undefined;
+
+  const optionsFor = (state: ProxyState, family: IPFamily): RenderOptions =>
+    buildRenderOptions({
+      config: opts.config,
+      node: state.node,
+      family,
+      nodeIPs: opts.nodeIPs?.() ?? state.node.addresses,
+      localAddresses: (opts.localAddresses ?? localAddresses)(),
+    });
+
+  async function syncFamily(fs: FamilySync, req: SyncRequest): Promise<FamilySyncResult> {
+    const o = optionsFor(req.state, fs.family);
+    const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
+    const start = performance.now();
+    try {
+      const r = full ? await fs.full(req.state, o) : await fs.partial(req.state, req.changes.changed, o);
+      recordMetrics(opts.metrics, fs, o, r, (performance.now() - start) / 1000);
+      return r;
+    } catch (e) {
+      fs.markInconsistent();
+      opts.metrics.iptablesRestoreFailures.inc({ ip_family: fs.family });
+      if (!full) opts.metrics.iptablesPartialRestoreFailures.inc({ ip_family: fs.family });
+      log.error('iptables sync failed; next sync will be full', { ipFamily: fs.family, full, err: e });
+      throw e;
+    }
+  }
+
+  return {
+    mode: 'iptables',
+    async sync(req: SyncRequest): Promise<SyncResult> {
+      const results: FamilySyncResult[] = [];
+      for (const fs of families) results.push(await syncFamily(fs, req));
+      const full = results.some((r) => r.full);
+      const keys = full ? new Set([...req.state.services.keys(), ...(lastState?.services.keys() ?? [])]) : req.changes.changed;
+      const ops = planConntrackCleanup(lastState, req.state, keys, opts.families);
+      const ctErrors = await executeConntrackPlan(opts.conntrack, ops);
+      for (const err of ctErrors) log.warn('conntrack cleanup failed', { err });
+      lastState = req.state;
+      return {
+        full,
+        stats: {
+          bytes: sum(results, (r) => r.bytes),
+          natRulesWritten: sum(results, (r) => r.written.nat),
+          filterRulesWritten: sum(results, (r) => r.written.filter),
+          servicePortsRewritten: sum(results, (r) => r.servicesRewritten),
+          conntrackOps: ops.length,
+          // A vanished canary means an external flush; this full sync has just repaired it.
+          canaryMissing: results.filter((r) => r.canaryMissing).length,
+        },
+      };
+    },
+    async cleanup(): Promise<void> {
+      await cleanupAll(opts.runner, log);
+    },
+    async describe(key: string): Promise<unknown> {
+      return {
+        mode: 'iptables',
+        service: key,
+        families: families.map((fs) => {
+          const r = fs.describe(key);
+          return {
+            family: fs.family,
+            chains: r ? Object.fromEntries(r.chains) : {},
+            dispatch: r ? Object.fromEntries(r.dispatch) : {},
+          };
+        }),
+      };
+    },
+  };
+}
+
+function sum<T>(xs: readonly T[], f: (x: T) => number): number {
+  return xs.reduce((a, x) => a + f(x), 0);
+}
+
+function recordMetrics(m: ProxyMetrics, fs: FamilySync, o: RenderOptions, r: FamilySyncResult, seconds: number): void {
+  const ip_family = fs.family;
+  (r.full ? m.syncFullDuration : m.syncPartialDuration).observe({ ip_family }, seconds);
+  m.iptablesRulesLast.set({ table: 'nat', ip_family }, r.written.nat);
+  m.iptablesRulesLast.set({ table: 'filter', ip_family }, r.written.filter);
+  const t = fs.totals(o);
+  m.iptablesRulesTotal.set({ table: 'nat', ip_family }, t.nat);
+  m.iptablesRulesTotal.set({ table: 'filter', ip_family }, t.filter);
+  m.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
+  m.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
+}
+
+/** Both families, each read fresh from the kernel so it works in a new process. */
+async function cleanupAll(runner: IptablesRunner, log: Logger): Promise<void> {
+  const failures: string[] = [];
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    let saved: string;
+    try {
+      saved = await runner.save(family);
+    } catch (e) {
+      // A host without (ip6)tables for a family has nothing of ours in it.
+      log.warn('iptables-save failed; nothing to clean up for this family', { ipFamily: family, err: e });
+      continue;
+    }
+    try {
+      const payload = buildCleanupPayload(parseSave(saved));
+      if (payload !== '') await runner.restore(family, payload);
+      log.info('iptables cleanup done', { ipFamily: family, removedLines: payload.split('\n').length - 1 });
+    } catch (e) {
+      log.error('iptables cleanup failed', { ipFamily: family, err: e });
+      failures.push(`${family}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (failures.length) throw new Error(`iptables cleanup failed: ${failures.join('; ')}`);
+}

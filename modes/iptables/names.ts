@@ -1,0 +1,92 @@
+// Chain names and rule comments for iptables mode.
+//
+// Names must match upstream kube-proxy byte for byte: tooling, dashboards and operators grep for
+// them, and a node switching between upstream and this proxy must recognise its own chains.
+// Upstream hashes with sha256, encodes with base32 (RFC 4648 standard alphabet) and keeps 16
+// characters, so every name stays within iptables' 28-character chain-name limit.
+
+import { createHash } from 'node:crypto';
+import type { Protocol } from '../../proxy/model/types.js';
+
+export const CHAIN_PREFIX = {
+  svc: 'KUBE-SVC-',
+  svl: 'KUBE-SVL-',
+  ext: 'KUBE-EXT-',
+  fw: 'KUBE-FW-',
+  sep: 'KUBE-SEP-',
+  /** The pre-1.24 name of the external chain: never created, only cleaned up. */
+  xlb: 'KUBE-XLB-',
+} as const;
+
+/** Prefixes of per-service chains this proxy owns in the nat table. */
+export const SERVICE_CHAIN_PREFIXES: readonly string[] = Object.values(CHAIN_PREFIX);
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 with the standard alphabet (padding omitted: we only keep a prefix). */
+export function base32(bytes: Uint8Array): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = ((acc << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+function hash16(input: string): string {
+  return base32(createHash('sha256').update(input).digest()).slice(0, 16);
+}
+
+/** The hash shared by a service port's SVC/SVL/EXT/FW chains: servicePortName + lowercase protocol. */
+export function servicePortHash(servicePortName: string, protocol: Protocol): string {
+  return hash16(servicePortName + protocol.toLowerCase());
+}
+
+export interface ServicePortChains {
+  readonly svc: string;
+  readonly svl: string;
+  readonly ext: string;
+  readonly fw: string;
+}
+
+export function servicePortChains(servicePortName: string, protocol: Protocol): ServicePortChains {
+  const h = servicePortHash(servicePortName, protocol);
+  return { svc: CHAIN_PREFIX.svc + h, svl: CHAIN_PREFIX.svl + h, ext: CHAIN_PREFIX.ext + h, fw: CHAIN_PREFIX.fw + h };
+}
+
+/**
+ * KUBE-SEP-<hash of servicePortName + protocol + "ip:port">, where IPv6 endpoints are bracketed
+ * ("[2001:db8::1]:80") like upstream's Endpoint.String().
+ */
+export function endpointChainName(servicePortName: string, protocol: Protocol, endpoint: string): string {
+  return CHAIN_PREFIX.sep + hash16(servicePortName + protocol.toLowerCase() + endpoint);
+}
+
+export function isServiceChain(chain: string): boolean {
+  return SERVICE_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
+}
+
+const MAX_COMMENT = 256;
+
+/**
+ * Make text safe inside `-m comment --comment "..."`: Kubernetes names are already restricted,
+ * but the text also flows from port names and could come from a misbehaving API server, so
+ * quotes, backslashes and anything non-printable are dropped and the length is bounded by the
+ * xt_comment limit (256 bytes including the terminator; we keep 255 ASCII characters).
+ */
+export function sanitizeComment(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '').replace(/["'\\`]/g, '');
+  return clean.slice(0, MAX_COMMENT - 1);
+}
+
+/** `-m comment --comment "<sanitized text>"` as restore-payload tokens. */
+export function commentArgs(text: string): string {
+  return `-m comment --comment "${sanitizeComment(text)}"`;
+}

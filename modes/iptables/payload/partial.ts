@@ -1,0 +1,49 @@
+// A partial sync: only what changed for the given service ports. Rewritten chains are declared
+// and written in full (iptables-restore cannot edit a chain in place), vanished chains are
+// deleted, and dispatch chains get individual -D / -I lines so the other services' rules in
+// them are never re-sent.
+
+import { dispatchChainName, dispatchTable, DISPATCH_CHAINS, type ServiceRules } from '../render/types.js';
+import { TablePayload, renderPayload } from './table-payload.js';
+
+export interface ServiceDelta {
+  readonly before: ServiceRules | undefined;
+  readonly after: ServiceRules | undefined;
+}
+
+export interface PartialPayload {
+  readonly payload: string;
+  readonly written: { readonly nat: number; readonly filter: number };
+}
+
+export function buildPartialPayload(deltas: readonly ServiceDelta[]): PartialPayload {
+  const filter = new TablePayload('filter');
+  const nat = new TablePayload('nat');
+  for (const { before, after } of deltas) {
+    writeChainDelta(nat, before, after);
+    for (const d of DISPATCH_CHAINS) {
+      const out = dispatchTable(d) === 'nat' ? nat : filter;
+      const chain = dispatchChainName(d);
+      const old = before?.dispatch.get(d) ?? [];
+      const next = after?.dispatch.get(d) ?? [];
+      for (const r of old) if (!next.includes(r)) out.deleteRule(chain, r);
+      for (const r of next) if (!old.includes(r)) out.insertFirst(chain, r);
+    }
+  }
+  return { payload: renderPayload([filter, nat]), written: { nat: nat.rulesWritten, filter: filter.rulesWritten } };
+}
+
+function writeChainDelta(nat: TablePayload, before: ServiceRules | undefined, after: ServiceRules | undefined): void {
+  const old = before?.chains ?? new Map<string, readonly string[]>();
+  for (const [chain, rules] of after?.chains ?? []) {
+    const prev = old.get(chain);
+    if (prev && sameRules(prev, rules)) continue;
+    nat.declare(chain);
+    nat.appendAll(chain, rules);
+  }
+  for (const chain of old.keys()) if (!after?.chains.has(chain)) nat.deleteChain(chain);
+}
+
+function sameRules(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
+}

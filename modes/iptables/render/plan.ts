@@ -1,0 +1,102 @@
+// The traffic-policy facts of one service port in one family, computed once and shared by the
+// chain and dispatch renderers. Follows upstream syncProxyRules' decisions.
+
+import {
+  categorizeEndpoints,
+  endpointAddress,
+  externallyAccessible,
+  externalPolicyLocal,
+  internalPolicyLocal,
+} from '../../../proxy/model/categorize.js';
+import { clusterIPsOf, endpointsOfFamily, ipsOfFamily } from '../../../proxy/model/family.js';
+import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
+import { endpointChainName, servicePortChains, type ServicePortChains } from '../names.js';
+
+export interface EndpointTarget {
+  readonly ep: Endpoint;
+  /** "ip:port", bracketed for IPv6. */
+  readonly address: string;
+  readonly chain: string;
+}
+
+export interface ServicePlan {
+  readonly sp: ServicePort;
+  readonly proto: string;
+  readonly clusterIP: string;
+  readonly externalIPs: readonly string[];
+  readonly lbIPs: readonly string[];
+  readonly names: ServicePortChains;
+  readonly clusterTargets: readonly EndpointTarget[];
+  readonly localTargets: readonly EndpointTarget[];
+  readonly allTargets: readonly EndpointTarget[];
+  readonly hasEndpoints: boolean;
+  readonly hasInternalEndpoints: boolean;
+  readonly hasExternalEndpoints: boolean;
+  readonly usesClusterChain: boolean;
+  readonly usesLocalChain: boolean;
+  readonly usesExtChain: boolean;
+  readonly usesFwChain: boolean;
+  /** Chain ClusterIP traffic jumps to. */
+  readonly internalChain: string;
+  /** Chain the EXT chain hands remaining external traffic to. */
+  readonly externalPolicyChain: string;
+}
+
+/** Undefined when the service port has no cluster IP in `family` (nothing to program). */
+export function planServicePort(
+  sp: ServicePort,
+  allEndpoints: readonly Endpoint[],
+  node: NodeInfo,
+  family: IPFamily,
+): ServicePlan | undefined {
+  const clusterIP = clusterIPsOf(sp, family)[0];
+  if (clusterIP === undefined) return undefined;
+  const names = servicePortChains(sp.key, sp.protocol);
+  const eps = endpointsOfFamily(allEndpoints, family);
+  const cat = categorizeEndpoints(sp, eps, node);
+  const target = (ep: Endpoint): EndpointTarget => {
+    const address = endpointAddress(ep);
+    return { ep, address, chain: endpointChainName(sp.key, sp.protocol, address) };
+  };
+  const extAccessible = externallyAccessible(sp);
+  const extLocal = externalPolicyLocal(sp);
+  const intLocal = internalPolicyLocal(sp);
+  // Upstream keeps Cluster endpoints for any externally accessible port, even with both policies
+  // Local, because the EXT chain short-circuits pod- and node-originated traffic to KUBE-SVC.
+  const clusterEps =
+    cat.clusterEndpoints.length === 0 && extAccessible && extLocal && intLocal
+      ? categorizeEndpoints({ ...sp, internalTrafficPolicy: 'Cluster' }, eps, node).clusterEndpoints
+      : cat.clusterEndpoints;
+  const clusterTargets = clusterEps.map(target);
+  const localTargets = cat.localEndpoints.map(target);
+  const allTargets = uniqueTargets([...clusterTargets, ...localTargets]);
+  const hasEndpoints = cat.hasAnyEndpoints;
+  const hasLocal = localTargets.length > 0;
+  const hasExternalEndpoints = extLocal ? hasLocal : hasEndpoints;
+  const lbIPs = sp.type === 'LoadBalancer' ? ipsOfFamily(sp.loadBalancerIPs, family) : [];
+  return {
+    sp,
+    proto: sp.protocol.toLowerCase(),
+    clusterIP,
+    externalIPs: ipsOfFamily(sp.externalIPs, family),
+    lbIPs,
+    names,
+    clusterTargets,
+    localTargets,
+    allTargets,
+    hasEndpoints,
+    hasInternalEndpoints: intLocal ? hasLocal : hasEndpoints,
+    hasExternalEndpoints,
+    usesClusterChain: clusterTargets.length > 0,
+    usesLocalChain: hasLocal && (intLocal || (extAccessible && extLocal)),
+    usesExtChain: hasEndpoints && extAccessible,
+    usesFwChain: hasEndpoints && lbIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0,
+    internalChain: intLocal ? names.svl : names.svc,
+    externalPolicyChain: extLocal ? names.svl : names.svc,
+  };
+}
+
+function uniqueTargets(targets: readonly EndpointTarget[]): EndpointTarget[] {
+  const seen = new Set<string>();
+  return targets.filter((t) => (seen.has(t.chain) ? false : (seen.add(t.chain), true)));
+}

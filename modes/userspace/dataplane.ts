@@ -1,0 +1,281 @@
+// --mode=userspace: the daemon itself proxies every service port. Each TCP/UDP service port gets
+// its own listener on an ephemeral port; nat "portal" rules steer ClusterIP, NodePort and
+// external/LB IP traffic to it (portals.ts); the listener picks an endpoint (balancer.ts) and
+// copies bytes (tcp-proxy.ts, udp-proxy.ts).
+//
+// A sync only diffs listeners: unchanged service ports keep their listener and connections, new
+// ones get a listener, removed ones stop accepting while their connections finish on their own.
+// Endpoint changes only update the balancer, so established connections survive endpoint churn.
+
+import type { ProxyConfig } from '../../proxy/config/types.js';
+import type { Logger } from '../../proxy/log.js';
+import { categorizeEndpoints, endpointAddress, internalPolicyLocal } from '../../proxy/model/categorize.js';
+import { ipsOfFamily } from '../../proxy/model/family.js';
+import { ipFamily } from '../../proxy/model/ip.js';
+import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../proxy/model/types.js';
+import { realClock, type Clock } from '../../sync/clock.js';
+import type { ProxyMetrics } from '../../sync/metrics.js';
+import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { IptablesRunner } from '../iptables/runner.js';
+import { LoadBalancer, type Target } from './balancer.js';
+import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
+import { missingJumpRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
+import { TcpProxy } from './tcp-proxy.js';
+import { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './udp-proxy.js';
+
+export interface UserspaceDataplaneOptions {
+  readonly config: ProxyConfig;
+  readonly runner: IptablesRunner;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  /** Listener bind address. Default: "::" (dual-stack socket) with IPv6, else "0.0.0.0". */
+  readonly listenHost?: string;
+  readonly udpIdleTimeoutMs?: number;
+  readonly maxUdpSessions?: number;
+  readonly connectTimeoutMs?: number;
+  /** Distinct endpoints tried per TCP connection. */
+  readonly maxDialAttempts?: number;
+  readonly clock?: Clock;
+  /** Families to program portals for. Default: IPv4. */
+  readonly families?: IPFamily[];
+}
+
+type Listener =
+  | { readonly protocol: 'TCP'; readonly proxy: TcpProxy; sp: ServicePort }
+  | { readonly protocol: 'UDP'; readonly proxy: UdpProxy; sp: ServicePort };
+
+export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Dataplane {
+  const log = opts.logger.with({ mode: 'userspace' });
+  const clock = opts.clock ?? realClock;
+  const families = opts.families ?? ['IPv4'];
+  const listenHost = opts.listenHost ?? (families.includes('IPv6') ? '::' : '0.0.0.0');
+  const served = familiesServedBy(listenHost, families);
+  const portalListenAddress = listenHost === '::' || listenHost === '0.0.0.0' ? undefined : listenHost;
+  const balancer = new LoadBalancer(() => clock.now());
+  const metrics: UserspaceMetrics = createUserspaceMetrics(opts.metrics.registry);
+  const listeners = new Map<string, Listener>();
+  /** TCP listeners of removed service ports whose connections are still finishing. */
+  const draining = new Set<TcpProxy>();
+  const sctpWarned = new Set<string>();
+  /** Families whose jump rules were verified present since the last restore failure. */
+  const jumpsVerified = new Set<IPFamily>();
+  let closed = false;
+
+  metrics.setLiveSource(function* () {
+    for (const [key, l] of listeners) {
+      yield {
+        key,
+        tcpConnections: l.protocol === 'TCP' ? l.proxy.activeConnections : 0,
+        udpSessions: l.protocol === 'UDP' ? l.proxy.activeSessions : 0,
+      };
+    }
+  });
+  for (const f of families) {
+    if (!served.includes(f)) log.warn('listen address cannot serve this IP family; no portals for it', { listenHost, family: f });
+  }
+
+  const openListener = async (key: string, sp: ServicePort & { protocol: 'TCP' | 'UDP' }): Promise<Listener> => {
+    const toEndpoint = metrics.bytes.labels(key, 'to_endpoint');
+    const toClient = metrics.bytes.labels(key, 'to_client');
+    const dialErrors = metrics.dialErrors.labels(key);
+    const noEndpoint = metrics.noEndpoint.labels(key, sp.protocol);
+    const onDialError = (target: Target, err: Error): void => {
+      dialErrors.inc();
+      log.v(2, 'endpoint dial failed', { service: key, endpoint: target.id, error: err.message });
+    };
+    const onNoEndpoint = (clientIP: string): void => {
+      noEndpoint.inc();
+      log.v(4, 'no reachable endpoint', { service: key, client: clientIP });
+    };
+    const account = (out: number, back: number): void => {
+      if (out > 0) toEndpoint.inc(out);
+      if (back > 0) toClient.inc(back);
+    };
+    if (sp.protocol === 'TCP') {
+      const proxy = await TcpProxy.listen({
+        host: listenHost,
+        connectTimeoutMs: opts.connectTimeoutMs,
+        maxAttempts: opts.maxDialAttempts,
+        hooks: {
+          pick: (ip, exclude) => balancer.next(key, ip, exclude),
+          onDialError,
+          onNoEndpoint,
+          onConnectionOpen: () => undefined,
+          onConnectionClose: account,
+        },
+      });
+      return { protocol: 'TCP', proxy, sp };
+    }
+    const proxy = await UdpProxy.listen({
+      host: listenHost,
+      idleTimeoutMs: opts.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS,
+      maxSessions: opts.maxUdpSessions,
+      clock,
+      hooks: {
+        pick: (ip) => balancer.next(key, ip),
+        onDialError,
+        onNoEndpoint,
+        onSessionOpen: () => undefined,
+        onSessionClose: account,
+      },
+    });
+    return { protocol: 'UDP', proxy, sp };
+  };
+
+  const closeListener = async (key: string, l: Listener): Promise<void> => {
+    listeners.delete(key);
+    if (l.protocol === 'TCP') {
+      await l.proxy.stopAccepting();
+      if (l.proxy.activeConnections > 0) draining.add(l.proxy);
+    } else {
+      await l.proxy.close();
+    }
+    log.v(2, 'closed service port listener', { service: key, protocol: l.protocol, port: l.proxy.port });
+  };
+
+  const applyPortals = async (): Promise<number> => {
+    let rules = 0;
+    for (const family of served) {
+      const portals = [...listeners].map(([key, l]) => portalOf(key, l, family));
+      try {
+        const missing = jumpsVerified.has(family) ? [] : missingJumpRules(await opts.runner.save(family, 'nat'));
+        const payload = renderPortalsPayload(portals, { family, listenAddress: portalListenAddress }, missing);
+        await opts.runner.restore(family, payload);
+        jumpsVerified.add(family);
+        rules += payload.split('\n').filter((l) => l.startsWith('-A ')).length;
+      } catch (err) {
+        // Someone may have flushed the built-in chains: re-check the jumps on the next attempt.
+        jumpsVerified.delete(family);
+        throw err;
+      }
+    }
+    return rules;
+  };
+
+  return {
+    mode: 'userspace',
+
+    async sync(req: SyncRequest): Promise<SyncResult> {
+      if (closed) throw new Error('userspace dataplane is closed');
+      const { services, endpoints, node } = req.state;
+      let opened = 0;
+      let removed = 0;
+      const failures: string[] = [];
+
+      for (const [key, l] of [...listeners]) {
+        const sp = services.get(key);
+        if (!sp || sp.protocol !== l.protocol) {
+          await closeListener(key, l);
+          balancer.remove(key);
+          removed++;
+        }
+      }
+      for (const [key, sp] of services) {
+        if (sp.protocol === 'SCTP') {
+          if (!sctpWarned.has(key)) {
+            sctpWarned.add(key);
+            log.warn('userspace mode does not support SCTP; service port not proxied', { service: key, protocol: sp.protocol });
+          }
+          continue;
+        }
+        const targets = targetsFor(sp, endpoints.get(key) ?? [], node, families);
+        balancer.update(key, targets, sp.sessionAffinity);
+        const existing = listeners.get(key);
+        if (existing) {
+          existing.sp = sp;
+          if (existing.protocol === 'UDP') existing.proxy.retainTargets(new Set(targets.map((t) => t.id)));
+          continue;
+        }
+        try {
+          const l = await openListener(key, { ...sp, protocol: sp.protocol });
+          listeners.set(key, l);
+          opened++;
+          log.v(2, 'opened service port listener', { service: key, protocol: sp.protocol, host: listenHost, port: l.proxy.port });
+        } catch (err) {
+          balancer.remove(key);
+          failures.push(key);
+          log.error('cannot open service port listener', { service: key, protocol: sp.protocol, error: err });
+        }
+      }
+      for (const key of sctpWarned) if (services.get(key)?.protocol !== 'SCTP') sctpWarned.delete(key);
+      for (const p of draining) if (p.activeConnections === 0) draining.delete(p);
+
+      const portalRules = await applyPortals();
+      if (failures.length > 0) throw new Error(`userspace: could not open listeners for ${failures.join(', ')}`);
+      return { full: true, stats: { servicePorts: listeners.size, opened, removed, portalRules } };
+    },
+
+    async cleanup(): Promise<void> {
+      const errors: string[] = [];
+      for (const family of families) {
+        try {
+          const payload = renderPortalsCleanup(await opts.runner.save(family, 'nat'));
+          if (payload) await opts.runner.restore(family, payload);
+        } catch (err) {
+          errors.push(`${family}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      jumpsVerified.clear();
+      if (errors.length > 0) throw new Error(`userspace cleanup failed: ${errors.join('; ')}`);
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      const all = [...listeners.values()].map((l) => l.proxy.close());
+      for (const p of draining) all.push(p.close());
+      listeners.clear();
+      draining.clear();
+      await Promise.all(all);
+    },
+
+    async describe(key: string): Promise<unknown> {
+      const l = listeners.get(key);
+      if (!l) return { mode: 'userspace', service: key, listener: null, endpoints: [] };
+      return {
+        mode: 'userspace',
+        service: key,
+        protocol: l.protocol,
+        listener: { host: l.proxy.host, port: l.proxy.port },
+        endpoints: balancer.targets(key).map((t) => t.id),
+        sessionAffinity: l.sp.sessionAffinity,
+        ...(l.protocol === 'TCP'
+          ? { activeConnections: l.proxy.activeConnections }
+          : { activeSessions: l.proxy.activeSessions }),
+      };
+    },
+  };
+}
+
+/**
+ * The endpoints a listener balances over. A listener cannot tell in-cluster from external
+ * clients, so the internal traffic policy decides; endpoints of any served family are fine since
+ * the proxy terminates the client connection anyway.
+ */
+export function targetsFor(sp: ServicePort, eps: readonly Endpoint[], node: NodeInfo, families: readonly IPFamily[]): Target[] {
+  const cat = categorizeEndpoints(sp, eps, node);
+  const chosen = internalPolicyLocal(sp) ? cat.localEndpoints : cat.clusterEndpoints;
+  return chosen
+    .filter((ep) => families.includes(ep.family))
+    .map((ep) => ({ id: endpointAddress(ep), host: ep.ip, port: ep.port }));
+}
+
+function familiesServedBy(listenHost: string, families: readonly IPFamily[]): IPFamily[] {
+  if (listenHost === '::') return [...families];
+  if (listenHost === '0.0.0.0') return families.filter((f) => f === 'IPv4');
+  const f = ipFamily(listenHost);
+  return families.filter((x) => x === f);
+}
+
+function portalOf(key: string, l: Listener, family: IPFamily): Portal {
+  const sp = l.sp;
+  return {
+    key,
+    protocol: l.protocol,
+    listenerPort: l.proxy.port,
+    port: sp.port,
+    clusterIPs: ipsOfFamily(sp.clusterIPs, family),
+    externalIPs: ipsOfFamily(sp.externalIPs, family),
+    loadBalancerIPs: ipsOfFamily(sp.loadBalancerIPs, family),
+    nodePort: sp.nodePort,
+  };
+}
