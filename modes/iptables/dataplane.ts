@@ -87,6 +87,12 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
     async cleanup(): Promise<void> {
       await cleanupAll(opts.runner, log);
     },
+    async rules(family: IPFamily): Promise<string | undefined> {
+      // What the kernel holds (our rules and anyone else's), so a trace shows what packets meet.
+      if (!opts.families.includes(family)) return undefined;
+      const [nat, filter] = await Promise.all([opts.runner.save(family, 'nat'), opts.runner.save(family, 'filter')]);
+      return nat + filter;
+    },
     async describe(key: string): Promise<unknown> {
       return {
         mode: 'iptables',
