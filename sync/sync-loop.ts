@@ -90,8 +90,9 @@ export class SyncLoop {
     const { metrics, source } = this.opts;
     for (const family of this.opts.families) {
       const labels = { ip_family: family };
+      // Full/partial histograms are the dataplane's to observe (per family, around its own work,
+      // as upstream does in iptables mode); this is the whole sync as the runner sees it.
       metrics.syncDuration.observe(labels, seconds);
-      (result.full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(labels, seconds);
       metrics.lastSyncTimestamp.set(labels, nowMs / 1000);
       for (const t of changes.triggerTimes) {
         // Clock skew between the apiserver's annotation and this node can make this negative;

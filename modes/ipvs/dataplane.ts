@@ -1,0 +1,268 @@
+// IPVS mode: service VIPs on kube-ipvs0, one IPVS virtual server per address:port:protocol, and a
+// constant-size set of iptables rules driven by ipsets for masquerade, hairpin, source ranges and
+// NodePort acceptance.
+//
+// Each sync: desired state (pure) → bind new VIPs → ipsets → iptables (full syncs only: the rules
+// depend on configuration, not on services) → IPVS reconcile (pure diff, scoped to the changed
+// services on partial syncs, plus every draining real server) → unbind stale VIPs → gauges.
+
+import type { ProxyConfig } from '../../proxy/config/types.js';
+import type { Logger } from '../../proxy/log.js';
+import { ipsOfFamily } from '../../proxy/model/family.js';
+import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
+import type { ProxyMetrics } from '../../sync/metrics.js';
+import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import { localDetectorFor } from '../iptables/options.js';
+import type { IptablesRunner } from '../iptables/runner.js';
+import { parseSave, type SavedTables } from '../iptables/save-parse.js';
+import { applyOperations } from './apply.js';
+import { buildDesired, serviceVIPs, type DesiredState } from './desired.js';
+import { createDummyLink, diffAddresses, type DummyLink } from './dummy-link.js';
+import { GracefulTerminationList } from './graceful.js';
+import { createIpsetRunner, type IpsetRunner } from './ipset-exec.js';
+import { allSetNames, buildMembership, parseIpsetSave, renderIpsetRestore, type Membership } from './ipsets.js';
+import { missingJumps, renderIpvsIptables, renderIpvsIptablesCleanup, type IpvsRuleOptions } from './iptables-rules.js';
+import { nodePortIPs } from './node-port-ips.js';
+import { vsKey, type IpvsOps, type VirtualServer } from './ops.js';
+import { isOwnedBy } from './ownership.js';
+import { reconcile, type CurrentVirtualServer } from './reconcile.js';
+import { applySysctls, ipvsSysctls, type SysctlWriter } from './sysctls.js';
+
+export interface IpvsDataplaneOptions {
+  readonly config: ProxyConfig;
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly families: IPFamily[];
+  /** This host's addresses (NodePort virtual servers go on the selected ones). */
+  readonly nodeIPs: () => string[];
+  readonly ipvs?: IpvsOps;
+  readonly runner?: IptablesRunner;
+  readonly ipset?: IpsetRunner;
+  readonly link?: DummyLink;
+  readonly sysctl?: SysctlWriter;
+  /** Milliseconds; drives graceful termination. */
+  readonly clock?: () => number;
+  readonly gracefulWaitMs?: number;
+}
+
+interface FamilyState {
+  desired?: DesiredState;
+  /** ipset membership last written (or found in the kernel at start). */
+  membership?: Membership;
+  nodePortIPs: string;
+}
+
+export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<Dataplane> {
+  const ipvs = opts.ipvs ?? (await openIpvs());
+  const runner = opts.runner ?? (await defaultRunner(opts.logger));
+  const ipset = opts.ipset ?? createIpsetRunner();
+  const link = opts.link ?? createDummyLink();
+  const { config, logger, metrics, families } = opts;
+  const graceful = new GracefulTerminationList(opts.clock ?? Date.now, opts.gracefulWaitMs);
+  const fam = new Map<IPFamily, FamilyState>(families.map((f) => [f, { nodePortIPs: '' }]));
+  let initialized = false;
+
+  const ruleOptions = (state: ProxyState, family: IPFamily): IpvsRuleOptions => ({
+    family,
+    masqueradeBit: config.iptables.masqueradeBit,
+    masqueradeAll: config.iptables.masqueradeAll,
+    localDetector: localDetectorFor(config, state.node, family),
+    dropInvalid: !config.conntrack.tcpBeLiberal,
+  });
+
+  async function init(): Promise<void> {
+    for (const f of await applySysctls(ipvsSysctls(config.ipvs.strictARP), opts.sysctl)) {
+      logger.warn('could not set sysctl', f);
+    }
+    const s = (ms: number): number => Math.round(ms / 1000);
+    const t = { tcp: s(config.ipvs.tcpTimeoutMs), tcpFin: s(config.ipvs.tcpFinTimeoutMs), udp: s(config.ipvs.udpTimeoutMs) };
+    if (t.tcp > 0 || t.tcpFin > 0 || t.udp > 0) await ipvs.setTimeouts(t);
+    await link.ensure();
+    // What a previous process left in our sets tells us which NodePort VSes are ours.
+    const saved = await ipset.save().catch(() => '');
+    for (const f of families) fam.get(f)!.membership = parseIpsetSave(saved, new Set(allSetNames()));
+  }
+
+  async function sync(req: SyncRequest): Promise<SyncResult> {
+    let full = req.full || !initialized || req.changes.nodeChanged;
+    if (!initialized) {
+      await init();
+      initialized = true;
+    }
+    const { state } = req;
+    const linkBefore = await link.addresses();
+    const hostIPs = opts.nodeIPs();
+    const allVips = new Set<string>();
+    const perFamily = new Map<IPFamily, { vips: Set<string>; npIPs: string[] }>();
+    for (const f of families) {
+      const vips = serviceVIPs(state, f);
+      vips.forEach((v) => allVips.add(v));
+      const npIPs = nodePortIPs({
+        selection: config.nodePortAddresses,
+        localAddresses: hostIPs,
+        primary: ipsOfFamily(state.node.addresses, f),
+        family: f,
+        vips: new Set([...vips, ...linkBefore]),
+      });
+      // A changed node address moves every NodePort VS: not something a partial diff covers.
+      if (npIPs.join(',') !== fam.get(f)!.nodePortIPs) full = true;
+      perFamily.set(f, { vips, npIPs });
+    }
+
+    const addrDiff = diffAddresses(allVips, linkBefore);
+    await link.apply(addrDiff.add, []);
+
+    const listed = await ipvs.listServices();
+    const stats = { virtualServers: 0, realServers: 0, ipvsOps: 0, ipsetLines: 0, draining: 0 };
+    for (const f of families) {
+      const fs = fam.get(f)!;
+      const { vips, npIPs } = perFamily.get(f)!;
+      const desired = buildDesired(state, { family: f, scheduler: config.ipvs.scheduler, nodePortIPs: npIPs });
+
+      const membership = buildMembership(state, f, npIPs);
+      const ipsetPayload = renderIpsetRestore(f, membership, full ? undefined : fs.membership);
+      const changedLines = ipsetPayload.split('\n').filter((l) => /^(add|del|flush) /.test(l)).length;
+      if (full || changedLines > 0) await ipset.restore(ipsetPayload);
+      stats.ipsetLines += changedLines;
+
+      if (full) await writeIptables(f, ruleOptions(state, f));
+
+      const owned = isOwnedBy({
+        vips: new Set([...linkBefore, ...vips]),
+        programmedNodePorts: nodePortKeys(fs.desired),
+        nodeIPs: new Set(hostIPs),
+        ipsets: new Map([[f, fs.membership ?? new Map()]]),
+      });
+      const scope = full ? 'all' : partialScope(req.changes.changed, fs.desired, desired, graceful.vsKeys());
+      const current = await dumpCurrent(ipvs, listed.filter((vs) => vs.family === f), scope, desired);
+      const plan = reconcile({ desired: desired.virtualServers, current, scope, isOwned: owned, graceful });
+      await applyOperations(ipvs, plan.ops);
+      for (const [key, still] of plan.draining) graceful.replace(key, still);
+
+      fs.desired = desired;
+      fs.membership = membership;
+      fs.nodePortIPs = npIPs.join(',');
+      const rs = [...desired.virtualServers.values()].reduce((n, d) => n + d.realServers.length, 0);
+      metrics.ipvsVirtualServers.set({ ip_family: f }, desired.virtualServers.size);
+      metrics.ipvsRealServers.set({ ip_family: f }, rs);
+      stats.virtualServers += desired.virtualServers.size;
+      stats.realServers += rs;
+      stats.ipvsOps += plan.ops.length;
+    }
+    // Unbind last: the virtual servers on these addresses are gone by now.
+    await link.apply([], addrDiff.remove);
+    stats.draining = graceful.size;
+    logger.v(2, 'ipvs sync done', { full, ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length });
+    return { full, stats: { ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length } };
+  }
+
+  async function writeIptables(f: IPFamily, o: IpvsRuleOptions): Promise<void> {
+    const saved: SavedTables = parseSave((await runner.save(f, 'nat')) + '\n' + (await runner.save(f, 'filter')));
+    try {
+      await runner.restore(f, renderIpvsIptables(o, missingJumps(saved)));
+    } catch (e) {
+      metrics.iptablesRestoreFailures.inc({ ip_family: f });
+      throw e;
+    }
+  }
+
+  async function cleanup(): Promise<void> {
+    const vips = new Set(await link.addresses());
+    const members = parseIpsetSave(await ipset.save().catch(() => ''), new Set(allSetNames()));
+    const owned = isOwnedBy({
+      vips,
+      programmedNodePorts: new Set([...fam.values()].flatMap((s) => [...nodePortKeys(s.desired)])),
+      nodeIPs: new Set(opts.nodeIPs()),
+      ipsets: new Map(families.map((f) => [f, members])),
+    });
+    for (const vs of await ipvs.listServices()) {
+      if (owned(vs)) await ipvs.deleteService(vs);
+    }
+    await link.remove();
+    for (const f of families) {
+      const saved = parseSave((await runner.save(f, 'nat')) + '\n' + (await runner.save(f, 'filter')));
+      const payload = renderIpvsIptablesCleanup(saved);
+      if (payload) await runner.restore(f, payload);
+    }
+    // Sets can only be destroyed once no iptables rule references them.
+    const existing = new Set(await ipset.list());
+    for (const name of allSetNames()) if (existing.has(name)) await ipset.destroy(name);
+    for (const s of fam.values()) {
+      s.desired = undefined;
+      s.membership = undefined;
+    }
+  }
+
+  return {
+    mode: 'ipvs',
+    sync,
+    cleanup,
+    async close() {
+      ipvs.close();
+    },
+    async describe(serviceKey: string) {
+      const out: Record<string, unknown> = {};
+      for (const [f, s] of fam) {
+        const keys = s.desired?.byService.get(serviceKey) ?? [];
+        out[f] = keys.map((k) => {
+          const d = s.desired!.virtualServers.get(k)!;
+          return { virtualServer: k, kind: d.kind, scheduler: d.vs.scheduler, persistent: d.vs.flags !== 0, timeoutSeconds: d.vs.timeoutSeconds, realServers: d.realServers.map((r) => `${r.address}:${r.port}`), draining: graceful.vsKeys().includes(k) };
+        });
+      }
+      return out;
+    },
+  };
+}
+
+function nodePortKeys(d: DesiredState | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const v of d?.virtualServers.values() ?? []) if (v.kind === 'nodePort') out.add(v.key);
+  return out;
+}
+
+/** Virtual servers of changed services (before and after) plus those with draining real servers. */
+function partialScope(
+  changed: ReadonlySet<string>,
+  before: DesiredState | undefined,
+  after: DesiredState,
+  draining: readonly string[],
+): Set<string> {
+  const scope = new Set<string>(draining);
+  for (const key of changed) {
+    for (const k of before?.byService.get(key) ?? []) scope.add(k);
+    for (const k of after.byService.get(key) ?? []) scope.add(k);
+  }
+  return scope;
+}
+
+/** Kernel state for the reconcile: real servers are listed only for desired VSes in scope. */
+async function dumpCurrent(
+  ipvs: IpvsOps,
+  services: readonly VirtualServer[],
+  scope: 'all' | ReadonlySet<string>,
+  desired: DesiredState,
+): Promise<Map<string, CurrentVirtualServer>> {
+  const current = new Map<string, CurrentVirtualServer>();
+  for (const vs of services) {
+    const key = vsKey(vs);
+    const inScope = scope === 'all' || scope.has(key);
+    const needRs = inScope && desired.virtualServers.has(key);
+    current.set(key, { vs, realServers: needRs ? await ipvs.listDestinations(vs) : [] });
+  }
+  return current;
+}
+
+async function openIpvs(): Promise<IpvsOps> {
+  try {
+    const { IpvsClient } = await import('./netlink/client.js');
+    const client = await IpvsClient.open();
+    return client;
+  } catch (e) {
+    throw new Error(`IPVS not available: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function defaultRunner(logger: Logger): Promise<IptablesRunner> {
+  const { createIptablesRunner } = await import('../iptables/exec/runner.js');
+  return createIptablesRunner({ logger });
+}
