@@ -73,7 +73,7 @@ export class SyncLoop {
     this.lastState = snap.state;
     this.syncs++;
     const seconds = (now() - start) / 1000;
-    this.record(changes, result, seconds, now());
+    this.record(changes, seconds, now());
     logger.v(2, 'synced proxy rules', {
       mode: dataplane.mode,
       full: result.full,
@@ -86,7 +86,7 @@ export class SyncLoop {
     for (const o of this.opts.observers) o.synced(snap.state, result);
   };
 
-  private record(changes: ChangeSet, result: SyncResult, seconds: number, nowMs: number): void {
+  private record(changes: ChangeSet, seconds: number, nowMs: number): void {
     const { metrics, source } = this.opts;
     for (const family of this.opts.families) {
       const labels = { ip_family: family };
