@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import type { Dataplane, SyncRequest, SyncResult } from '../../../modes/dataplane.js';
+import { createNoopDataplane } from '../../../modes/noop/dataplane.js';
+import { memoryLogger, silentLogger } from '../../../proxy/log.js';
+import type { ChangeSet, ProxyState, RejectedObject } from '../../../proxy/model/types.js';
+import { ProxyMetrics } from '../../../sync/metrics.js';
+import { SyncLoop, mergeChanges, type SnapshotSource } from '../../../sync/sync-loop.js';
+import { ep, nodeInfo, sp } from '../model/fixtures.js';
+
+const changes = (changed: string[], removed: string[] = [], triggerTimes: number[] = []): ChangeSet => ({
+  changed: new Set(changed),
+  removed: new Set(removed),
+  nodeChanged: false,
+  triggerTimes,
+});
+
+function stateOf(keys: string[]): ProxyState {
+  return {
+    services: new Map(keys.map((k) => [k, sp({ key: k, name: k.split('/')[1]!.split(':')[0]! })])),
+    endpoints: new Map(keys.map((k) => [k, [ep('198.18.1.11')]])),
+    node: nodeInfo(),
+  };
+}
+
+class ScriptedSource implements SnapshotSource {
+  queue: { state: ProxyState; changes: ChangeSet; rejected: RejectedObject[] }[] = [];
+  snapshot() {
+    const next = this.queue.shift();
+    if (!next) throw new Error('no snapshot scripted');
+    return next;
+  }
+  pendingCounts() {
+    return { services: 0, endpoints: 0 };
+  }
+}
+
+class RecordingDataplane implements Dataplane {
+  readonly mode = 'recording';
+  requests: SyncRequest[] = [];
+  failNext = false;
+  async sync(req: SyncRequest): Promise<SyncResult> {
+    this.requests.push(req);
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('boom');
+    }
+    return { full: req.full, stats: {} };
+  }
+  async cleanup(): Promise<void> {}
+}
+
+describe('mergeChanges', () => {
+  it('unions changed keys, trigger times and node changes', () => {
+    const m = mergeChanges(changes(['a'], [], [1]), { ...changes(['b'], [], [2]), nodeChanged: true });
+    expect([...m.changed].sort()).toEqual(['a', 'b']);
+    expect(m.triggerTimes).toEqual([1, 2]);
+    expect(m.nodeChanged).toBe(true);
+  });
+
+  it('a key removed earlier and back again is a change, not a removal', () => {
+    const m = mergeChanges(changes(['a'], ['a']), changes(['a']));
+    expect([...m.removed]).toEqual([]);
+    expect([...m.changed]).toEqual(['a']);
+  });
+
+  it('a key still removed stays removed', () => {
+    const m = mergeChanges(changes(['a'], ['a']), changes(['b']));
+    expect([...m.removed]).toEqual(['a']);
+  });
+});
+
+describe('SyncLoop', () => {
+  const setup = () => {
+    const source = new ScriptedSource();
+    const dataplane = new RecordingDataplane();
+    const metrics = new ProxyMetrics({ processMetrics: false });
+    let ready = true;
+    const synced: ProxyState[] = [];
+    const loop = new SyncLoop({
+      source,
+      dataplane,
+      metrics,
+      logger: silentLogger,
+      families: ['IPv4'],
+      ready: () => ready,
+      observers: [{ synced: (s) => synced.push(s) }],
+      now: () => 1_000_000,
+    });
+    return { source, dataplane, metrics, loop, synced, setReady: (r: boolean) => (ready = r) };
+  };
+
+  it('does nothing before the initial lists arrived', async () => {
+    const t = setup();
+    t.setReady(false);
+    await t.loop.run({ reason: 'initial' });
+    expect(t.dataplane.requests).toHaveLength(0);
+  });
+
+  it('first sync is full, a requested one partial, a periodic one full', async () => {
+    const t = setup();
+    t.source.queue.push({ state: stateOf(['ns/a:http']), changes: changes(['ns/a:http']), rejected: [] });
+    t.source.queue.push({ state: stateOf(['ns/a:http', 'ns/b:http']), changes: changes(['ns/b:http']), rejected: [] });
+    t.source.queue.push({ state: stateOf(['ns/a:http', 'ns/b:http']), changes: changes([]), rejected: [] });
+    await t.loop.run({ reason: 'request' });
+    await t.loop.run({ reason: 'request' });
+    await t.loop.run({ reason: 'periodic' });
+    expect(t.dataplane.requests.map((r) => r.full)).toEqual([true, false, true]);
+    expect(t.synced).toHaveLength(3);
+    expect(t.loop.current()?.services.size).toBe(2);
+  });
+
+  it('keeps the changes of a failed sync for the next one and rethrows', async () => {
+    const t = setup();
+    t.source.queue.push({ state: stateOf(['ns/a:http']), changes: changes(['ns/a:http']), rejected: [] });
+    await t.loop.run({ reason: 'initial' });
+    t.dataplane.failNext = true;
+    t.source.queue.push({ state: stateOf(['ns/a:http', 'ns/b:http']), changes: changes(['ns/b:http']), rejected: [] });
+    await expect(t.loop.run({ reason: 'request' })).rejects.toThrow('boom');
+    t.source.queue.push({ state: stateOf(['ns/a:http', 'ns/b:http', 'ns/c:http']), changes: changes(['ns/c:http']), rejected: [] });
+    await t.loop.run({ reason: 'retry' });
+    const last = t.dataplane.requests.at(-1)!;
+    expect(last.full).toBe(true);
+    expect([...last.changes.changed].sort()).toEqual(['ns/b:http', 'ns/c:http']);
+    expect(await t.metrics.registry.getSingleMetricAsString('kubeproxy_ts_sync_failures_total')).toMatch(/mode="recording"} 1/);
+    expect(t.synced).toHaveLength(2);
+  });
+
+  it('observes network programming latency from trigger times and counts rejected objects', async () => {
+    const t = setup();
+    const rejected: RejectedObject = { kind: 'Service', namespace: 'ns', name: 'bad', errors: [{ field: 'spec.ports[0].port', message: 'bad' }], time: '' };
+    t.source.queue.push({ state: stateOf(['ns/a:http']), changes: changes(['ns/a:http'], [], [1_000_000 - 2500]), rejected: [rejected] });
+    await t.loop.run({ reason: 'initial' });
+    const npl = await t.metrics.registry.getSingleMetricAsString('kubeproxy_network_programming_duration_seconds');
+    expect(npl).toMatch(/_bucket\{le="2",ip_family="IPv4"\} 0/);
+    expect(npl).toMatch(/_bucket\{le="3",ip_family="IPv4"\} 1/);
+    expect(await t.metrics.registry.getSingleMetricAsString('kubeproxy_ts_rejected_objects_total')).toMatch(/kind="Service"} 1/);
+  });
+});
+
+describe('noop dataplane', () => {
+  it('logs what it would program and remove', async () => {
+    const { logger, lines } = memoryLogger();
+    const dp = createNoopDataplane({ logger });
+    const s1 = stateOf(['ns/a:http', 'ns/b:http']);
+    await dp.sync({ state: s1, changes: changes([...s1.services.keys()]), full: true });
+    const s2 = stateOf(['ns/a:http']);
+    await dp.sync({ state: s2, changes: changes(['ns/b:http'], ['ns/b:http']), full: false });
+    const msgs = lines.map((l) => JSON.parse(l) as { msg: string; service?: string });
+    expect(msgs.filter((m) => m.msg === 'would program service port').map((m) => m.service).sort()).toEqual(['ns/a:http', 'ns/b:http']);
+    expect(msgs.filter((m) => m.msg === 'would remove service port').map((m) => m.service)).toEqual(['ns/b:http']);
+  });
+});
