@@ -1,0 +1,67 @@
+# syntax=docker/dockerfile:1
+# kube-proxy-ts container image.
+#
+#   docker build -t kube-proxy-ts:0.1.0 .                           # default: runs as root
+#   docker build --target nonroot -t kube-proxy-ts:0.1.0-nonroot .  # userspace mode only, see docs/deploy.md
+#
+# The iptables package ships both backends (iptables-nft-* and iptables-legacy-*). The image keeps
+# Debian's default "iptables" alternative (nft); that choice does not matter because kube-proxy-ts
+# calls iptables-nft-restore / iptables-legacy-restore (and -save) by name, after detecting at run
+# time which backend the node's kubelet uses (KUBE-IPTABLES-HINT / KUBE-KUBELET-CANARY chains, else
+# the backend holding more rules), like kubernetes-sigs/iptables-wrappers.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: compile TypeScript, then drop dev dependencies ------------------------------------
+FROM ${NODE_IMAGE} AS build
+# Toolchain for native add-ons without a prebuilt binary (node-gyp), e.g. the netlink package.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# npm 10 (bundled with Node 20) accepts the lock file as is; npm 11's `npm ci` rejects it (see
+# scripts/setup.sh).
+RUN npm ci --no-audit --no-fund
+COPY . .
+# tsconfig.json compiles test/ and bench/ too (bench imports test/apiserver); only the daemon's own
+# code goes into the image.
+RUN npx tsc -p tsconfig.json \
+ && rm -rf dist/test dist/bench \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime-base: Node 20 plus the tools the dataplanes run ----------------------------------
+FROM ${NODE_IMAGE} AS runtime-base
+# iptables: iptables-{nft,legacy}-{save,restore}; ipset and ipvsadm: ipvs mode and debugging;
+# conntrack: stale UDP entry cleanup; iproute2: ip(8); kmod: modprobe for ip_vs* modules.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables ipset ipvsadm conntrack iproute2 kmod \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+
+# --- nonroot: userspace mode without root -------------------------------------------------------
+# The daemon proxies in user space and needs privileges only for iptables-restore/-save and
+# conntrack, so those binaries get file capabilities and the process runs as uid 65532. The pod
+# must add NET_ADMIN and NET_RAW to its capability bounding set and allow privilege escalation (file
+# capabilities are ignored under no_new_privs). iptables and ipvs modes need root: use the default
+# target for them.
+FROM runtime-base AS nonroot
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libcap2-bin \
+ && setcap cap_net_admin,cap_net_raw+ep "$(readlink -f /usr/sbin/xtables-nft-multi)" \
+ && setcap cap_net_admin,cap_net_raw+ep "$(readlink -f /usr/sbin/xtables-legacy-multi)" \
+ && setcap cap_net_admin+ep "$(readlink -f /usr/sbin/conntrack)" \
+ && apt-get purge -y libcap2-bin && apt-get autoremove -y \
+ && rm -rf /var/lib/apt/lists/*
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/proxy/main.js"]
+
+# --- runtime (default): root, for iptables, ipvs and userspace modes ---------------------------
+# iptables, ipset, IPVS netlink and the /proc/sys/net sysctls need root (and, in Kubernetes, a
+# privileged container: see manifests/base/daemonset.yaml).
+FROM runtime-base AS runtime
+ENTRYPOINT ["node", "/app/dist/proxy/main.js"]
