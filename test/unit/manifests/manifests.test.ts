@@ -299,4 +299,17 @@ describe('Dockerfile, .dockerignore and docs/deploy.md', () => {
     for (const p of paths) expect(existsSync(join(ROOT, p, 'kustomization.yaml')), p).toBe(true);
     for (const rel of Object.keys(OVERLAYS)) expect(paths).toContain(`manifests/${rel}`);
   });
+
+  it("the README's Deploy section uses exactly the commands of docs/deploy.md, on kustomizations that exist", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const deploy = readme.slice(readme.indexOf('## Deploy'), readme.indexOf('\n## ', readme.indexOf('## Deploy') + 1));
+    const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const commands = deploy.split('\n').filter((l) => l.startsWith('kubectl ')).map((l) => l.replace(/\s+#.*$/, ''));
+    expect(commands.length).toBeGreaterThan(3);
+    for (const c of commands) {
+      expect(doc, c).toContain(c);
+      const k = / -k ([\w./-]+)/.exec(c);
+      if (k) expect(existsSync(join(ROOT, k[1]!, 'kustomization.yaml')), c).toBe(true);
+    }
+  });
 });
