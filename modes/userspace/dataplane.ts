@@ -7,6 +7,7 @@
 // ones get a listener, removed ones stop accepting while their connections finish on their own.
 // Endpoint changes only update the balancer, so established connections survive endpoint churn.
 
+import { networkInterfaces } from 'node:os';
 import type { ProxyConfig } from '../../proxy/config/types.js';
 import type { Logger } from '../../proxy/log.js';
 import { categorizeEndpoints, endpointAddress, internalPolicyLocal } from '../../proxy/model/categorize.js';
@@ -19,7 +20,7 @@ import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { IptablesRunner } from '../iptables/runner.js';
 import { LoadBalancer, type Target } from './balancer.js';
 import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
-import { missingJumpRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
+import { loopback, missingJumpRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './udp-proxy.js';
 
@@ -36,13 +37,33 @@ export interface UserspaceDataplaneOptions {
   /** Distinct endpoints tried per TCP connection. */
   readonly maxDialAttempts?: number;
   readonly clock?: Clock;
+  /**
+   * Node address UDP listeners bind to for pod/external traffic, per family (default
+   * firstGlobalAddress; undefined: REDIRECT to the wildcard listener).
+   */
+  readonly udpNodeAddress?: (family: IPFamily) => string | undefined;
   /** Families to program portals for. Default: IPv4. */
   readonly families?: IPFamily[];
 }
 
 type Listener =
   | { readonly protocol: 'TCP'; readonly proxy: TcpProxy; sp: ServicePort }
-  | { readonly protocol: 'UDP'; readonly proxy: UdpProxy; sp: ServicePort };
+  | {
+      readonly protocol: 'UDP';
+      readonly proxy: UdpProxy;
+      /** Per family, a listener on the loopback address for host-originated traffic (see Portal.hostListenerPort). */
+      readonly hostProxies: ReadonlyMap<IPFamily, UdpProxy>;
+      /** Per family, a listener bound to one node address for pod/external traffic (see Portal.containerListener). */
+      readonly containerProxies: ReadonlyMap<IPFamily, UdpProxy>;
+      sp: ServicePort;
+    };
+
+const udpSessions = (l: Listener & { protocol: 'UDP' }): number => {
+  let n = l.proxy.activeSessions;
+  for (const h of extraUdp(l)) n += h.activeSessions;
+  return n;
+};
+const extraUdp = (l: Listener & { protocol: 'UDP' }): UdpProxy[] => [...l.hostProxies.values(), ...l.containerProxies.values()];
 
 export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Dataplane {
   const log = opts.logger.with({ mode: 'userspace' });
@@ -51,6 +72,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
   const listenHost = opts.listenHost ?? (families.includes('IPv6') ? '::' : '0.0.0.0');
   const served = familiesServedBy(listenHost, families);
   const portalListenAddress = listenHost === '::' || listenHost === '0.0.0.0' ? undefined : listenHost;
+  const udpNodeAddress = opts.udpNodeAddress ?? ((f: IPFamily) => firstGlobalAddress(f));
   const balancer = new LoadBalancer(() => clock.now());
   const metrics: UserspaceMetrics = createUserspaceMetrics(opts.metrics.registry);
   const listeners = new Map<string, Listener>();
@@ -66,7 +88,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       yield {
         key,
         tcpConnections: l.protocol === 'TCP' ? l.proxy.activeConnections : 0,
-        udpSessions: l.protocol === 'UDP' ? l.proxy.activeSessions : 0,
+        udpSessions: l.protocol === 'UDP' ? udpSessions(l) : 0,
       };
     }
   });
@@ -106,20 +128,36 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       });
       return { protocol: 'TCP', proxy, sp };
     }
-    const proxy = await UdpProxy.listen({
-      host: listenHost,
-      idleTimeoutMs: opts.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS,
-      maxSessions: opts.maxUdpSessions,
-      clock,
-      hooks: {
-        pick: (ip) => balancer.next(key, ip),
-        onDialError,
-        onNoEndpoint,
-        onSessionOpen: () => undefined,
-        onSessionClose: account,
-      },
-    });
-    return { protocol: 'UDP', proxy, sp };
+    const udpOn = (host: string): Promise<UdpProxy> =>
+      UdpProxy.listen({
+        host,
+        idleTimeoutMs: opts.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS,
+        maxSessions: opts.maxUdpSessions,
+        clock,
+        hooks: {
+          pick: (ip) => balancer.next(key, ip),
+          onDialError,
+          onNoEndpoint,
+          onSessionOpen: () => undefined,
+          onSessionClose: account,
+        },
+      });
+    const proxy = await udpOn(listenHost);
+    const hostProxies = new Map<IPFamily, UdpProxy>();
+    const containerProxies = new Map<IPFamily, UdpProxy>();
+    if (portalListenAddress === undefined) {
+      try {
+        for (const f of served) {
+          hostProxies.set(f, await udpOn(loopback(f)));
+          const addr = udpNodeAddress(f);
+          if (addr !== undefined) containerProxies.set(f, await udpOn(addr));
+        }
+      } catch (err) {
+        await Promise.all([proxy.close(), ...[...hostProxies.values(), ...containerProxies.values()].map((h) => h.close())]);
+        throw err;
+      }
+    }
+    return { protocol: 'UDP', proxy, hostProxies, containerProxies, sp };
   };
 
   const closeListener = async (key: string, l: Listener): Promise<void> => {
@@ -128,7 +166,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       await l.proxy.stopAccepting();
       if (l.proxy.activeConnections > 0) draining.add(l.proxy);
     } else {
-      await l.proxy.close();
+      await Promise.all([l.proxy.close(), ...extraUdp(l).map((h) => h.close())]);
     }
     log.v(2, 'closed service port listener', { service: key, protocol: l.protocol, port: l.proxy.port });
   };
@@ -183,7 +221,11 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         const existing = listeners.get(key);
         if (existing) {
           existing.sp = sp;
-          if (existing.protocol === 'UDP') existing.proxy.retainTargets(new Set(targets.map((t) => t.id)));
+          if (existing.protocol === 'UDP') {
+            const ids = new Set(targets.map((t) => t.id));
+            existing.proxy.retainTargets(ids);
+            for (const h of extraUdp(existing)) h.retainTargets(ids);
+          }
           continue;
         }
         try {
@@ -221,7 +263,10 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
 
     async close(): Promise<void> {
       closed = true;
-      const all = [...listeners.values()].map((l) => l.proxy.close());
+      const all = [...listeners.values()].flatMap((l) => [
+        l.proxy.close(),
+        ...(l.protocol === 'UDP' ? extraUdp(l).map((h) => h.close()) : []),
+      ]);
       for (const p of draining) all.push(p.close());
       listeners.clear();
       draining.clear();
@@ -240,7 +285,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         sessionAffinity: l.sp.sessionAffinity,
         ...(l.protocol === 'TCP'
           ? { activeConnections: l.proxy.activeConnections }
-          : { activeSessions: l.proxy.activeSessions }),
+          : { activeSessions: udpSessions(l) }),
       };
     },
   };
@@ -266,12 +311,37 @@ function familiesServedBy(listenHost: string, families: readonly IPFamily[]): IP
   return families.filter((x) => x === f);
 }
 
+function udpPortalPorts(l: Listener & { protocol: 'UDP' }, family: IPFamily): Pick<Portal, 'hostListenerPort' | 'containerListener'> {
+  const host = l.hostProxies.get(family);
+  const container = l.containerProxies.get(family);
+  return {
+    ...(host ? { hostListenerPort: host.port } : {}),
+    ...(container ? { containerListener: { address: container.host, port: container.port } } : {}),
+  };
+}
+
+/**
+ * The node address a family's UDP listeners for pod/external traffic bind to: the first global
+ * (non-loopback, non-link-local) address of that family, or undefined (REDIRECT is used then).
+ */
+export function firstGlobalAddress(family: IPFamily, ifaces = networkInterfaces()): string | undefined {
+  for (const list of Object.values(ifaces)) {
+    for (const a of list ?? []) {
+      if (a.internal || a.family !== family) continue;
+      if (family === 'IPv6' && /^fe[89ab]/i.test(a.address)) continue;
+      return a.address;
+    }
+  }
+  return undefined;
+}
+
 function portalOf(key: string, l: Listener, family: IPFamily): Portal {
   const sp = l.sp;
   return {
     key,
     protocol: l.protocol,
     listenerPort: l.proxy.port,
+    ...(l.protocol === 'UDP' ? udpPortalPorts(l, family) : {}),
     port: sp.port,
     clusterIPs: ipsOfFamily(sp.clusterIPs, family),
     externalIPs: ipsOfFamily(sp.externalIPs, family),

@@ -26,6 +26,20 @@ export interface Portal {
   readonly key: string;
   readonly protocol: 'TCP' | 'UDP';
   readonly listenerPort: number;
+  /**
+   * Listener for host-originated traffic (HOST chains), when it differs from `listenerPort`: a UDP
+   * listener bound to the loopback address the HOST rules DNAT to, so that its replies leave with
+   * exactly that source address and conntrack can un-DNAT them (a wildcard-bound UDP socket would
+   * answer from the node IP the kernel picks for the client, which matches no conntrack entry).
+   */
+  readonly hostListenerPort?: number;
+  /**
+   * For traffic from pods/outside (CONTAINER chains): DNAT to this listener bound to one node
+   * address instead of REDIRECT. Used for UDP, whose replies must leave with exactly the address
+   * the packet was redirected to: REDIRECT picks the incoming interface's first address (for IPv6
+   * pod veths often only a link-local fe80::), which a wildcard socket does not answer from.
+   */
+  readonly containerListener?: { readonly address: string; readonly port: number };
   readonly port: number;
   /** Cluster, external and load-balancer IPs of this family. */
   readonly clusterIPs: readonly string[];
@@ -72,7 +86,7 @@ function dnatDestination(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
-function loopback(family: IPFamily): string {
+export function loopback(family: IPFamily): string {
   return family === 'IPv4' ? '127.0.0.1' : '::1';
 }
 
@@ -84,10 +98,13 @@ export function renderPortalRules(portals: readonly Portal[], target: PortalTarg
     const proto = p.protocol.toLowerCase();
     const match = `-p ${proto} -m comment --comment "${sanitizeComment(p.key)}" -m ${proto}`;
     const container =
-      target.listenAddress === undefined
-        ? `-j REDIRECT --to-ports ${p.listenerPort}`
-        : `-j DNAT --to-destination ${dnatDestination(target.listenAddress, p.listenerPort)}`;
-    const host = `-j DNAT --to-destination ${dnatDestination(target.listenAddress ?? loopback(target.family), p.listenerPort)}`;
+      target.listenAddress !== undefined
+        ? `-j DNAT --to-destination ${dnatDestination(target.listenAddress, p.listenerPort)}`
+        : p.containerListener !== undefined
+          ? `-j DNAT --to-destination ${dnatDestination(p.containerListener.address, p.containerListener.port)}`
+          : `-j REDIRECT --to-ports ${p.listenerPort}`;
+    const hostPort = target.listenAddress === undefined ? (p.hostListenerPort ?? p.listenerPort) : p.listenerPort;
+    const host = `-j DNAT --to-destination ${dnatDestination(target.listenAddress ?? loopback(target.family), hostPort)}`;
     for (const ip of [...p.clusterIPs, ...p.externalIPs, ...p.loadBalancerIPs]) {
       const dst = `-d ${hostAddress(ip, target.family)}`;
       lines.push(`-A ${PORTALS_CONTAINER} ${dst} ${match} --dport ${p.port} ${container}`);

@@ -1,9 +1,9 @@
 // One TCP listener of the userspace proxy: accepts a connection, dials an endpoint (retrying other
 // endpoints on refusal or timeout), then splices the two sockets.
 //
-// The hot path is Node's own stream piping: backpressure comes from pipe() (a full writable pauses
-// the readable, so memory per connection is bounded by the high-water marks), and nothing here
-// runs per chunk. Bytes are accounted once per connection from the sockets' own counters.
+// The hot path is forward(): one 'data' listener writing straight to the other socket and pausing
+// the source while the destination is over its high-water mark (backpressure, so memory per
+// connection is bounded), one 'drain' listener resuming it. Bytes are accounted once per connection from the sockets' own counters.
 
 import net from 'node:net';
 import type { Target } from './balancer.js';
@@ -178,7 +178,7 @@ export class TcpProxy {
       if (!client.destroyed) client.resetAndDestroy();
     });
     // A side that closed without having delivered its FIN to the other (we destroyed it) takes the
-    // other down too; after a normal close pipe() has already ended the other side's write half.
+    // other down too; after a normal close forward() has already ended the other side's write half.
     client.once('close', () => {
       if (!up.destroyed && !up.writableEnded) up.destroy();
       closed();
@@ -187,9 +187,25 @@ export class TcpProxy {
       if (!client.destroyed && !client.writableEnded) client.destroy();
       closed();
     });
-    // pipe() ends the destination when the source ends: a client FIN becomes an upstream FIN while
-    // the reply keeps flowing (half-close), because both sockets allow half-open.
-    client.pipe(up);
-    up.pipe(client);
+    // A client FIN becomes an upstream FIN while the reply keeps flowing (half-close), because
+    // both sockets allow half-open.
+    forward(client, up);
+    forward(up, client);
   }
+}
+
+/**
+ * Copies `src` to `dst` with backpressure: a full `dst` pauses `src` until it drains, so memory per
+ * connection stays bounded by the high-water marks. Like pipe() minus its per-chunk bookkeeping
+ * (unpipe, multiple destinations, awaitDrain counters): one data listener, one drain listener.
+ */
+function forward(src: net.Socket, dst: net.Socket): void {
+  src.on('data', (chunk: Buffer) => {
+    if (!dst.write(chunk)) src.pause();
+  });
+  dst.on('drain', () => src.resume());
+  src.once('end', () => {
+    if (!dst.destroyed) dst.end();
+  });
+  src.resume();
 }
