@@ -55,7 +55,10 @@ export class TablePayload {
   render(): string {
     const lines = [`*${this.table}`];
     for (const c of this.declared) lines.push(`:${c} - [0:0]`);
-    lines.push(...this.deletes, ...this.appends, ...this.inserts, ...this.removals, 'COMMIT');
+    // No spread into push(): a full sync at ~5k+ services has >100k appends, which would exceed
+    // V8's argument limit ("Maximum call stack size exceeded").
+    for (const section of [this.deletes, this.appends, this.inserts, this.removals]) for (const l of section) lines.push(l);
+    lines.push('COMMIT');
     return lines.join('\n') + '\n';
   }
 }
