@@ -1,0 +1,386 @@
+// Benchmarks of the real daemon (iptables mode, nft backend) in a private network namespace,
+// against the test apiserver through the bridge. One daemon per cluster size:
+//   startup  spawn → first full sync, split into our work / iptables-save / iptables-restore
+//   sync     single changes (endpoint add/remove, service add/remove, 100 endpoint changes)
+//   latency  apiserver write → restore containing the new KUBE-SEP chain has exited (kernel)
+//   memory   VmRSS and heap after the initial sync and after N endpoint changes
+//   restore  the bare iptables-restore of the daemon's own first payload in a fresh namespace
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestApiServer, kubeconfigFor } from '../test/apiserver/index.js';
+import { generateCluster } from './generate.js';
+import { applyObjects, commonFlags, inProcess, loadCluster, timedSync, type BenchOp } from './inprocess.js';
+import { BenchDaemon, RestoreRecorder, createNs, metricValue, startBridge, type RestoreRecord } from './netns.js';
+import { OP_NAMES, OpGenerator, type OpName } from './ops.js';
+import { lineCount, median, percentile, sleep, wallMs } from './stats.js';
+
+const METRICS_PORT = 10249;
+
+export interface DaemonBenchOptions {
+  readonly size: number;
+  readonly endpoints: number;
+  readonly seed: number;
+  readonly minSyncMs: number;
+  readonly reps: number;
+  /** 0 skips the benchmark. */
+  readonly latencyChanges: number;
+  readonly churnChanges: number;
+  readonly runSync: boolean;
+  readonly runRestore: boolean;
+  /** Give up on this size when the first sync takes longer (the run must stay bounded). */
+  readonly firstSyncTimeoutMs: number;
+  readonly log: (msg: string) => void;
+}
+
+export interface StartupResult {
+  readonly spawnToFirstSyncMs: number;
+  readonly listsToFirstSyncMs: number;
+  /** The daemon's own durationMs of the first (full) sync. */
+  readonly firstSyncMs: number;
+  /** Time inside iptables-restore / iptables-save during the first sync (both families). */
+  readonly restoreMs: number;
+  readonly saveMs: number;
+  readonly ourWorkMs: number;
+  readonly payloadBytes: number;
+  readonly payloadLines: number;
+  readonly inProcessFullSyncMs: number;
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+}
+
+export interface OpResult {
+  readonly reps: number;
+  /** Medians over the repetitions. Sync values sum every sync the change caused. */
+  readonly syncMs: number;
+  readonly syncs: number;
+  readonly full: boolean;
+  readonly restoreMs: number;
+  readonly restoreBytes: number;
+  readonly restoreLines: number;
+  /** The same change on the in-process dataplane (no kernel): our work and the payload. */
+  readonly inProcessMs: number;
+  readonly inProcessBytes: number;
+  readonly inProcessLines: number;
+}
+
+export interface LatencyResult {
+  readonly changes: number;
+  readonly minSyncMs: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface MemoryResult {
+  readonly changes: number;
+  readonly rssInitial: number;
+  readonly heapInitial: number;
+  readonly rssAfter: number;
+  readonly heapAfter: number;
+  readonly rssMax: number;
+  readonly rssChangePct: number;
+}
+
+export interface BareRestoreResult {
+  readonly ms: number;
+  readonly bytes: number;
+  readonly lines: number;
+  /** Daemon's first full sync / bare restore. */
+  readonly ratio: number;
+}
+
+export interface DaemonSizeResult {
+  readonly services: number;
+  readonly endpointsPerService: number;
+  readonly servicePorts: number;
+  readonly startup: StartupResult;
+  readonly ops?: Partial<Record<OpName, OpResult>>;
+  readonly latency?: LatencyResult;
+  readonly memory?: MemoryResult;
+  readonly bareRestore?: BareRestoreResult;
+}
+
+export class FirstSyncTimeout extends Error {}
+
+const isRestore = (r: RestoreRecord): boolean => r.tool.endsWith('-restore');
+const isSave = (r: RestoreRecord): boolean => r.tool.endsWith('-save');
+const restoreMs = (rs: readonly RestoreRecord[]): number => rs.reduce((a, r) => a + (r.end - r.restoreStart), 0);
+
+export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeResult> {
+  const cluster = generateCluster({ services: o.size, endpointsPerService: o.endpoints, seed: o.seed });
+  const dir = mkdtempSync(join(tmpdir(), 'kptb-'));
+  const socket = join(dir, 'api.sock');
+  const recorder = new RestoreRecorder(dir);
+  const api = await TestApiServer.start({ unixSocket: socket, historySize: 50_000 });
+  let ns: Awaited<ReturnType<typeof createNs>> | undefined;
+  let daemon: BenchDaemon | undefined;
+  let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
+  let firstPayload: string | undefined;
+  try {
+    for (const n of cluster.nodes) api.create(n);
+    for (const s of cluster.services) {
+      api.create(s.service);
+      api.create(s.slice);
+    }
+    ns = await createNs();
+    bridge = await startBridge(ns.name, socket);
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigFor(api, { url: bridge.url }));
+    o.log(`  daemon: ${o.size} services x ${o.endpoints} endpoints in ${ns.name}`);
+
+    daemon = BenchDaemon.start(
+      ns.name,
+      [
+        `--kubeconfig=${kubeconfig}`,
+        ...commonFlags(o.minSyncMs),
+        '--healthz-bind-address=127.0.0.1:10256',
+        `--metrics-bind-address=127.0.0.1:${METRICS_PORT}`,
+        '--logging-format=json',
+        '-v=2',
+      ],
+      { PATH: `${recorder.binDir}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+    );
+    const d = daemon;
+    try {
+      await d.until(() => d.syncs.length > 0, 'the first sync', o.firstSyncTimeoutMs);
+    } catch (e) {
+      const restoring = recorder.poll().filter((r) => isRestore(r));
+      throw new FirstSyncTimeout(
+        `first sync at ${o.size} services did not finish within ${Math.round(o.firstSyncTimeoutMs / 1000)} s ` +
+          `(${restoring.length} restore(s) finished meanwhile; ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      );
+    }
+    const first = d.syncs[0]!;
+    await sleep(300); // let the wrapper's log line land
+    const recs = recorder.poll();
+    const listsAt = d.marks.get('initial lists received; starting the sync loop') ?? d.started;
+    const inSync = recs.filter((r) => r.start >= listsAt && r.end <= first.t + 5);
+    const restores = inSync.filter(isRestore);
+    const biggest = restores.reduce<RestoreRecord | undefined>((a, r) => (a && a.bytes >= r.bytes ? a : r), undefined);
+    let payloadLines = 0;
+    for (const r of restores) {
+      const text = readFileSync(r.file, 'utf8');
+      payloadLines += lineCount(text);
+      if (r === biggest) firstPayload = text;
+    }
+    recorder.drop(recs);
+    const restoreTotal = restoreMs(restores);
+    const saveTotal = restoreMs(inSync.filter(isSave));
+
+    // The same full sync in-process (no kernel): our own work on this model.
+    const ip = inProcess();
+    loadCluster(ip.store, cluster);
+    const ipFull = await timedSync(ip, true);
+
+    const heap0 = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+    const startup: StartupResult = {
+      spawnToFirstSyncMs: first.t - d.started,
+      listsToFirstSyncMs: first.t - listsAt,
+      firstSyncMs: first.rec.durationMs,
+      restoreMs: restoreTotal,
+      saveMs: saveTotal,
+      ourWorkMs: first.rec.durationMs - restoreTotal - saveTotal,
+      payloadBytes: restores.reduce((a, r) => a + r.bytes, 0),
+      payloadLines,
+      inProcessFullSyncMs: ipFull.ms,
+      rssBytes: d.rssBytes(),
+      heapUsedBytes: heap0,
+    };
+    o.log(`  first sync ${first.rec.durationMs} ms (restore ${Math.round(restoreTotal)} ms, save ${Math.round(saveTotal)} ms), ${first.rec.servicePorts} service ports`);
+
+    const result: { -readonly [K in keyof DaemonSizeResult]: DaemonSizeResult[K] } = {
+      services: o.size,
+      endpointsPerService: o.endpoints,
+      servicePorts: first.rec.servicePorts,
+      startup,
+    };
+
+    const apply = (ops: readonly BenchOp[]): void => {
+      for (const op of ops) {
+        if (op.kind === 'upsert') api.upsert(op.obj);
+        else api.delete(op.obj);
+      }
+    };
+
+    if (o.runSync) {
+      const gen = new OpGenerator(cluster, o.seed + 1);
+      const twin = new OpGenerator(cluster, o.seed + 1);
+      const ops: Partial<Record<OpName, OpResult>> = {};
+      for (const name of OP_NAMES) {
+        const samples: Array<{ syncMs: number; syncs: number; full: boolean; restoreMs: number; bytes: number; lines: number; ipMs: number; ipBytes: number; ipLines: number }> = [];
+        for (let rep = 0; rep < o.reps; rep++) {
+          const g = gen.op(name);
+          const r = await observeChange(d, recorder, o.minSyncMs, () => apply(g.ops));
+          // The identical change in-process.
+          applyObjects(ip.store, twin.op(name).ops);
+          const m = await timedSync(ip, false);
+          samples.push({ ...r, ipMs: m.ms, ipBytes: m.bytes, ipLines: m.lines });
+        }
+        ops[name] = {
+          reps: samples.length,
+          syncMs: median(samples.map((s) => s.syncMs)),
+          syncs: median(samples.map((s) => s.syncs)),
+          full: samples.some((s) => s.full),
+          restoreMs: median(samples.map((s) => s.restoreMs)),
+          restoreBytes: median(samples.map((s) => s.bytes)),
+          restoreLines: median(samples.map((s) => s.lines)),
+          inProcessMs: median(samples.map((s) => s.ipMs)),
+          inProcessBytes: median(samples.map((s) => s.ipBytes)),
+          inProcessLines: median(samples.map((s) => s.ipLines)),
+        };
+        o.log(`  ${name}: sync ${ops[name]!.syncMs} ms in ${ops[name]!.syncs} sync(s), restore ${Math.round(ops[name]!.restoreMs)} ms, ${ops[name]!.restoreBytes} B`);
+      }
+      result.ops = ops;
+    }
+
+    if (o.latencyChanges > 0) {
+      const gen = new OpGenerator(cluster, o.seed + 2);
+      const rnd = Math.random;
+      const lat: number[] = [];
+      await waitQuiet(d, o.minSyncMs + 200);
+      for (let k = 0; k < o.latencyChanges; k++) {
+        const g = gen.endpointAdd();
+        const chain = g.expectChain!;
+        const t0 = wallMs();
+        apply(g.ops);
+        const t1 = await waitForChain(recorder, chain, 60_000);
+        lat.push(t1 - t0);
+        await sleep(rnd() * 300);
+      }
+      result.latency = {
+        changes: lat.length,
+        minSyncMs: o.minSyncMs,
+        p50: percentile(lat, 50),
+        p90: percentile(lat, 90),
+        p99: percentile(lat, 99),
+        max: Math.max(...lat),
+      };
+      o.log(`  latency over ${lat.length} changes: p50 ${Math.round(result.latency.p50)} ms, p99 ${Math.round(result.latency.p99)} ms`);
+    }
+
+    if (o.churnChanges > 0) {
+      await waitQuiet(d, o.minSyncMs + 300);
+      const rssInitial = d.rssBytes();
+      const heapInitial = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+      const gen = new OpGenerator(cluster, o.seed + 3);
+      let rssMax = rssInitial;
+      const batch = 100;
+      for (let done = 0; done < o.churnChanges; done += batch) {
+        for (let k = 0; k < Math.min(batch, o.churnChanges - done); k++) apply(gen.endpointReplace().ops);
+        await sleep(100);
+        rssMax = Math.max(rssMax, d.rssBytes());
+        recorder.drop(recorder.poll());
+      }
+      await waitQuiet(d, o.minSyncMs + 500);
+      recorder.drop(recorder.poll());
+      await sleep(1000);
+      const rssAfter = d.rssBytes();
+      const heapAfter = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+      result.memory = {
+        changes: o.churnChanges,
+        rssInitial,
+        heapInitial,
+        rssAfter,
+        heapAfter,
+        rssMax: Math.max(rssMax, rssAfter),
+        rssChangePct: ((rssAfter - rssInitial) / rssInitial) * 100,
+      };
+      o.log(`  memory: RSS ${mb(rssInitial)} → ${mb(rssAfter)} MiB (max ${mb(result.memory.rssMax)}), heap ${mb(heapInitial)} → ${mb(heapAfter)} MiB`);
+    }
+
+    await daemon.stop();
+    daemon = undefined;
+    bridge.stop();
+    bridge = undefined;
+    await ns.destroy();
+    ns = undefined;
+
+    if (o.runRestore && firstPayload !== undefined) {
+      const bare = await bareRestore(firstPayload);
+      result.bareRestore = { ...bare, ratio: startup.firstSyncMs / bare.ms };
+      o.log(`  bare iptables-restore of the same payload: ${Math.round(bare.ms)} ms (daemon/bare = ${result.bareRestore.ratio.toFixed(2)})`);
+    }
+    return result;
+  } finally {
+    await daemon?.stop().catch(() => undefined);
+    bridge?.stop();
+    await ns?.destroy();
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mb = (b: number): string => (b / (1 << 20)).toFixed(0);
+
+/** Wait until no sync has completed for `idleMs`. */
+async function waitQuiet(d: BenchDaemon, idleMs: number): Promise<void> {
+  for (;;) {
+    const last = d.syncs.at(-1)?.t ?? d.started;
+    const idle = wallMs() - last;
+    if (idle >= idleMs) return;
+    await sleep(idleMs - idle + 5);
+  }
+}
+
+/** Apply one change when the daemon is idle, then collect every sync it caused. */
+async function observeChange(
+  d: BenchDaemon,
+  recorder: RestoreRecorder,
+  minSyncMs: number,
+  apply: () => void,
+): Promise<{ syncMs: number; syncs: number; full: boolean; restoreMs: number; bytes: number; lines: number }> {
+  await waitQuiet(d, minSyncMs + 100);
+  recorder.drop(recorder.poll());
+  const before = d.syncs.length;
+  const t0 = wallMs();
+  apply();
+  await d.until(() => d.syncs.length > before, 'a sync after the change', 120_000);
+  await waitQuiet(d, minSyncMs + 300);
+  const syncs = d.syncs.slice(before).map((s) => s.rec);
+  const recs = recorder.poll().filter((r) => r.start >= t0 && isRestore(r));
+  let lines = 0;
+  for (const r of recs) lines += lineCount(readFileSync(r.file, 'utf8'));
+  recorder.drop(recs);
+  return {
+    syncMs: syncs.reduce((a, s) => a + s.durationMs, 0),
+    syncs: syncs.length,
+    full: syncs.some((s) => s.full),
+    restoreMs: restoreMs(recs),
+    bytes: recs.reduce((a, r) => a + r.bytes, 0),
+    lines,
+  };
+}
+
+/** Wall-clock ms at which a restore whose payload creates `chain` exited successfully. */
+async function waitForChain(recorder: RestoreRecorder, chain: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const needle = `:${chain} `;
+  for (;;) {
+    const recs = recorder.poll();
+    let hit: number | undefined;
+    for (const r of recs) {
+      if (hit === undefined && isRestore(r) && r.rc === 0 && readFileSync(r.file, 'utf8').includes(needle)) hit = r.end;
+    }
+    recorder.drop(recs);
+    if (hit !== undefined) return hit;
+    if (Date.now() > deadline) throw new Error(`${chain} never appeared in a restore within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+/** Time `iptables-nft-restore --noflush` of `payload` in a fresh namespace (as the daemon ran it). */
+export async function bareRestore(payload: string): Promise<{ ms: number; bytes: number; lines: number }> {
+  const ns = await createNs();
+  try {
+    const t0 = wallMs();
+    const r = await ns.exec(['iptables-nft-restore', '--noflush', '-w', '5'], payload);
+    const ms = wallMs() - t0;
+    if (r.code !== 0) throw new Error(`bare iptables-nft-restore failed: ${r.stderr.trim()}`);
+    return { ms, bytes: Buffer.byteLength(payload), lines: lineCount(payload) };
+  } finally {
+    await ns.destroy();
+  }
+}

@@ -1,0 +1,374 @@
+// Running the real daemon for benchmarks: a private network namespace (kptb-<rand>, deleted even
+// on failure or Ctrl-C), the apiserver bridge (test/e2e/harness/forwarder.mjs), the daemon as a
+// child process with parsed JSON logs, and an iptables-restore wrapper first in the daemon's PATH
+// that keeps each payload and the exact time the real iptables-restore took.
+//
+// Nothing here touches the root network namespace: every ip/iptables command is `ip -n <ns>` or
+// `ip netns exec <ns>`.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exec, type ExecResult } from '../modes/shared/exec.js';
+import { BENCH_NODE_IP } from './generate.js';
+import { wallMs } from './stats.js';
+
+/** The compiled tree this file runs from (normally <repo>/dist). */
+export const DIST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Repository root; KPTB_REPO_ROOT overrides it when running from a copy of dist elsewhere. */
+export const REPO_ROOT = process.env['KPTB_REPO_ROOT'] ?? resolve(DIST_ROOT, '..');
+/** The daemon from the same compiled tree as the in-process code. */
+export const DAEMON_ENTRY = join(DIST_ROOT, 'proxy/main.js');
+const FORWARDER = join(REPO_ROOT, 'test/e2e/harness/forwarder.mjs');
+
+// ------------------------------------------------------------------------------------------------
+// Cleanup on any exit
+
+const children = new Set<ChildProcess>();
+const namespaces = new Set<string>();
+let hooked = false;
+
+function cleanupSync(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+  for (const ns of namespaces) deleteNsSync(ns);
+  namespaces.clear();
+}
+
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      cleanupSync();
+      process.exit(130);
+    });
+  }
+}
+
+function track(c: ChildProcess): void {
+  hook();
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+}
+
+function deleteNsSync(ns: string): void {
+  // Only our own processes run in our namespaces; kill any that outlived their parent.
+  const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
+  for (const pid of (r.stdout ?? '').split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+}
+
+async function ok(argv: string[], input?: string): Promise<ExecResult> {
+  const r = await exec(argv, input !== undefined ? { input, timeoutMs: 600_000 } : { timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Namespaces
+
+export interface BenchNs {
+  readonly name: string;
+  exec(argv: readonly string[], input?: string): Promise<ExecResult>;
+  destroy(): Promise<void>;
+}
+
+/** A fresh namespace with lo up and eth0 (a veth whose peer stays inside) carrying the node IP. */
+export async function createNs(): Promise<BenchNs> {
+  hook();
+  const name = `kptb-${randomBytes(3).toString('hex')}`;
+  await ok(['ip', 'netns', 'add', name]);
+  namespaces.add(name);
+  try {
+    await ok(['ip', '-n', name, '-batch', '-'], [
+      'link set lo up',
+      'link add eth0 type veth peer name eth0p',
+      'link set eth0p up',
+      `addr add ${BENCH_NODE_IP}/24 dev eth0`,
+      'link set eth0 up',
+    ].join('\n') + '\n');
+  } catch (e) {
+    deleteNsSync(name);
+    namespaces.delete(name);
+    throw e;
+  }
+  return {
+    name,
+    exec: (argv, input) =>
+      exec(['ip', 'netns', 'exec', name, ...argv], input !== undefined ? { input, timeoutMs: 600_000 } : { timeoutMs: 600_000 }),
+    destroy: async () => {
+      deleteNsSync(name);
+      namespaces.delete(name);
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// The apiserver bridge
+
+export interface Bridge {
+  readonly url: string;
+  stop(): void;
+}
+
+export function startBridge(ns: string, socket: string, port = 6443): Promise<Bridge> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, FORWARDER, '--host', '127.0.0.1', '--port', String(port), '--socket', socket], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(child);
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`forwarder not ready: ${err}`)), 10_000);
+    child.stdout.on('data', (b: Buffer) => {
+      if (!b.toString().includes('READY')) return;
+      clearTimeout(timer);
+      res({ url: `http://127.0.0.1:${port}`, stop: () => void child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => rej(new Error(`forwarder exited ${code}: ${err}`)));
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// The iptables-restore wrapper
+
+export interface RestoreRecord {
+  readonly tool: string;
+  /** Wall-clock ms: wrapper started, real restore started, restore exited. */
+  readonly start: number;
+  readonly restoreStart: number;
+  readonly end: number;
+  readonly rc: number;
+  readonly file: string;
+  readonly bytes: number;
+}
+
+export class RestoreRecorder {
+  readonly binDir: string;
+  readonly dataDir: string;
+  private readonly log: string;
+  private offset = 0;
+  readonly records: RestoreRecord[] = [];
+
+  constructor(readonly dir: string) {
+    this.binDir = join(dir, 'bin');
+    this.dataDir = join(dir, 'payloads');
+    this.log = join(dir, 'restores.log');
+    mkdirSync(this.binDir, { recursive: true });
+    mkdirSync(this.dataDir, { recursive: true });
+    writeFileSync(this.log, '');
+    for (const tool of ['iptables-nft-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'ip6tables-legacy-save']) {
+      const real = realBinary(tool);
+      if (!real) continue;
+      const path = join(this.binDir, tool);
+      // Saves are timed too (a full sync reads the kernel's state first); output passes through.
+      writeFileSync(
+        path,
+        ['#!/bin/bash', 's1=$EPOCHREALTIME', `${real} "$@"`, 'rc=$?', 's2=$EPOCHREALTIME', `echo "${tool} $s1 $s1 $s2 $rc -" >> "${this.log}"`, 'exit $rc', ''].join('\n'),
+      );
+      chmodSync(path, 0o755);
+    }
+    for (const tool of ['iptables-nft-restore', 'ip6tables-nft-restore', 'iptables-legacy-restore', 'ip6tables-legacy-restore']) {
+      const real = realBinary(tool);
+      if (!real) continue;
+      const path = join(this.binDir, tool);
+      // $EPOCHREALTIME is a bash builtin (no fork). The copy to a file happens before the timed part.
+      writeFileSync(
+        path,
+        [
+          '#!/bin/bash',
+          's0=$EPOCHREALTIME',
+          `f="${this.dataDir}/${tool}-$s0-$$"`,
+          'cat > "$f"',
+          's1=$EPOCHREALTIME',
+          `${real} "$@" < "$f"`,
+          'rc=$?',
+          's2=$EPOCHREALTIME',
+          `echo "${tool} $s0 $s1 $s2 $rc $f" >> "${this.log}"`,
+          'exit $rc',
+          '',
+        ].join('\n'),
+      );
+      chmodSync(path, 0o755);
+    }
+  }
+
+  /** Reads records appended since the last poll. */
+  poll(): RestoreRecord[] {
+    const text = readFileSync(this.log, 'utf8');
+    const fresh = text.slice(this.offset);
+    const complete = fresh.slice(0, fresh.lastIndexOf('\n') + 1);
+    this.offset += complete.length;
+    const out: RestoreRecord[] = [];
+    for (const line of complete.split('\n')) {
+      const [tool, s0, s1, s2, rc, file] = line.split(' ');
+      if (!tool || !file) continue;
+      const sec = (x: string | undefined): number => Number(x) * 1000;
+      let bytes = 0;
+      try {
+        if (file !== '-') bytes = statSync(file).size;
+      } catch {
+        // deleted
+      }
+      out.push({ tool, start: sec(s0), restoreStart: sec(s1), end: sec(s2), rc: Number(rc), file, bytes });
+    }
+    this.records.push(...out);
+    return out;
+  }
+
+  /** Delete payload files we no longer need (keeps the records). */
+  drop(records: readonly RestoreRecord[]): void {
+    for (const r of records) if (r.file !== '-') rmSync(r.file, { force: true });
+  }
+}
+
+function realBinary(tool: string): string | undefined {
+  for (const d of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) if (existsSync(join(d, tool))) return join(d, tool);
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The daemon
+
+export interface LogRecord {
+  readonly msg?: string;
+  readonly [k: string]: unknown;
+}
+
+export interface Timed<T> {
+  /** Wall-clock ms when the line arrived. */
+  readonly t: number;
+  readonly rec: T;
+}
+
+export interface SyncLine extends LogRecord {
+  readonly full: boolean;
+  readonly durationMs: number;
+  readonly servicePorts: number;
+  readonly changed: number;
+  readonly bytes?: number;
+}
+
+export class BenchDaemon {
+  readonly started: number;
+  readonly syncs: Timed<SyncLine>[] = [];
+  readonly marks = new Map<string, number>();
+  private tail: string[] = [];
+  private waiters: Array<() => void> = [];
+  private exitCode: number | null = null;
+  readonly exited: Promise<number>;
+
+  private constructor(readonly child: ChildProcess, readonly ns: string) {
+    this.started = wallMs();
+    let buf = '';
+    const onData = (b: Buffer): void => {
+      buf += b.toString('utf8');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.line(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    this.exited = new Promise((res) =>
+      child.once('exit', (code, sig) => {
+        this.exitCode = code ?? (sig ? 128 : 1);
+        this.wake();
+        res(this.exitCode);
+      }),
+    );
+  }
+
+  static start(ns: string, args: readonly string[], env: NodeJS.ProcessEnv): BenchDaemon {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, DAEMON_ENTRY, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    track(child);
+    return new BenchDaemon(child, ns);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  private line(raw: string): void {
+    const t = wallMs();
+    this.tail.push(raw);
+    if (this.tail.length > 60) this.tail.shift();
+    let rec: LogRecord;
+    try {
+      rec = JSON.parse(raw) as LogRecord;
+    } catch {
+      return;
+    }
+    if (rec.msg === 'synced proxy rules') this.syncs.push({ t, rec: rec as SyncLine });
+    else if (typeof rec.msg === 'string' && !this.marks.has(rec.msg)) this.marks.set(rec.msg, t);
+    this.wake();
+  }
+
+  private wake(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Resolves once `pred()` is true (checked on every log line and every 50 ms). */
+  async until(pred: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (this.exitCode !== null) throw new Error(`daemon exited ${this.exitCode} while waiting for ${what}:\n${this.tail.join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${this.tail.slice(-15).join('\n')}`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 50);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+  }
+
+  logTail(n = 20): string {
+    return this.tail.slice(-n).join('\n');
+  }
+
+  /** VmRSS in bytes from /proc (the daemon shares our PID namespace). */
+  rssBytes(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  }
+
+  async metrics(port: number): Promise<string> {
+    const r = await exec(['ip', 'netns', 'exec', this.ns, 'curl', '-sf', '--max-time', '10', `http://127.0.0.1:${port}/metrics`], { timeoutMs: 15_000 });
+    if (r.code !== 0) throw new Error(`metrics: curl exited ${r.code}`);
+    return r.stdout;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exitCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Value of an unlabelled (or first matching) sample in Prometheus text. */
+export function metricValue(text: string, name: string): number {
+  const re = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm');
+  const m = re.exec(text);
+  return m ? Number(m[1]) : NaN;
+}

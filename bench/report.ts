@@ -1,0 +1,166 @@
+// The Markdown report: the measured numbers per benchmark and a verdict per target of the issue.
+
+import type { BenchResults } from './main.js';
+import { OP_NAMES } from './ops.js';
+import { fmtBytes, fmtCount, fmtMs } from './stats.js';
+
+const MiB = 1 << 20;
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const s = r.settings;
+  const out: string[] = [];
+  out.push(`## Benchmark results (${r.startedAt}${s.quick ? ', --quick' : ''})\n`);
+  out.push(
+    `iptables mode, nft backend, daemon in a private network namespace against the test apiserver; ` +
+      `E = ${s.endpoints} endpoints/service, --iptables-min-sync-period=${s.minSyncMs}ms, seed ${s.seed}. ` +
+      `Node ${r.environment['node']}, kernel ${r.environment['kernel']}, ${r.environment['cpus']} CPUs (${r.environment['cpuModel']}), ` +
+      `${r.environment['iptables']}, load average at start ${r.environment['loadavgAtStart']}. Code: \`${r.environment['dist']}\`. Took ${r.elapsedSeconds} s.\n`,
+  );
+
+  const targets = targetRows(r);
+  if (targets.length) {
+    out.push('### Targets\n');
+    out.push(table(['Target', 'Measured', 'Verdict'], targets));
+  }
+
+  if (r.daemon.length) {
+    out.push('### Startup: daemon start → first full sync\n');
+    out.push(
+      'Restore/save: time inside iptables-nft-restore / -save (both families) during the first sync, measured by a wrapper. ' +
+        '"Our work" = the daemon\'s sync duration minus those. In-process: the same full sync with a recording runner. ' +
+        'Bare restore: the daemon\'s own IPv4 payload restored again in a fresh namespace.\n',
+    );
+    out.push(
+      table(
+        ['Services', 'Spawn → synced', 'Lists → synced', 'First sync', 'in restore', 'in save', 'our work', 'in-process', 'Payload', 'Bare restore', 'Sync / bare', 'RSS', 'Heap'],
+        r.daemon.map((d) => [
+          fmtCount(d.services),
+          fmtMs(d.startup.spawnToFirstSyncMs),
+          fmtMs(d.startup.listsToFirstSyncMs),
+          fmtMs(d.startup.firstSyncMs),
+          fmtMs(d.startup.restoreMs),
+          fmtMs(d.startup.saveMs),
+          fmtMs(d.startup.ourWorkMs),
+          fmtMs(d.startup.inProcessFullSyncMs),
+          `${fmtCount(d.startup.payloadLines)} lines / ${fmtBytes(d.startup.payloadBytes)}`,
+          d.bareRestore ? fmtMs(d.bareRestore.ms) : '–',
+          d.bareRestore ? d.bareRestore.ratio.toFixed(2) : '–',
+          `${(d.startup.rssBytes / MiB).toFixed(0)} MiB`,
+          `${(d.startup.heapUsedBytes / MiB).toFixed(0)} MiB`,
+        ]),
+      ),
+    );
+  }
+
+  const withOps = r.daemon.filter((d) => d.ops);
+  if (withOps.length) {
+    out.push('### Single changes: sync duration and restore payload\n');
+    out.push(
+      `Median of ${s.reps} repetition(s). Sync = the daemon's logged durationMs (summed when the change took more than one sync). ` +
+        'Payload = what the daemon piped into iptables-restore; in-process = the same change on the in-process dataplane (our work only).\n',
+    );
+    const rows: string[][] = [];
+    for (const name of OP_NAMES) {
+      for (const d of withOps) {
+        const o = d.ops?.[name];
+        if (!o) continue;
+        rows.push([
+          name,
+          fmtCount(d.services),
+          `${fmtMs(o.syncMs)}${o.syncs !== 1 ? ` (${o.syncs} syncs)` : ''}${o.full ? ' FULL' : ''}`,
+          fmtMs(o.restoreMs),
+          `${fmtCount(o.restoreLines)} / ${fmtBytes(o.restoreBytes)}`,
+          fmtMs(o.inProcessMs),
+          `${fmtCount(o.inProcessLines)} / ${fmtBytes(o.inProcessBytes)}`,
+        ]);
+      }
+    }
+    out.push(table(['Change', 'Services', 'Sync', 'in restore', 'Payload lines / bytes', 'In-process sync', 'In-process lines / bytes'], rows));
+  }
+
+  for (const d of r.daemon) {
+    if (d.latency) {
+      const l = d.latency;
+      out.push(`### Network programming latency (${fmtCount(d.services)} services)\n`);
+      out.push(
+        `apiserver write of an EndpointSlice with one new endpoint → exit of the iptables-restore that created its KUBE-SEP chain; ` +
+          `${l.changes} changes, 0–300 ms apart.\n`,
+      );
+      out.push(table(['p50', 'p90', 'p99', 'max', 'min-sync-period'], [[fmtMs(l.p50), fmtMs(l.p90), fmtMs(l.p99), fmtMs(l.max), fmtMs(l.minSyncMs)]]));
+    }
+    if (d.memory) {
+      const m = d.memory;
+      out.push(`### Memory (${fmtCount(d.services)} services)\n`);
+      out.push(`VmRSS from /proc and nodejs_heap_size_used_bytes from /metrics, before and after ${fmtCount(m.changes)} endpoint changes (100 every 100 ms).\n`);
+      out.push(
+        table(
+          ['', 'After initial sync', `After ${fmtCount(m.changes)} changes`, 'Max during'],
+          [
+            ['RSS', `${(m.rssInitial / MiB).toFixed(0)} MiB`, `${(m.rssAfter / MiB).toFixed(0)} MiB (${m.rssChangePct >= 0 ? '+' : ''}${m.rssChangePct.toFixed(1)}%)`, `${(m.rssMax / MiB).toFixed(0)} MiB`],
+            ['Heap used', `${(m.heapInitial / MiB).toFixed(0)} MiB`, `${(m.heapAfter / MiB).toFixed(0)} MiB`, '–'],
+          ],
+        ),
+      );
+    }
+  }
+
+  if (r.render) {
+    const x = r.render;
+    out.push(`### In-process render (${fmtCount(x.services)} × ${x.endpointsPerService}, no kernel)\n`);
+    out.push(
+      table(
+        ['Step', 'Time', 'Payload lines / bytes'],
+        [
+          ['cold: model snapshot', fmtMs(x.cold.snapshotMs), ''],
+          ['cold: render every service port (IPv4)', fmtMs(x.cold.renderMs), ''],
+          ['cold: build full payload (IPv4)', fmtMs(x.cold.payloadMs), ''],
+          ['cold: dataplane full sync (both families)', fmtMs(x.cold.fullSyncMs), `${fmtCount(x.cold.lines)} / ${fmtBytes(x.cold.bytes)}`],
+          ['warm: full sync after 1 endpoint change', fmtMs(x.warmFull.ms), `${fmtCount(x.warmFull.lines)} / ${fmtBytes(x.warmFull.bytes)}`],
+          ['warm: partial sync after 1 endpoint change', fmtMs(x.warmPartial.ms), `${fmtCount(x.warmPartial.lines)} / ${fmtBytes(x.warmPartial.bytes)}`],
+        ],
+      ),
+    );
+  }
+
+  if (r.skipped.length) out.push(`**Skipped:** ${r.skipped.join('; ')}\n`);
+  if (r.errors.length) out.push(`**Errors:**\n\n${r.errors.map((e) => '```\n' + e.slice(0, 2000) + '\n```').join('\n')}\n`);
+  return out.join('\n');
+}
+
+function verdict(ok: boolean | undefined): string {
+  return ok === undefined ? 'not measured' : ok ? '✅ met' : '❌ missed';
+}
+
+function targetRows(r: BenchResults): string[][] {
+  const rows: string[][] = [];
+  const largest = [...r.daemon].sort((a, b) => b.services - a.services)[0];
+  const at = largest ? ` at ${fmtCount(largest.services)}` : '';
+  const ep = [largest?.ops?.['endpoint add'], largest?.ops?.['endpoint remove']].filter((x) => x !== undefined);
+  if (ep.length) {
+    const sync = Math.max(...ep.map((o) => o.syncMs));
+    const bytes = Math.max(...ep.map((o) => o.restoreBytes));
+    rows.push([`One endpoint change${at}: sync ≤ 50 ms`, fmtMs(sync), verdict(sync <= 50)]);
+    rows.push([`One endpoint change${at}: restore input ≤ 5 KB`, fmtBytes(bytes), verdict(bytes <= 5 * 1024)]);
+  }
+  if (largest?.bareRestore) {
+    const b = largest.bareRestore;
+    rows.push([`Full sync${at} ≤ 1.2 × bare iptables-restore`, `${fmtMs(largest.startup.firstSyncMs)} vs ${fmtMs(b.ms)} = ${b.ratio.toFixed(2)}×`, verdict(b.ratio <= 1.2)]);
+  }
+  const lat = r.daemon.find((d) => d.latency);
+  if (lat?.latency) {
+    const limit = lat.latency.minSyncMs + 200;
+    rows.push([`Network programming p99 ≤ min-sync-period + 200 ms (${fmtMs(limit)})`, fmtMs(lat.latency.p99), verdict(lat.latency.p99 <= limit)]);
+  }
+  const mem = r.daemon.find((d) => d.memory);
+  if (mem?.memory) {
+    const m = mem.memory;
+    rows.push([`RSS ≤ 250 MB (max over the run, ${fmtCount(mem.services)} services)`, `${(m.rssMax / 1e6).toFixed(0)} MB`, verdict(m.rssMax <= 250e6)]);
+    rows.push([`RSS stable ±10% over ${fmtCount(m.changes)} changes`, `${m.rssChangePct >= 0 ? '+' : ''}${m.rssChangePct.toFixed(1)}%`, verdict(Math.abs(m.rssChangePct) <= 10)]);
+  }
+  return rows;
+}
