@@ -24,7 +24,7 @@ function make(runner: RecordingRunner, extra: Partial<UserspaceDataplaneOptions>
   return dp;
 }
 
-const web = servicePort({ name: 'web', type: 'NodePort', nodePort: 30080, clusterIPs: ['10.96.0.10', 'fd00::10'] });
+const web = servicePort({ name: 'web', type: 'NodePort', nodePort: 30080, clusterIPs: ['198.19.0.10', 'fd00::10'] });
 const s1 = state([[web, [endpoint('10.244.0.5', 8080)]]]);
 
 async function listenerPort(dp: ReturnType<typeof make>, key: string): Promise<number> {
@@ -42,7 +42,7 @@ describe('userspace portals', () => {
     const first = runner.restores[0]!;
     expect(first.family).toBe('IPv4');
     expect(first.payload).toContain(
-      `-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32 -p tcp -m comment --comment "default/web:p" -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:${port}`,
+      `-A KUBE-PORTALS-CONTAINER -d 198.19.0.10/32 -p tcp -m comment --comment "default/web:p" -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:${port}`,
     );
     expect(first.payload).toContain(`-A KUBE-NODEPORT-HOST -p tcp -m comment --comment "default/web:p" -m tcp --dport 30080 -j DNAT --to-destination 127.0.0.1:${port}`);
     expect(first.payload).not.toContain('fd00::10');

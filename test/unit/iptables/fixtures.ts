@@ -2,13 +2,13 @@
 
 import { defaultConfig, type Draft } from '../../../proxy/config/defaults.js';
 import { silentLogger } from '../../../proxy/log.js';
-import { ipFamily } from '../../../proxy/model/ip.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { createIptablesDataplane } from '../../../modes/iptables/dataplane.js';
 import { buildRenderOptions, type RenderOptions } from '../../../modes/iptables/options.js';
 import type { Conntrack } from '../../../modes/shared/conntrack.js';
 import { FakeIptablesRunner } from '../../fakes/iptables/fake-runner.js';
+import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
 
 export const NODE_IP = '198.18.0.2';
 
@@ -17,43 +17,11 @@ export function node(extra: Partial<NodeInfo> = {}): NodeInfo {
 }
 
 export function sp(ns: string, name: string, extra: Partial<ServicePort> = {}): ServicePort {
-  const portName = extra.portName ?? 'p80';
-  return {
-    key: `${ns}/${name}:${portName}`,
-    namespace: ns,
-    name,
-    portName,
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: ['198.19.0.1'],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    ...extra,
-  };
+  return makeServicePort(ns, name, extra.portName ?? 'p80', extra);
 }
 
 export function ep(ip: string, extra: Partial<Endpoint> = {}): Endpoint {
-  return {
-    ip,
-    port: 8080,
-    family: ipFamily(ip) ?? 'IPv4',
-    ready: true,
-    serving: true,
-    terminating: false,
-    nodeName: 'node-b',
-    zone: '',
-    zoneHints: [],
-    nodeHints: [],
-    isLocal: false,
-    ...extra,
-  };
+  return makeEndpoint(ip, { nodeName: 'node-b', ...extra });
 }
 
 export function localEp(ip: string, extra: Partial<Endpoint> = {}): Endpoint {

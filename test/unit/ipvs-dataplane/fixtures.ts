@@ -1,12 +1,12 @@
 // Builders and in-memory fakes for the IPVS dataplane tests.
 
 import { defaultConfig, type Draft } from '../../../proxy/config/defaults.js';
-import { ipFamily } from '../../../proxy/model/ip.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import type { DummyLink } from '../../../modes/ipvs/dummy-link.js';
 import type { IpsetRunner } from '../../../modes/ipvs/ipset-exec.js';
 import { parseIpsetSave, type Membership } from '../../../modes/ipvs/ipsets.js';
 import { rsKey, vsKey, type IpvsOps, type RealServer, type RealServerKey, type VirtualServer, type VirtualServerKey } from '../../../modes/ipvs/ops.js';
+import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
 
 export const NODE_IP = '198.18.0.2';
 
@@ -15,42 +15,11 @@ export function node(extra: Partial<NodeInfo> = {}): NodeInfo {
 }
 
 export function sp(name: string, extra: Partial<ServicePort> = {}): ServicePort {
-  return {
-    key: `ns/${name}:p`,
-    namespace: 'ns',
-    name,
-    portName: 'p',
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: ['198.19.0.1'],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    ...extra,
-  };
+  return makeServicePort('ns', name, 'p', extra);
 }
 
 export function ep(ip: string, extra: Partial<Endpoint> = {}): Endpoint {
-  return {
-    ip,
-    port: 8080,
-    family: ipFamily(ip) ?? 'IPv4',
-    ready: true,
-    serving: true,
-    terminating: false,
-    nodeName: 'node-b',
-    zone: '',
-    zoneHints: [],
-    nodeHints: [],
-    isLocal: false,
-    ...extra,
-  };
+  return makeEndpoint(ip, { nodeName: 'node-b', ...extra });
 }
 
 export const localEp = (ip: string, extra: Partial<Endpoint> = {}): Endpoint =>

@@ -2,6 +2,7 @@
 
 import type { V1EndpointSlice, V1Endpoint, V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { Endpoint, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
+import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
 
 export function svc(
   name: string,
@@ -76,42 +77,11 @@ export function node(name: string, opts: { zone?: string; deleting?: boolean; ta
 }
 
 export function sp(over: Partial<ServicePort> = {}): ServicePort {
-  return {
-    key: 'default/s:http',
-    namespace: 'default',
-    name: 's',
-    portName: 'http',
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: ['198.19.0.10'],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    ...over,
-  };
+  return makeServicePort('default', 's', 'http', { clusterIPs: ['198.19.0.10'], ...over });
 }
 
 export function ep(ip: string, over: Partial<Endpoint> = {}): Endpoint {
-  return {
-    ip,
-    port: 8080,
-    family: ip.includes(':') ? 'IPv6' : 'IPv4',
-    ready: true,
-    serving: true,
-    terminating: false,
-    nodeName: 'other',
-    zone: '',
-    zoneHints: [],
-    nodeHints: [],
-    isLocal: false,
-    ...over,
-  };
+  return makeEndpoint(ip, { nodeName: 'other', ...over });
 }
 
 export function nodeInfo(over: Partial<NodeInfo> = {}): NodeInfo {

@@ -6,6 +6,7 @@ import type { ProxyConfig } from '../../../proxy/config/types.js';
 import type { Endpoint, IPFamily, NodeInfo, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import { EMPTY_CHANGES } from '../../../proxy/model/types.js';
 import type { SyncRequest } from '../../../modes/dataplane.js';
+import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
 
 export const node: NodeInfo = {
   name: 'node-a',
@@ -17,43 +18,11 @@ export const node: NodeInfo = {
 };
 
 export function servicePort(overrides: Partial<ServicePort> & { name: string }): ServicePort {
-  const namespace = overrides.namespace ?? 'default';
-  const portName = overrides.portName ?? 'p';
-  return {
-    key: `${namespace}/${overrides.name}:${portName}`,
-    namespace,
-    portName,
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: ['10.96.0.10'],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    sessionAffinity: { type: 'None' },
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    ...overrides,
-  };
+  return makeServicePort(overrides.namespace ?? 'default', overrides.name, overrides.portName ?? 'p', { clusterIPs: ['198.19.0.10'], ...overrides });
 }
 
 export function endpoint(ip: string, port: number, overrides: Partial<Endpoint> = {}): Endpoint {
-  return {
-    ip,
-    port,
-    family: ip.includes(':') ? 'IPv6' : 'IPv4',
-    ready: true,
-    serving: true,
-    terminating: false,
-    nodeName: 'node-a',
-    zone: '',
-    zoneHints: [],
-    nodeHints: [],
-    isLocal: true,
-    ...overrides,
-  };
+  return makeEndpoint(ip, { port, nodeName: 'node-a', isLocal: true, ...overrides });
 }
 
 export function state(entries: ReadonlyArray<readonly [ServicePort, readonly Endpoint[]]>): ProxyState {

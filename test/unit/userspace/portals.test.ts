@@ -13,7 +13,7 @@ const web: Portal = {
   protocol: 'TCP',
   listenerPort: 40001,
   port: 80,
-  clusterIPs: ['10.96.0.10'],
+  clusterIPs: ['198.19.0.10'],
   externalIPs: ['203.0.113.7'],
   loadBalancerIPs: [],
   nodePort: 30080,
@@ -39,8 +39,8 @@ describe('renderPortalsPayload', () => {
         ':KUBE-PORTALS-HOST - [0:0]',
         ':KUBE-NODEPORT-CONTAINER - [0:0]',
         ':KUBE-NODEPORT-HOST - [0:0]',
-        '-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j REDIRECT --to-ports 40001',
-        '-A KUBE-PORTALS-HOST -d 10.96.0.10/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:40001',
+        '-A KUBE-PORTALS-CONTAINER -d 198.19.0.10/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j REDIRECT --to-ports 40001',
+        '-A KUBE-PORTALS-HOST -d 198.19.0.10/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:40001',
         '-A KUBE-PORTALS-CONTAINER -d 203.0.113.7/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j REDIRECT --to-ports 40001',
         '-A KUBE-PORTALS-HOST -d 203.0.113.7/32 -p tcp -m comment --comment "default/web:http" -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:40001',
         '-A KUBE-NODEPORT-CONTAINER -p tcp -m comment --comment "default/web:http" -m tcp --dport 30080 -j REDIRECT --to-ports 40001',
@@ -98,7 +98,7 @@ const savedWithJumps = [
   '-A PREROUTING -j OTHER',
   '-A OUTPUT -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-HOST',
   '-A OUTPUT -m addrtype --dst-type LOCAL -j KUBE-PORTALS-HOST-X',
-  '-A KUBE-PORTALS-CONTAINER -d 10.96.0.10/32 -p tcp -j REDIRECT --to-ports 40001',
+  '-A KUBE-PORTALS-CONTAINER -d 198.19.0.10/32 -p tcp -j REDIRECT --to-ports 40001',
   'COMMIT',
 ].join('\n');
 
