@@ -58,10 +58,18 @@ RUN apt-get update \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/proxy/main.js"]
+# --optimize-for-size: see the runtime target below.
+ENTRYPOINT ["node", "--optimize-for-size", "/app/dist/proxy/main.js"]
 
 # --- runtime (default): root, for iptables, ipvs and userspace modes ---------------------------
 # iptables, ipset, IPVS netlink and the /proc/sys/net sysctls need root (and, in Kubernetes, a
 # privileged container: see manifests/base/daemonset.yaml).
 FROM runtime-base AS runtime
-ENTRYPOINT ["node", "/app/dist/proxy/main.js"]
+# --optimize-for-size: the daemon's live heap is flat under endpoint churn (~45-55 MiB at 1,000
+# services x 10 endpoints, measured after forced GCs over 10,000 changes), but V8's default heap
+# growing factor (up to 4x live on a large host) lets dead EndpointSlices and rendered rules pile
+# up in old space between major GCs, so RSS drifted 170 -> 210 MiB (bench: 140 -> 267). With this
+# flag V8 uses its conservative growing factor: RSS 129 -> 146 MiB over the same run. Unlike
+# --max-old-space-size it does not cap the heap, so it is safe at any cluster size. (Not allowed in
+# NODE_OPTIONS, hence here.)
+ENTRYPOINT ["node", "--optimize-for-size", "/app/dist/proxy/main.js"]

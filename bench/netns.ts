@@ -291,7 +291,7 @@ export class BenchDaemon {
   }
 
   static start(ns: string, args: readonly string[], env: NodeJS.ProcessEnv): BenchDaemon {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, DAEMON_ENTRY, ...args], {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--optimize-for-size', DAEMON_ENTRY, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
