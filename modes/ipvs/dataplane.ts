@@ -58,7 +58,7 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
   const ipset = opts.ipset ?? createIpsetRunner();
   const link = opts.link ?? createDummyLink();
   const { config, logger, metrics, families } = opts;
-  const graceful = new GracefulTerminationList(opts.clock ?? Date.now, opts.gracefulWaitMs);
+  const graceful = new GracefulTerminationList(opts.clock ?? Date.now, opts.gracefulWaitMs ?? opts.config.ipvs.gracefulTerminationPeriodMs);
   const fam = new Map<IPFamily, FamilyState>(families.map((f) => [f, { nodePortIPs: '' }]));
   let initialized = false;
 
@@ -112,18 +112,26 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     const addrDiff = diffAddresses(allVips, linkBefore);
     await link.apply(addrDiff.add, []);
 
+    const requestsBefore = netlinkRequests(ipvs);
+    // Full syncs diff the sets against the kernel instead of flushing them: `ipset restore` applies
+    // its lines one by one, so a flush leaves the sets empty for the whole refill, and meanwhile
+    // KUBE-IPVS-FILTER rejects new connections to every VIP (seen in the guest as ECONNREFUSED).
+    const kernelSets = full ? parseIpsetSave(await ipset.save().catch(() => ''), new Set(allSetNames())) : undefined;
     const listed = await ipvs.listServices();
-    const stats = { virtualServers: 0, realServers: 0, ipvsOps: 0, ipsetLines: 0, draining: 0 };
+    const stats = { virtualServers: 0, realServers: 0, ipvsOps: 0, netlinkRequests: 0, ipsetLines: 0, draining: 0 };
     for (const f of families) {
       const fs = fam.get(f)!;
       const { vips, npIPs } = perFamily.get(f)!;
       const desired = buildDesired(state, { family: f, scheduler: config.ipvs.scheduler, nodePortIPs: npIPs });
 
       const membership = buildMembership(state, f, npIPs);
-      const ipsetPayload = renderIpsetRestore(f, membership, full ? undefined : fs.membership);
+      const ipsetPayload = renderIpsetRestore(f, membership, full ? kernelSets : fs.membership);
       const changedLines = ipsetPayload.split('\n').filter((l) => /^(add|del|flush) /.test(l)).length;
       if (full || changedLines > 0) await ipset.restore(ipsetPayload);
       stats.ipsetLines += changedLines;
+      if (changedLines > 0 && changedLines <= 50) {
+        logger.v(4, 'ipset changes', { family: f, full, lines: ipsetPayload.split('\n').filter((l) => /^(add|del|flush) /.test(l)) });
+      }
 
       if (full) await writeIptables(f, ruleOptions(state, f));
 
@@ -152,6 +160,7 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     // Unbind last: the virtual servers on these addresses are gone by now.
     await link.apply([], addrDiff.remove);
     stats.draining = graceful.size;
+    stats.netlinkRequests = netlinkRequests(ipvs) - requestsBefore;
     logger.v(2, 'ipvs sync done', { full, ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length });
     return { full, stats: { ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length } };
   }
@@ -212,6 +221,12 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
       return out;
     },
   };
+}
+
+/** Requests (dumps included) the IPVS client has issued, when it counts them (the real one does). */
+function netlinkRequests(ipvs: IpvsOps): number {
+  const n = (ipvs as { requestCount?: unknown }).requestCount;
+  return typeof n === 'number' ? n : 0;
 }
 
 function nodePortKeys(d: DesiredState | undefined): Set<string> {

@@ -63,7 +63,10 @@ export function desiredForService(
   for (const ip of clusterIPsOf(sp, fam)) add('clusterIP', ip, sp.port, internal);
   for (const ip of ipsOfFamily(sp.externalIPs, fam)) add('externalIP', ip, sp.port, external);
   for (const ip of ipsOfFamily(sp.loadBalancerIPs, fam)) add('loadBalancer', ip, sp.port, external);
-  if (sp.nodePort !== 0) for (const ip of o.nodePortIPs) add('nodePort', ip, sp.nodePort, external);
+  // Only for the service's own families: a single-stack IPv4 NodePort has no IPv6 virtual servers.
+  if (sp.nodePort !== 0 && clusterIPsOf(sp, fam).length > 0) {
+    for (const ip of o.nodePortIPs) add('nodePort', ip, sp.nodePort, external);
+  }
   return out;
 }
 

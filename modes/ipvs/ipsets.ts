@@ -83,6 +83,9 @@ export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs
   for (const sp of state.services.values()) {
     const eps = endpointsOfFamily(state.endpoints.get(sp.key) ?? [], family);
     const local = externalPolicyLocal(sp);
+    // NodePorts belong to the families the service has (a single-stack IPv4 service has no IPv6
+    // NodePort virtual servers, so its port must not open or masquerade anything over IPv6).
+    const ofFamily = clusterIPsOf(sp, family).length > 0;
     for (const ip of clusterIPsOf(sp, family)) {
       add('clusterIP', ipPort(ip, sp, sp.port));
       add('ipvsIPs', ip);
@@ -112,7 +115,7 @@ export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs
         add('loadBalancerSourceCIDR', `${e},${ip}/${family === 'IPv4' ? 32 : 128}`);
       }
     }
-    if (sp.nodePort !== 0) {
+    if (sp.nodePort !== 0 && ofFamily) {
       switch (sp.protocol) {
         case 'TCP':
           add('nodePortTCP', String(sp.nodePort));
@@ -130,7 +133,7 @@ export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs
           break;
       }
     }
-    if (sp.healthCheckNodePort !== 0 && local) add('healthCheckNodePort', String(sp.healthCheckNodePort));
+    if (sp.healthCheckNodePort !== 0 && local && ofFamily) add('healthCheckNodePort', String(sp.healthCheckNodePort));
   }
   return m;
 }
@@ -145,10 +148,11 @@ function createLine(id: SetId, family: IPFamily): string {
 
 /**
  * `ipset restore` input (run with -exist, so creates and adds are idempotent and deleting a
- * missing entry is not an error). Without `previous`, or with `full`, each set is flushed and
- * refilled; otherwise only the differences are written, so a partial sync is O(change).
- * Flush+add is not atomic across the transaction (a swap would be), but the window is a single
- * restore call and periodic full syncs are rare; partial syncs never flush.
+ * missing entry is not an error). Sets missing from `previous` (or all, without it) are flushed
+ * and refilled; otherwise only the differences are written, so a partial sync is O(change).
+ * Restore applies lines one at a time, so a flush empties a set for the whole refill: the
+ * dataplane therefore passes the kernel's own membership (`ipset save`) on full syncs, and only
+ * sets that do not exist yet are flushed.
  */
 export function renderIpsetRestore(family: IPFamily, next: Membership, previous?: Membership): string {
   const lines: string[] = [];

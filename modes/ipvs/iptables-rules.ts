@@ -3,9 +3,10 @@
 // so every chain here has a constant number of rules and is rewritten whole on every sync.
 //
 // Services without endpoints: upstream IPVS has no REJECT rule for them and neither do we. The VS
-// exists with no real servers, IPVS does not schedule the packet, and it reaches the local stack
-// on the VIP, where nothing listens: TCP gets a RST and UDP an ICMP port unreachable, which is
-// what REJECT would have sent. Ports of a VIP that no service uses are REJECTed by KUBE-IPVS-FILTER.
+// exists with no real servers, so IPVS cannot schedule the packet and (ip_vs_leave) answers it
+// itself with ICMP port unreachable and drops it, for TCP and UDP alike: a client's connect fails
+// with ECONNREFUSED, as REJECT would make it (test/ipvs-guest checks this against the kernel).
+// Ports of a VIP that no service uses are REJECTed by KUBE-IPVS-FILTER.
 
 import { commentArgs } from '../iptables/names.js';
 import { masqueradeMark, type LocalDetector } from '../iptables/options.js';

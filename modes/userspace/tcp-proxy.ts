@@ -1,9 +1,16 @@
 // One TCP listener of the userspace proxy: accepts a connection, dials an endpoint (retrying other
 // endpoints on refusal or timeout), then splices the two sockets.
 //
-// The hot path is forward(): one 'data' listener writing straight to the other socket and pausing
-// the source while the destination is over its high-water mark (backpressure, so memory per
-// connection is bounded), one 'drain' listener resuming it. Bytes are accounted once per connection from the sockets' own counters.
+// Per connection there is one Conn object and no closures: every socket event goes to a
+// module-level handler that finds its connection through a symbol property on the socket (the
+// emitter is `this`). Idle connections therefore cost the two sockets plus one small object, and
+// hold no timer (the dial timer is cleared on connect).
+//
+// The hot path is onData(): write straight to the other socket and pause the source only while
+// the destination still has unsent bytes over its high-water mark (backpressure, so memory per
+// connection is bounded); onDrain resumes it. A write the kernel took whole never pauses, so a
+// bulk transfer does not stop and restart reading on every chunk. Bytes are accounted once per
+// connection from the sockets' own counters.
 
 import net from 'node:net';
 import type { Target } from './balancer.js';
@@ -33,21 +40,56 @@ export interface TcpProxyOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Larger than the 16 KiB stream default so a loopback splice moves data in fewer, bigger writes. */
-const HIGH_WATER_MARK = 64 * 1024;
+const HIGH_WATER_MARK = 128 * 1024;
 // net.Socket forwards stream options such as highWaterMark to Duplex; the typings just omit them.
 const UPSTREAM_SOCKET_OPTIONS: net.SocketConstructorOpts = Object.assign(
   { allowHalfOpen: true },
   { highWaterMark: HIGH_WATER_MARK },
 );
+const NO_EXCLUSIONS: ReadonlySet<string> = new Set();
+
+const DIALING = 0;
+const SPLICED = 1;
+const DONE = 2;
+
+/** The connection a socket belongs to. */
+const CONN = Symbol('kube-proxy-ts.conn');
+type ProxySocket = net.Socket & { [CONN]: Conn };
+
+class Conn {
+  state: typeof DIALING | typeof SPLICED | typeof DONE = DIALING;
+  /** The endpoint socket: the current dial attempt while DIALING. */
+  up: ProxySocket | undefined = undefined;
+  target: Target | undefined = undefined;
+  /** Endpoints that failed for this connection; only allocated on a first failure. */
+  tried: Set<string> | undefined = undefined;
+  attempts = 0;
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Sockets not yet closed once spliced. */
+  open = 2;
+
+  constructor(
+    readonly proxy: TcpProxy,
+    readonly client: ProxySocket,
+    readonly ip: string,
+  ) {}
+
+  peer(s: net.Socket): net.Socket | undefined {
+    return s === this.client ? this.up : this.client;
+  }
+}
 
 export class TcpProxy {
-  private readonly sockets = new Set<net.Socket>();
+  private readonly conns = new Set<Conn>();
   private active = 0;
 
   private constructor(
     private readonly server: net.Server,
     readonly host: string,
     readonly port: number,
+    readonly hooks: TcpProxyHooks,
+    readonly connectTimeoutMs: number,
+    readonly maxAttempts: number,
   ) {}
 
   static listen(opts: TcpProxyOptions): Promise<TcpProxy> {
@@ -65,8 +107,8 @@ export class TcpProxy {
       server.listen({ host: opts.host, port: opts.port ?? 0 }, () => {
         server.off('error', reject);
         const addr = server.address() as net.AddressInfo;
-        const proxy = new TcpProxy(server, opts.host, addr.port);
-        server.on('connection', (client) => proxy.accept(client, opts.hooks, connectTimeoutMs, maxAttempts));
+        const proxy = new TcpProxy(server, opts.host, addr.port, opts.hooks, connectTimeoutMs, maxAttempts);
+        server.on('connection', (client: net.Socket) => proxy.accept(client));
         // A listener error after bind (EMFILE on accept) must not crash the daemon.
         server.on('error', () => undefined);
         resolve(proxy);
@@ -90,122 +132,170 @@ export class TcpProxy {
   /** Stop accepting and reset every connection (shutdown). */
   async close(): Promise<void> {
     const closed = this.stopAccepting();
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    for (const c of this.conns) {
+      c.client.destroy();
+      c.up?.destroy();
+    }
+    this.conns.clear();
     await closed;
   }
 
-  private track(s: net.Socket): void {
-    this.sockets.add(s);
-    s.once('close', () => this.sockets.delete(s));
-  }
-
-  private accept(client: net.Socket, hooks: TcpProxyHooks, timeoutMs: number, maxAttempts: number): void {
-    this.track(client);
-    const ip = clientAddress(client.remoteAddress);
-    const tried = new Set<string>();
-    let clientGone = false;
-    let dialing: net.Socket | undefined;
+  private accept(socket: net.Socket): void {
+    const client = socket as ProxySocket;
+    const conn = new Conn(this, client, clientAddress(client.remoteAddress));
+    client[CONN] = conn;
+    this.conns.add(conn);
     // While dialing, the client may vanish; an early error must not become an uncaught exception.
-    const onEarlyError = (): void => {
-      clientGone = true;
-      dialing?.destroy();
-    };
-    client.on('error', onEarlyError);
-    client.once('close', () => {
-      clientGone = true;
-      dialing?.destroy();
-    });
-
-    const dial = (): void => {
-      const target = hooks.pick(ip, tried);
-      if (!target) {
-        hooks.onNoEndpoint(ip, tried.size);
-        client.resetAndDestroy();
-        return;
-      }
-      tried.add(target.id);
-      const up = new net.Socket(UPSTREAM_SOCKET_OPTIONS);
-      dialing = up;
-      let failed = false;
-      const fail = (err: Error): void => {
-        if (failed) return;
-        failed = true;
-        dialing = undefined;
-        up.destroy();
-        hooks.onDialError(target, err);
-        if (clientGone) return;
-        if (tried.size < maxAttempts) dial();
-        else {
-          hooks.onNoEndpoint(ip, tried.size);
-          client.resetAndDestroy();
-        }
-      };
-      up.on('error', fail);
-      up.setTimeout(timeoutMs, () => fail(new Error(`connect timeout after ${timeoutMs}ms`)));
-      up.once('connect', () => {
-        dialing = undefined;
-        up.off('error', fail);
-        up.setTimeout(0);
-        if (clientGone) {
-          up.destroy();
-          return;
-        }
-        client.off('error', onEarlyError);
-        this.splice(client, up, hooks);
-      });
-      up.connect({ host: target.host, port: target.port, noDelay: true });
-    };
-    dial();
+    client.on('error', onClientError);
+    client.on('close', onClientClose);
+    dial(conn);
   }
 
-  private splice(client: net.Socket, up: net.Socket, hooks: TcpProxyHooks): void {
-    this.track(up);
+  /** @internal */
+  splice(conn: Conn, up: ProxySocket): void {
+    conn.state = SPLICED;
     this.active++;
-    hooks.onConnectionOpen();
-    let open = 2;
-    const closed = (): void => {
-      if (--open > 0) return;
-      this.active--;
-      hooks.onConnectionClose(up.bytesWritten, client.bytesWritten);
-    };
-    // An error (RST, EPIPE) on one side resets the other so the peer sees the failure too,
-    // instead of a clean FIN that would look like a complete response.
-    client.on('error', () => {
-      if (!up.destroyed) up.resetAndDestroy();
-    });
-    up.on('error', () => {
-      if (!client.destroyed) client.resetAndDestroy();
-    });
-    // A side that closed without having delivered its FIN to the other (we destroyed it) takes the
-    // other down too; after a normal close forward() has already ended the other side's write half.
-    client.once('close', () => {
-      if (!up.destroyed && !up.writableEnded) up.destroy();
-      closed();
-    });
-    up.once('close', () => {
-      if (!client.destroyed && !client.writableEnded) client.destroy();
-      closed();
-    });
+    this.hooks.onConnectionOpen();
+    const client = conn.client;
     // A client FIN becomes an upstream FIN while the reply keeps flowing (half-close), because
     // both sockets allow half-open.
-    forward(client, up);
-    forward(up, client);
+    client.on('data', onData);
+    client.on('end', onEnd);
+    client.on('drain', onDrain);
+    up.on('data', onData);
+    up.on('end', onEnd);
+    up.on('drain', onDrain);
+    client.resume();
+  }
+
+  /** @internal Both sockets of a spliced connection closed, or the client left while dialing. */
+  finish(conn: Conn): void {
+    this.conns.delete(conn);
+    if (conn.state !== SPLICED) {
+      conn.state = DONE;
+      return;
+    }
+    conn.state = DONE;
+    this.active--;
+    this.hooks.onConnectionClose(conn.up?.bytesWritten ?? 0, conn.client.bytesWritten);
   }
 }
 
+function dial(conn: Conn): void {
+  const { proxy, client } = conn;
+  const target = proxy.hooks.pick(conn.ip, conn.tried ?? NO_EXCLUSIONS);
+  if (!target) {
+    proxy.hooks.onNoEndpoint(conn.ip, conn.attempts);
+    client.resetAndDestroy();
+    return;
+  }
+  conn.attempts++;
+  conn.target = target;
+  const up = new net.Socket(UPSTREAM_SOCKET_OPTIONS) as ProxySocket;
+  up[CONN] = conn;
+  conn.up = up;
+  up.on('error', onUpError);
+  up.on('close', onUpClose);
+  up.on('connect', onUpConnect);
+  conn.timer = setTimeout(onDialTimeout, proxy.connectTimeoutMs, conn, up);
+  up.connect({ host: target.host, port: target.port, noDelay: true });
+}
+
+/** The current dial attempt of `conn` failed: try the next endpoint or reset the client. */
+function dialFailed(conn: Conn, up: ProxySocket, err: Error): void {
+  if (conn.state !== DIALING || conn.up !== up) return;
+  clearTimeout(conn.timer);
+  conn.timer = undefined;
+  conn.up = undefined;
+  up.destroy();
+  const target = conn.target!;
+  (conn.tried ??= new Set()).add(target.id);
+  conn.proxy.hooks.onDialError(target, err);
+  if (conn.client.destroyed) return;
+  if (conn.attempts < conn.proxy.maxAttempts) dial(conn);
+  else {
+    conn.proxy.hooks.onNoEndpoint(conn.ip, conn.attempts);
+    conn.client.resetAndDestroy();
+  }
+}
+
+function onDialTimeout(conn: Conn, up: ProxySocket): void {
+  dialFailed(conn, up, new Error(`connect timeout after ${conn.proxy.connectTimeoutMs}ms`));
+}
+
+function onUpConnect(this: ProxySocket): void {
+  const conn = this[CONN];
+  this.removeListener('connect', onUpConnect);
+  if (conn.up !== this || conn.state !== DIALING) return;
+  clearTimeout(conn.timer);
+  conn.timer = undefined;
+  conn.tried = undefined;
+  if (conn.client.destroyed) {
+    this.destroy();
+    return;
+  }
+  conn.proxy.splice(conn, this);
+}
+
+// An error (RST, EPIPE) on one side resets the other so the peer sees the failure too, instead of
+// a clean FIN that would look like a complete response.
+function onUpError(this: ProxySocket, err: Error): void {
+  const conn = this[CONN];
+  if (conn.up !== this) return; // an abandoned dial attempt
+  if (conn.state === DIALING) dialFailed(conn, this, err);
+  else if (!conn.client.destroyed) conn.client.resetAndDestroy();
+}
+
+function onClientError(this: ProxySocket): void {
+  const conn = this[CONN];
+  const up = conn.up;
+  if (!up) return;
+  if (conn.state === DIALING) up.destroy();
+  else if (!up.destroyed) up.resetAndDestroy();
+}
+
+// A side that closed without having delivered its FIN to the other (we destroyed it) takes the
+// other down too; after a normal close onEnd has already ended the other side's write half.
+function onClientClose(this: ProxySocket): void {
+  const conn = this[CONN];
+  const up = conn.up;
+  if (conn.state === DIALING) {
+    clearTimeout(conn.timer);
+    conn.timer = undefined;
+    up?.destroy();
+    conn.proxy.finish(conn);
+    return;
+  }
+  if (up && !up.destroyed && !up.writableEnded) up.destroy();
+  if (--conn.open === 0) conn.proxy.finish(conn);
+}
+
+function onUpClose(this: ProxySocket): void {
+  const conn = this[CONN];
+  if (conn.up !== this || conn.state !== SPLICED) return;
+  const client = conn.client;
+  if (!client.destroyed && !client.writableEnded) client.destroy();
+  if (--conn.open === 0) conn.proxy.finish(conn);
+}
+
 /**
- * Copies `src` to `dst` with backpressure: a full `dst` pauses `src` until it drains, so memory per
- * connection stays bounded by the high-water marks. Like pipe() minus its per-chunk bookkeeping
- * (unpipe, multiple destinations, awaitDrain counters): one data listener, one drain listener.
+ * Copies a chunk to the other socket with backpressure: the source pauses only when the
+ * destination kept bytes it could not hand to the kernel beyond its high-water mark, and resumes
+ * on 'drain', so memory per connection stays bounded by the high-water marks. Like pipe() minus
+ * its per-chunk bookkeeping.
  */
-function forward(src: net.Socket, dst: net.Socket): void {
-  src.on('data', (chunk: Buffer) => {
-    if (!dst.write(chunk)) src.pause();
-  });
-  dst.on('drain', () => src.resume());
-  src.once('end', () => {
-    if (!dst.destroyed) dst.end();
-  });
-  src.resume();
+function onData(this: ProxySocket, chunk: Buffer): void {
+  const dst = this[CONN].peer(this)!;
+  // write() reports false whenever the chunk alone reaches the high-water mark, even when the
+  // kernel took all of it at once (writableLength back to 0, 'drain' comes on the next tick).
+  if (!dst.write(chunk) && dst.writableLength > 0) this.pause();
+}
+
+function onDrain(this: ProxySocket): void {
+  this[CONN].peer(this)!.resume();
+}
+
+function onEnd(this: ProxySocket): void {
+  const dst = this[CONN].peer(this)!;
+  if (!dst.destroyed) dst.end();
 }

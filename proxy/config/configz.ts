@@ -72,6 +72,10 @@ export function toKubeProxyConfiguration(c: ProxyConfig): { [k: string]: Json } 
   };
   // Our extension is emitted only when used, so default output stays loadable by upstream.
   if (c.useEndpoints) out['useEndpoints'] = true;
+  // Our own field, written only when it differs from upstream's fixed minute.
+  if (c.ipvs.gracefulTerminationPeriodMs !== 60_000) {
+    (out['ipvs'] as Record<string, unknown>)['gracefulTerminationPeriod'] = d(c.ipvs.gracefulTerminationPeriodMs);
+  }
   return out;
 }
 

@@ -52,6 +52,7 @@ export function defaultConfig(): Draft {
       tcpTimeoutMs: 0,
       tcpFinTimeoutMs: 0,
       udpTimeoutMs: 0,
+      gracefulTerminationPeriodMs: 60_000,
     },
     conntrack: {
       maxPerCore: 32768,

@@ -86,6 +86,7 @@ const FIELDS: readonly FieldDef[] = [
   field('ipvs.tcpTimeout', durationKind('nonNegative'), (d, v) => void (d.ipvs.tcpTimeoutMs = v)),
   field('ipvs.tcpFinTimeout', durationKind('nonNegative'), (d, v) => void (d.ipvs.tcpFinTimeoutMs = v)),
   field('ipvs.udpTimeout', durationKind('nonNegative'), (d, v) => void (d.ipvs.udpTimeoutMs = v)),
+  field('ipvs.gracefulTerminationPeriod', durationKind('nonNegative'), (d, v) => void (d.ipvs.gracefulTerminationPeriodMs = v)),
   field('conntrack.maxPerCore', intKind(0), (d, v) => void (d.conntrack.maxPerCore = v)),
   field('conntrack.min', intKind(0), (d, v) => void (d.conntrack.min = v)),
   field('conntrack.tcpEstablishedTimeout', durationKind('nonNegative'), (d, v) => void (d.conntrack.tcpEstablishedTimeoutMs = v)),

@@ -231,6 +231,9 @@ export const FLAGS: readonly FlagDef[] = [
   flag('ipvs-udp-timeout', durationKind('nonNegative'), '0s', 'Timeout for ipvs UDP packets; 0 leaves it unchanged.', (s, v) => {
     s.draft.ipvs.udpTimeoutMs = v;
   }),
+  flag('ipvs-graceful-termination-period', durationKind('nonNegative'), '1m0s', 'How long a removed IPVS real server that still has connections keeps weight 0 before it is deleted (not in upstream, which waits a fixed minute).', (s, v) => {
+    s.draft.ipvs.gracefulTerminationPeriodMs = v;
+  }),
 
   // conntrack.
   flag('conntrack-max-per-core', intKind(0), '32768', 'Maximum NAT connections to track per CPU core; 0 leaves the kernel limit alone and ignores --conntrack-min.', (s, v) => {

@@ -42,6 +42,8 @@ export interface ProxyConfig {
     readonly tcpTimeoutMs: number;
     readonly tcpFinTimeoutMs: number;
     readonly udpTimeoutMs: number;
+    /** Ours: how long a removed real server with connections drains at weight 0 (upstream: 60 s). */
+    readonly gracefulTerminationPeriodMs: number;
   };
   readonly conntrack: {
     /** 0 leaves the kernel's limit alone. */

@@ -4,10 +4,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, nsExec, nsExecOk, openLongLived, requireRoot, tally, tcpHits, udpHits, type Cluster } from '../e2e/harness/index.js';
-import { DAEMON_ENTRY } from '../e2e/iptables-helpers.js';
 import {
+  DAEMON_ENTRY,
+  eventually,
   inIpvsGuest,
   ipsets,
+  logRecords,
   ipvsadm,
   linkAddresses,
   service,
@@ -70,7 +72,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode in a real kernel', 
     await nsExecOk(na, ['ipvsadm', '-A', '-t', `${NODE_A}:9999`, '-s', 'rr']);
 
     proxy = await startIpvsProxy(env, c.nodes.a, {
-      env: { KUBE_PROXY_TS_IPVS_GRACEFUL_WAIT: GRACEFUL_WAIT },
+      extraArgs: [`--ipvs-graceful-termination-period=${GRACEFUL_WAIT}`],
     });
   });
 
@@ -112,6 +114,8 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode in a real kernel', 
     expect((await ipsets(c.nodes.a.ns)).get('KUBE-6-CLUSTER-IP')).toEqual([`${WEB6},tcp:80`]);
     expect(sets.get('KUBE-NODE-PORT-TCP')).toEqual(['30080', '30081']);
     expect(sets.get('KUBE-NODE-PORT-LOCAL-TCP')).toEqual(['30081']);
+    // All services with NodePorts are IPv4-only.
+    expect(sets.get('KUBE-6-NODE-PORT-TCP')).toEqual([]);
     expect(sets.get('KUBE-LOOP-BACK')).toContain(`${a1},tcp:8080,${a1}`);
     // The sysctls IPVS mode needs were written inside the node's namespace.
     const sysctl = await nsExecOk(c.nodes.a.ns, ['sysctl', '-n', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.expire_nodest_conn']);
@@ -197,7 +201,8 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode in a real kernel', 
     env.api.delete(service({ name: 'life', clusterIP: IP.life }));
     env.api.delete(slice('life', []));
     await waitForIpvs(ns, {}, (k) => !others(k));
-    expect(await linkAddresses(ns, 'kube-ipvs0')).not.toContain(IP.life);
+    // The VIP is unbound at the end of the same sync, after the virtual servers are gone.
+    await eventually(async () => !(await linkAddresses(ns, 'kube-ipvs0'))?.includes(IP.life), 'life VIP unbound', 30_000);
     // Nothing else was touched.
     const after = viewOf(await ipvsadm(ns));
     expect(after).toEqual(before);
@@ -243,13 +248,21 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode in a real kernel', 
     expect(viewOf(await ipvsadm(ns))).toEqual(before);
     env.api.delete(service({ name: 'np', clusterIP: IP.np }));
     env.api.delete(slice('np', []));
-    proxy = await startIpvsProxy(env, c.nodes.a, { bridge, env: { KUBE_PROXY_TS_IPVS_GRACEFUL_WAIT: GRACEFUL_WAIT } });
+    proxy = await startIpvsProxy(env, c.nodes.a, { bridge, extraArgs: ['-v=4', `--ipvs-graceful-termination-period=${GRACEFUL_WAIT}`] });
     const want = Object.fromEntries(
       Object.entries(before).filter(([k]) => !k.startsWith(`TCP ${IP.np}:80 `) && !k.startsWith(`TCP ${NODE_A}:30080 `)),
     );
     expect(Object.keys(want)).toHaveLength(Object.keys(before).length - 2);
     await waitForIpvs(ns, want);
-    expect(await linkAddresses(ns, 'kube-ipvs0')).not.toContain(IP.np);
+    // The restart's full sync diffed the sets against the kernel (no flush): exactly the three
+    // entries of np went (cluster IP, VIP, node port). Also proves `ipset save` and our entry
+    // format agree, or every entry would churn.
+    const first = syncRecords(proxy.daemon)[0]!;
+    expect(first['full']).toBe(true);
+    const changes = logRecords(proxy.daemon).filter((r) => r.msg === 'ipset changes');
+    expect(first['ipsetLines'], JSON.stringify(changes)).toBe(3);
+    await eventually(async () => !(await linkAddresses(ns, 'kube-ipvs0'))?.includes(IP.np), 'np VIP unbound', 30_000);
+    expect((await ipsets(ns)).get('KUBE-6-NODE-PORT-TCP')).toEqual([]);
     expect((await ipsets(ns)).get('KUBE-NODE-PORT-TCP')).toEqual(['30081']);
   });
 

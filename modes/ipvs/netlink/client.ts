@@ -64,6 +64,7 @@ export class IpvsClient {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private mutations = 0;
+  private requests = 0;
 
   private constructor(
     private readonly transport: NetlinkTransport,
@@ -94,6 +95,11 @@ export class IpvsClient {
   /** Mutating requests issued so far (successful or not): lets tests assert O(change) syncs. */
   get operations(): number {
     return this.mutations;
+  }
+
+  /** Every IPVS request issued so far, dumps included (the dataplane logs it per sync). */
+  get requestCount(): number {
+    return this.requests;
   }
 
   /** The dynamically assigned generic netlink family id of IPVS. */
@@ -184,6 +190,7 @@ export class IpvsClient {
       attrs: req.attrs,
     });
     if (req.mutating) this.mutations++;
+    this.requests++;
     return this.exchange(op, seq, datagram);
   }
 

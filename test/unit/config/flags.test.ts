@@ -45,6 +45,8 @@ describe('defaults', () => {
         tcpTimeoutMs: 0,
         tcpFinTimeoutMs: 0,
         udpTimeoutMs: 0,
+        // Ours; upstream's IPVS proxier waits a fixed minute.
+        gracefulTerminationPeriodMs: 60_000,
       },
       conntrack: {
         maxPerCore: 32768,
