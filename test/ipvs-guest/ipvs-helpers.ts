@@ -1,161 +1,41 @@
 // Shared set-up for the IPVS end-to-end tests (test/ipvs-guest/*.test.ts). They run inside the
 // kvm-run guest (scripts/test-ipvs-guest.sh), whose kernel has IPVS; the host kernel does not.
-// Everything is built in network namespaces by the e2e harness, exactly as on the host.
+// Everything is built in network namespaces by the e2e harness, exactly as on the host; the
+// apiserver, Service and log helpers are the iptables suite's, only the daemon's flags differ.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { TestApiServer, kubeconfigFor, makeEndpointSlice, makeNode, makeService, type EndpointSpec, type ServiceSpec } from '../apiserver/index.js';
+import { kubeconfigFor } from '../apiserver/index.js';
+import { apiserverBridge, nsExec, startDaemon, type Daemon, type NodeHandle } from '../e2e/harness/index.js';
 import {
-  DEFAULT_DAEMON_ENTRY,
-  apiserverBridge,
-  nsExec,
-  startDaemon,
-  type ApiserverBridge,
-  type Cluster,
-  type Daemon,
-  type NodeHandle,
-} from '../e2e/harness/index.js';
+  HEALTHZ_PORT,
+  METRICS_PORT,
+  eventually,
+  logRecords,
+  type ParsedLog,
+  type Proxy,
+  type ProxyOptions,
+  type TestEnv,
+} from '../e2e/iptables-helpers.js';
 
-// The apiserver/daemon/object helpers below are copied from test/e2e/iptables-helpers.ts (with
-// IPVS defaults and longer waits for the emulated guest), so this suite does not break while
-// that file is reworked.
-
-export const DAEMON_ENTRY = DEFAULT_DAEMON_ENTRY;
-export const HEALTHZ_PORT = 10256;
-export const METRICS_PORT = 10249;
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value; throws with `what` (and the last value) on timeout. */
-export async function eventually<T>(
-  fn: () => Promise<T | undefined | false | null>,
-  what: string,
-  timeoutMs = 20_000,
-  intervalMs = 150,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms: ${what} (last: ${String(last)})`);
-    await sleep(intervalMs);
-  }
-}
-
-export interface TestEnv {
-  readonly api: TestApiServer;
-  readonly socket: string;
-  readonly dir: string;
-  close(): Promise<void>;
-}
-
-/** The test apiserver on a unix socket, with both Nodes (podCIDRs for NodeCIDR local detection). */
-export async function startApi(c: Cluster): Promise<TestEnv> {
-  const dir = mkdtempSync(join(tmpdir(), 'kpt-ipvs-e2e-'));
-  const socket = join(dir, 'api.sock');
-  const api = await TestApiServer.start({ unixSocket: socket });
-  for (const n of [c.nodes.a, c.nodes.b]) {
-    api.create(makeNode({ name: n.name, internalIPs: [n.ipv4, n.ipv6], podCIDRs: [n.podCIDRv4, n.podCIDRv6] }));
-  }
-  return {
-    api,
-    socket,
-    dir,
-    close: async () => {
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export interface ProxyOptions {
-  readonly extraArgs?: readonly string[];
-  readonly env?: NodeJS.ProcessEnv;
-  /** Reuse an existing bridge (restarts); otherwise one is started. */
-  readonly bridge?: ApiserverBridge;
-}
-
-export interface Proxy {
-  readonly node: NodeHandle;
-  readonly daemon: Daemon;
-  readonly bridge: ApiserverBridge;
-  readonly kubeconfig: string;
-  /** Stops the daemon (SIGTERM) and, unless keepBridge, the bridge. Resolves with the exit code. */
-  stop(keepBridge?: boolean): Promise<number>;
-}
-
-export interface ParsedLog {
-  readonly msg?: string;
-  readonly [k: string]: unknown;
-}
-
-export function logRecords(d: Daemon): ParsedLog[] {
-  const out: ParsedLog[] = [];
-  for (const line of d.logs().split('\n')) {
-    try {
-      out.push(JSON.parse(line) as ParsedLog);
-    } catch {
-      // not JSON (stack traces)
-    }
-  }
-  return out;
-}
-
-export interface SvcEndpoint {
-  readonly ip: string;
-  readonly nodeName: string;
-  readonly ready?: boolean;
-  readonly serving?: boolean;
-  readonly terminating?: boolean;
-}
-
-export interface SimpleService extends Omit<ServiceSpec, 'ports'> {
-  readonly port?: number;
-  readonly targetPort?: number;
-  readonly protocol?: 'TCP' | 'UDP';
-  readonly nodePort?: number;
-}
-
-/** One-port ("http") Service in namespace default. */
-export function service(s: SimpleService): V1Service {
-  const { port = 80, targetPort = 8080, protocol = 'TCP', nodePort, ...rest } = s;
-  return makeService({
-    namespace: 'default',
-    ...rest,
-    ports: [{ name: 'http', port, targetPort, protocol, ...(nodePort !== undefined ? { nodePort } : {}) }],
-  });
-}
-
-/** The EndpointSlice of service `svc` (one per family, fixed name "<svc>-v4"/"-v6" so it can be updated). */
-export function slice(
-  svc: string,
-  endpoints: readonly SvcEndpoint[],
-  opts: { family?: 'IPv4' | 'IPv6'; port?: number; protocol?: 'TCP' | 'UDP' } = {},
-): V1EndpointSlice {
-  const family = opts.family ?? 'IPv4';
-  return makeEndpointSlice({
-    service: svc,
-    namespace: 'default',
-    name: `${svc}-${family === 'IPv4' ? 'v4' : 'v6'}`,
-    addressType: family,
-    ports: [{ name: 'http', port: opts.port ?? 8080, protocol: opts.protocol ?? 'TCP' }],
-    endpoints: endpoints.map((e): EndpointSpec => ({
-      ip: e.ip,
-      nodeName: e.nodeName,
-      ...(e.ready !== undefined ? { ready: e.ready } : {}),
-      ...(e.serving !== undefined ? { serving: e.serving } : {}),
-      ...(e.terminating !== undefined ? { terminating: e.terminating } : {}),
-    })),
-  });
-}
+export {
+  DAEMON_ENTRY,
+  HEALTHZ_PORT,
+  METRICS_PORT,
+  eventually,
+  logRecords,
+  service,
+  sleep,
+  slice,
+  startApi,
+  type ParsedLog,
+  type Proxy,
+  type ProxyOptions,
+  type SimpleService,
+  type SvcEndpoint,
+  type TestEnv,
+} from '../e2e/iptables-helpers.js';
 
 /** True inside the kvm-run guest, or when IPVS_E2E_FORCE=1 (a host whose kernel has IPVS). */
 export function inIpvsGuest(): boolean {
