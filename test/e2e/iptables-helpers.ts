@@ -81,10 +81,15 @@ export interface Proxy {
   stop(keepBridge?: boolean): Promise<number>;
 }
 
-/** The daemon's command line; a `--flag=value` in `extra` replaces the default of that flag. */
-export function proxyArgs(node: NodeHandle, kubeconfig: string, extra: readonly string[] = []): string[] {
+/** `defaults` with every flag that `extra` also sets replaced by extra's value (extra comes last). */
+export function withFlags(defaults: readonly string[], extra: readonly string[]): string[] {
   const flagName = (a: string): string => a.split('=')[0] ?? a;
   const overridden = new Set(extra.map(flagName));
+  return [...defaults.filter((a) => !overridden.has(flagName(a))), ...extra];
+}
+
+/** The daemon's command line; a `--flag=value` in `extra` replaces the default of that flag. */
+export function proxyArgs(node: NodeHandle, kubeconfig: string, extra: readonly string[] = []): string[] {
   const defaults = [
     `--kubeconfig=${kubeconfig}`,
     `--hostname-override=${node.name}`,
@@ -99,23 +104,32 @@ export function proxyArgs(node: NodeHandle, kubeconfig: string, extra: readonly 
     '--logging-format=json',
     '-v=2',
   ];
-  return [...defaults.filter((a) => !overridden.has(flagName(a))), ...extra];
+  return withFlags(defaults, extra);
 }
 
+/** How a suite runs its daemons: the command line, and waits sized for the host or a slow VM. */
+export interface ProxyFlavour {
+  readonly args: (node: NodeHandle, kubeconfig: string, extra?: readonly string[]) => string[];
+  readonly firstSyncTimeoutMs: number;
+  readonly stopGraceMs?: number;
+}
+
+const IPTABLES_FLAVOUR: ProxyFlavour = { args: proxyArgs, firstSyncTimeoutMs: 30_000 };
+
 /** Starts a daemon in `node`'s namespace and waits for its first successful sync. */
-export async function startProxy(env: TestEnv, node: NodeHandle, opts: ProxyOptions = {}): Promise<Proxy> {
+export async function startProxy(env: TestEnv, node: NodeHandle, opts: ProxyOptions = {}, flavour = IPTABLES_FLAVOUR): Promise<Proxy> {
   const bridge = opts.bridge ?? (await apiserverBridge(node.ns, env.socket));
   const kubeconfig = join(env.dir, `kubeconfig-${node.name}`);
   writeFileSync(kubeconfig, kubeconfigFor(env.api, { url: bridge.url }));
-  const daemon = startDaemon(node.ns, proxyArgs(node, kubeconfig, opts.extraArgs), opts.env ? { env: opts.env } : {});
-  await daemon.waitForLog(/synced proxy rules/, 30_000);
+  const daemon = startDaemon(node.ns, flavour.args(node, kubeconfig, opts.extraArgs), opts.env ? { env: opts.env } : {});
+  await daemon.waitForLog(/synced proxy rules/, flavour.firstSyncTimeoutMs);
   return {
     node,
     daemon,
     bridge,
     kubeconfig,
     stop: async (keepBridge = false) => {
-      const code = await daemon.stop();
+      const code = await daemon.stop(flavour.stopGraceMs);
       if (!keepBridge) await bridge.stop();
       return code;
     },

@@ -3,15 +3,13 @@
 // Everything is built in network namespaces by the e2e harness, exactly as on the host; the
 // apiserver, Service and log helpers are the iptables suite's, only the daemon's flags differ.
 
-import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { kubeconfigFor } from '../apiserver/index.js';
-import { apiserverBridge, nsExec, startDaemon, type Daemon, type NodeHandle } from '../e2e/harness/index.js';
+import { nsExec, type Daemon, type NodeHandle } from '../e2e/harness/index.js';
 import {
-  HEALTHZ_PORT,
-  METRICS_PORT,
   eventually,
+  proxyArgs,
+  startProxy,
+  withFlags,
   logRecords,
   type ParsedLog,
   type Proxy,
@@ -47,45 +45,19 @@ export function inIpvsGuest(): boolean {
 
 /** The daemon's IPVS-mode command line; `extra` flags override defaults of the same name. */
 export function ipvsArgs(node: NodeHandle, kubeconfig: string, extra: readonly string[] = []): string[] {
-  const flagName = (a: string): string => a.split('=')[0] ?? a;
-  const overridden = new Set(extra.map(flagName));
-  const defaults = [
-    `--kubeconfig=${kubeconfig}`,
-    `--hostname-override=${node.name}`,
+  const ipvs = [
     '--mode=ipvs',
-    '--detect-local-mode=NodeCIDR',
-    `--healthz-bind-address=0.0.0.0:${HEALTHZ_PORT}`,
-    `--metrics-bind-address=127.0.0.1:${METRICS_PORT}`,
     '--ipvs-min-sync-period=100ms',
     '--ipvs-sync-period=30s',
     // NodePort virtual servers only on the node's LAN address: keeps `ipvsadm -Ln` exact.
     '--nodeport-addresses=198.18.0.0/24',
-    // The conntrack table size is global to the host: never touch it from a test.
-    '--conntrack-max-per-core=0',
-    '--logging-format=json',
-    '-v=2',
   ];
-  return [...defaults.filter((a) => !overridden.has(flagName(a))), ...extra];
+  return proxyArgs(node, kubeconfig, withFlags(ipvs, extra));
 }
 
-/** Starts an IPVS-mode daemon in `node`'s namespace and waits for its first successful sync. */
-export async function startIpvsProxy(env: TestEnv, node: NodeHandle, opts: ProxyOptions = {}): Promise<Proxy> {
-  const bridge = opts.bridge ?? (await apiserverBridge(node.ns, env.socket));
-  const kubeconfig = join(env.dir, `kubeconfig-${node.name}`);
-  writeFileSync(kubeconfig, kubeconfigFor(env.api, { url: bridge.url }));
-  const daemon = startDaemon(node.ns, ipvsArgs(node, kubeconfig, opts.extraArgs), opts.env ? { env: opts.env } : {});
-  await daemon.waitForLog(/synced proxy rules/, 120_000);
-  return {
-    node,
-    daemon,
-    bridge,
-    kubeconfig,
-    stop: async (keepBridge = false) => {
-      const code = await daemon.stop(15_000);
-      if (!keepBridge) await bridge.stop();
-      return code;
-    },
-  };
+/** Starts an IPVS-mode daemon in `node`'s namespace and waits (longer: emulated VM) for its first sync. */
+export function startIpvsProxy(env: TestEnv, node: NodeHandle, opts: ProxyOptions = {}): Promise<Proxy> {
+  return startProxy(env, node, opts, { args: ipvsArgs, firstSyncTimeoutMs: 120_000, stopGraceMs: 15_000 });
 }
 
 export const syncRecords = (d: Daemon): ParsedLog[] => logRecords(d).filter((r) => r.msg === 'synced proxy rules');
