@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestApiServer, kubeconfigFor } from '../test/apiserver/index.js';
 import { generateCluster } from './generate.js';
-import { applyObjects, commonFlags, inProcess, loadCluster, timedSync, type BenchOp } from './inprocess.js';
+import { applyObjects, coldRenderBreakdown, commonFlags, inProcess, loadCluster, timedSync, type BenchOp } from './inprocess.js';
 import { BenchDaemon, RestoreRecorder, createNs, metricValue, startBridge, type RestoreRecord } from './netns.js';
 import { OP_NAMES, OpGenerator, type OpName } from './ops.js';
 import { lineCount, median, percentile, sleep, wallMs } from './stats.js';
@@ -45,6 +45,8 @@ export interface StartupResult {
   readonly ourWorkMs: number;
   readonly payloadBytes: number;
   readonly payloadLines: number;
+  /** iptables-restore runs the first sync took (a large one is cut into several; see modes/iptables/payload/pack.ts). */
+  readonly restores: number;
   readonly inProcessFullSyncMs: number;
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
@@ -85,7 +87,10 @@ export interface MemoryResult {
 }
 
 export interface BareRestoreResult {
+  /** The whole IPv4 ruleset as one plain `iptables-nft-restore` into an empty namespace. */
   readonly ms: number;
+  /** The same with `--noflush` (what upstream runs), measured only where it finishes in time. */
+  readonly noflushMs?: number;
   readonly bytes: number;
   readonly lines: number;
   /** Daemon's first full sync / bare restore. */
@@ -118,7 +123,6 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
   let ns: Awaited<ReturnType<typeof createNs>> | undefined;
   let daemon: BenchDaemon | undefined;
   let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
-  let firstPayload: string | undefined;
   try {
     for (const n of cluster.nodes) api.create(n);
     for (const s of cluster.services) {
@@ -159,13 +163,8 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
     const listsAt = d.marks.get('initial lists received; starting the sync loop') ?? d.started;
     const inSync = recs.filter((r) => r.start >= listsAt && r.end <= first.t + 5);
     const restores = inSync.filter(isRestore);
-    const biggest = restores.reduce<RestoreRecord | undefined>((a, r) => (a && a.bytes >= r.bytes ? a : r), undefined);
     let payloadLines = 0;
-    for (const r of restores) {
-      const text = readFileSync(r.file, 'utf8');
-      payloadLines += lineCount(text);
-      if (r === biggest) firstPayload = text;
-    }
+    for (const r of restores) payloadLines += lineCount(readFileSync(r.file, 'utf8'));
     recorder.drop(recs);
     const restoreTotal = restoreMs(restores);
     const saveTotal = restoreMs(inSync.filter(isSave));
@@ -185,6 +184,7 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       ourWorkMs: first.rec.durationMs - restoreTotal - saveTotal,
       payloadBytes: restores.reduce((a, r) => a + r.bytes, 0),
       payloadLines,
+      restores: restores.length,
       inProcessFullSyncMs: ipFull.ms,
       rssBytes: d.rssBytes(),
       heapUsedBytes: heap0,
@@ -298,10 +298,13 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
     await ns.destroy();
     ns = undefined;
 
-    if (o.runRestore && firstPayload !== undefined) {
-      const bare = await bareRestore(firstPayload);
-      result.bareRestore = { ...bare, ratio: startup.firstSyncMs / bare.ms };
-      o.log(`  bare iptables-restore of the same payload: ${Math.round(bare.ms)} ms (daemon/bare = ${result.bareRestore.ratio.toFixed(2)})`);
+    if (o.runRestore) {
+      // The ruleset the daemon converged to, as the single transaction upstream would restore.
+      const { payload } = coldRenderBreakdown(cluster);
+      const bare = await bareRestore(payload, false);
+      const noflush = o.size <= NOFLUSH_REFERENCE_MAX ? await bareRestore(payload, true) : undefined;
+      result.bareRestore = { ...bare, ...(noflush ? { noflushMs: noflush.ms } : {}), ratio: startup.firstSyncMs / bare.ms };
+      o.log(`  bare iptables-restore of the whole ruleset: ${Math.round(bare.ms)} ms${noflush ? `, --noflush ${Math.round(noflush.ms)} ms` : ''} (daemon/bare = ${result.bareRestore.ratio.toFixed(2)})`);
     }
     return result;
   } finally {
@@ -371,12 +374,15 @@ async function waitForChain(recorder: RestoreRecorder, chain: string, timeoutMs:
   }
 }
 
-/** Time `iptables-nft-restore --noflush` of `payload` in a fresh namespace (as the daemon ran it). */
-export async function bareRestore(payload: string): Promise<{ ms: number; bytes: number; lines: number }> {
+/** One --noflush transaction of the whole ruleset is quadratic in chains: minutes past this. */
+const NOFLUSH_REFERENCE_MAX = 2000;
+
+/** Time `iptables-nft-restore [--noflush]` of `payload` in a fresh namespace. */
+export async function bareRestore(payload: string, noflush: boolean): Promise<{ ms: number; bytes: number; lines: number }> {
   const ns = await createNs();
   try {
     const t0 = wallMs();
-    const r = await ns.exec(['iptables-nft-restore', '--noflush', '-w', '5'], payload);
+    const r = await ns.exec(['iptables-nft-restore', ...(noflush ? ['--noflush'] : []), '-w', '5'], payload);
     const ms = wallMs() - t0;
     if (r.code !== 0) throw new Error(`bare iptables-nft-restore failed: ${r.stderr.trim()}`);
     return { ms, bytes: Buffer.byteLength(payload), lines: lineCount(payload) };

@@ -4,7 +4,8 @@
 
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { createIptablesDataplane } from '../modes/iptables/dataplane.js';
-import { buildFullPayload } from '../modes/iptables/payload/full.js';
+import { planFullSync } from '../modes/iptables/payload/full.js';
+import { packPlan } from '../modes/iptables/payload/pack.js';
 import { buildRenderOptions } from '../modes/iptables/options.js';
 import { renderServicePort } from '../modes/iptables/render/service.js';
 import type { IptablesRunner } from '../modes/iptables/runner.js';
@@ -134,7 +135,8 @@ export function coldRenderBreakdown(c: GeneratedCluster): RenderBreakdown {
   const rules = [];
   for (const [key, sp] of state.services) rules.push(renderServicePort(sp, state.endpoints.get(key) ?? [], state.node, o));
   const t2 = performance.now();
-  const { payload } = buildFullPayload(o, rules, new Map());
+  const restores = packPlan(planFullSync(o, rules, new Map()), Infinity);
+  const payload = restores.map((r) => r.payload).join('');
   const t3 = performance.now();
   return {
     snapshotMs: t1 - t0,

@@ -33,11 +33,13 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       'Restore/save: time inside iptables-nft-restore / -save (both families) during the first sync, measured by a wrapper. ' +
         '"Our work" = the daemon\'s sync duration minus those. In-process: the same full sync with a recording runner. ' +
-        'Bare restore: the daemon\'s own IPv4 payload restored again in a fresh namespace.\n',
+        'Payload: all restores of the first sync (a large sync is cut into several transactions; see modes/iptables/payload/pack.ts). ' +
+        'Bare restore: the same whole IPv4 ruleset as one plain `iptables-nft-restore` into an empty namespace (the issue\'s floor); ' +
+        'with `--noflush` (upstream\'s way) measured up to 2,000 services, as it is quadratic in chains.\n',
     );
     out.push(
       table(
-        ['Services', 'Spawn → synced', 'Lists → synced', 'First sync', 'in restore', 'in save', 'our work', 'in-process', 'Payload', 'Bare restore', 'Sync / bare', 'RSS', 'Heap'],
+        ['Services', 'Spawn → synced', 'Lists → synced', 'First sync', 'in restore', 'in save', 'our work', 'in-process', 'Restores', 'Payload', 'Bare restore', 'Bare --noflush', 'Sync / bare', 'RSS', 'Heap'],
         r.daemon.map((d) => [
           fmtCount(d.services),
           fmtMs(d.startup.spawnToFirstSyncMs),
@@ -47,8 +49,10 @@ export function renderMarkdown(r: BenchResults): string {
           fmtMs(d.startup.saveMs),
           fmtMs(d.startup.ourWorkMs),
           fmtMs(d.startup.inProcessFullSyncMs),
+          fmtCount(d.startup.restores),
           `${fmtCount(d.startup.payloadLines)} lines / ${fmtBytes(d.startup.payloadBytes)}`,
           d.bareRestore ? fmtMs(d.bareRestore.ms) : '–',
+          d.bareRestore?.noflushMs !== undefined ? fmtMs(d.bareRestore.noflushMs) : '–',
           d.bareRestore ? d.bareRestore.ratio.toFixed(2) : '–',
           `${(d.startup.rssBytes / MiB).toFixed(0)} MiB`,
           `${(d.startup.heapUsedBytes / MiB).toFixed(0)} MiB`,

@@ -27,11 +27,13 @@ export interface IptablesDataplaneOptions {
   readonly nodeIPs?: () => string[];
   /** Addresses on local interfaces, for CIDR-valued --nodeport-addresses (injectable for tests). */
   readonly localAddresses?: () => string[];
+  /** Chains per restore before a sync is split (default by backend; see payload/pack.ts). */
+  readonly chainBudget?: number;
 }
 
 export function createIptablesDataplane(opts: IptablesDataplaneOptions): Dataplane {
   const log = opts.logger.with({ mode: 'iptables' });
-  const families = opts.families.map((f) => new FamilySync(f, opts.runner, log.with({ ipFamily: f })));
+  const families = opts.families.map((f) => new FamilySync(f, opts.runner, log.with({ ipFamily: f }), opts.chainBudget));
   let lastState: ProxyState | undefined;
 
   const optionsFor = (state: ProxyState, family: IPFamily): RenderOptions =>

@@ -7,12 +7,13 @@ import type { Logger } from '../../proxy/log.js';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../proxy/model/types.js';
 import type { IptablesRunner } from './runner.js';
 import { optionsFingerprint, type RenderOptions } from './options.js';
-import { buildFullPayload } from './payload/full.js';
-import { buildPartialPayload, type ServiceDelta } from './payload/partial.js';
+import { planFullSync } from './payload/full.js';
+import { nftChainBudget, packPlan } from './payload/pack.js';
+import { buildPartialPayload, splitDeltas, type ServiceDelta } from './payload/partial.js';
 import { renderServicePort } from './render/service.js';
 import { nodePortsJumpRules, staticRules, CANARY_CHAIN } from './render/skeleton.js';
 import { ruleCounts, type ServiceRules } from './render/types.js';
-import { parseSave } from './save-parse.js';
+import { parseSave, type SavedTables } from './save-parse.js';
 
 const NO_ENDPOINTS: readonly Endpoint[] = [];
 
@@ -37,11 +38,22 @@ export class FamilySync {
   private consistent = false;
   private canaryCreated = false;
 
+  /** Rules the kernel held at the last full sync, which sets how large a restore may be. */
+  private kernelRules = 0;
+
   constructor(
     readonly family: IPFamily,
     private readonly runner: IptablesRunner,
     private readonly log: Logger,
+    /** Chains one restore may name before a sync is cut into several; see payload/pack.ts. */
+    private readonly fixedChainBudget?: number,
   ) {}
+
+  /** Legacy restores rewrite the whole table anyway: one transaction is always cheapest there. */
+  private chainBudget(): number {
+    if (this.fixedChainBudget !== undefined) return this.fixedChainBudget;
+    return this.runner.backend === 'nft' ? nftChainBudget(this.kernelRules) : Infinity;
+  }
 
   needsFull(o: RenderOptions): boolean {
     return !this.consistent || optionsFingerprint(o) !== this.fingerprint;
@@ -55,21 +67,28 @@ export class FamilySync {
     const fp = optionsFingerprint(o);
     const reuse = fp === this.fingerprint;
     const next = new Map<string, Rendered>();
-    let rendered = 0;
     for (const [key, sp] of state.services) {
       const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
       const old = reuse ? this.record.get(key) : undefined;
-      if (old && old.sp === sp && old.eps === eps) next.set(key, old);
-      else (next.set(key, { sp, eps, rules: renderServicePort(sp, eps, state.node, o) }), rendered++);
+      next.set(key, old && old.sp === sp && old.eps === eps ? old : { sp, eps, rules: renderServicePort(sp, eps, state.node, o) });
     }
-    const built = buildFullPayload(o, [...next.values()].map((r) => r.rules), existing);
-    if (built.staleChains.length) this.log.v(2, 'deleting stale chains', { family: this.family, chains: built.staleChains.length });
-    await this.runner.restore(this.family, built.payload);
+    const plan = planFullSync(o, [...next.values()].map((r) => r.rules), existing);
+    if (plan.staleChains.length) this.log.v(2, 'deleting stale chains', { family: this.family, chains: plan.staleChains.length });
+    this.kernelRules = countRules(existing);
+    const restores = packPlan(plan, this.chainBudget());
+    if (restores.length > 1) this.log.v(2, 'full sync split into several restores', { family: this.family, restores: restores.length });
+    for (const r of restores) await this.runner.restore(this.family, r.payload);
     this.record = next;
     this.fingerprint = fp;
     this.consistent = true;
     this.canaryCreated = true;
-    return { full: true, bytes: built.payload.length, written: built.written, servicesRewritten: rendered, canaryMissing };
+    return {
+      full: true,
+      bytes: restores.reduce((a, r) => a + r.payload.length, 0),
+      written: { nat: restores.reduce((a, r) => a + r.written.nat, 0), filter: restores.reduce((a, r) => a + r.written.filter, 0) },
+      servicesRewritten: plan.servicesRewritten,
+      canaryMissing,
+    };
   }
 
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: RenderOptions): Promise<FamilySyncResult> {
@@ -88,14 +107,20 @@ export class FamilySync {
       next.set(key, after);
       deltas.push({ before: before?.rules, after: after.rules });
     }
-    const built = buildPartialPayload(deltas);
-    if (built.payload !== '') {
-      this.consistent = false; // until the restore is known to have succeeded
-      await this.runner.restore(this.family, built.payload);
+    const restores = splitDeltas(deltas, this.chainBudget()).map(buildPartialPayload).filter((r) => r.payload !== '');
+    if (restores.length > 0) {
+      this.consistent = false; // until every restore is known to have succeeded
+      for (const r of restores) await this.runner.restore(this.family, r.payload);
       this.consistent = true;
     }
     this.record = next;
-    return { full: false, bytes: built.payload.length, written: built.written, servicesRewritten: deltas.length, canaryMissing: false };
+    return {
+      full: false,
+      bytes: restores.reduce((a, r) => a + r.payload.length, 0),
+      written: { nat: restores.reduce((a, r) => a + r.written.nat, 0), filter: restores.reduce((a, r) => a + r.written.filter, 0) },
+      servicesRewritten: deltas.length,
+      canaryMissing: false,
+    };
   }
 
   /**
@@ -136,4 +161,10 @@ export class FamilySync {
   describe(key: string): ServiceRules | undefined {
     return this.record.get(key)?.rules;
   }
+}
+
+function countRules(t: SavedTables): number {
+  let n = 0;
+  for (const table of t.values()) for (const c of table.values()) n += c.rules.length;
+  return n;
 }

@@ -33,6 +33,28 @@ export function buildPartialPayload(deltas: readonly ServiceDelta[]): PartialPay
   return { payload: renderPayload([filter, nat]), written: { nat: nat.rulesWritten, filter: filter.rulesWritten } };
 }
 
+/**
+ * Groups of deltas whose chains stay within `budget` per restore (see pack.ts); each service
+ * port's delta stays whole, so it still changes atomically.
+ */
+export function splitDeltas(deltas: readonly ServiceDelta[], budget: number): ServiceDelta[][] {
+  const groups: ServiceDelta[][] = [];
+  let group: ServiceDelta[] = [];
+  let weight = 0;
+  for (const d of deltas) {
+    const w = (d.before?.chains.size ?? 0) + (d.after?.chains.size ?? 0);
+    if (group.length > 0 && weight + w > budget) {
+      groups.push(group);
+      group = [];
+      weight = 0;
+    }
+    group.push(d);
+    weight += w;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 function writeChainDelta(nat: TablePayload, before: ServiceRules | undefined, after: ServiceRules | undefined): void {
   const old = before?.chains ?? new Map<string, readonly string[]>();
   for (const [chain, rules] of after?.chains ?? []) {

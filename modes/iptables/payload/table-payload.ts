@@ -48,8 +48,13 @@ export class TablePayload {
     this.removals.push(`-X ${chain}`);
   }
 
+  /** Delete a chain an earlier transaction already flushed. */
+  removeFlushedChain(chain: string): void {
+    this.removals.push(`-X ${chain}`);
+  }
+
   isEmpty(): boolean {
-    return this.declared.size + this.deletes.length + this.appends.length + this.inserts.length === 0;
+    return this.declared.size + this.deletes.length + this.appends.length + this.inserts.length + this.removals.length === 0;
   }
 
   render(): string {

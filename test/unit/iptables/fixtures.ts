@@ -66,7 +66,7 @@ export function recordingConntrack(): { ct: Conntrack; calls: ConntrackCall[] } 
   };
 }
 
-export function harness(edit: (d: Draft) => void = () => undefined, families: ('IPv4' | 'IPv6')[] = ['IPv4']) {
+export function harness(edit: (d: Draft) => void = () => undefined, families: ('IPv4' | 'IPv6')[] = ['IPv4'], chainBudget?: number) {
   const runner = new FakeIptablesRunner();
   const metrics = new ProxyMetrics({ processMetrics: false });
   const { ct, calls } = recordingConntrack();
@@ -78,6 +78,7 @@ export function harness(edit: (d: Draft) => void = () => undefined, families: ('
     logger: silentLogger,
     families,
     localAddresses: () => [NODE_IP, '127.0.0.1'],
+    ...(chainBudget === undefined ? {} : { chainBudget }),
   });
   return { runner, metrics, dp, conntrackCalls: calls };
 }

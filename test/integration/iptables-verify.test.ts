@@ -1,0 +1,165 @@
+// Full syncs against the real iptables-nft in a throwaway network namespace: every rule we write
+// must read back from iptables-save with the same signature (or each periodic full sync would
+// rewrite it again), a sync cut into many restores must leave exactly what one transaction
+// leaves, and a chain flushed behind our back must be repaired alone.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { createIptablesDataplane } from '../../modes/iptables/dataplane.js';
+import { createIptablesRunner } from '../../modes/iptables/exec/runner.js';
+import { servicePortChains } from '../../modes/iptables/names.js';
+import type { IptablesRunner } from '../../modes/iptables/runner.js';
+import { exec, type Exec } from '../../modes/shared/exec.js';
+import { silentLogger } from '../../proxy/log.js';
+import { EMPTY_CHANGES, type Endpoint, type IPFamily, type ProxyState, type ServicePort } from '../../proxy/model/types.js';
+import { ProxyMetrics } from '../../sync/metrics.js';
+import { deleteNamespaceSync } from '../e2e/harness/ns.js';
+import { requireRoot } from '../e2e/harness/root.js';
+import { config, ep, localEp, NODE_IP, recordingConntrack, sp, state } from '../unit/iptables/fixtures.js';
+
+// Deliberately not "kpt...-": sweepStale() of the e2e harness must never take it for a leftover.
+const PREFIX = `itv${process.pid.toString(36)}`;
+const FAMILIES: IPFamily[] = ['IPv4', 'IPv6'];
+
+/** Every kind of rule the renderer writes, in both families. */
+function services(): [ServicePort, Endpoint[]][] {
+  const v4 = (i: number) => ep(`198.18.2.${i}`);
+  const v6 = (i: number) => ep(`2001:db8:1::${i}`, { family: 'IPv6' });
+  const both = (i: number) => [v4(i), v6(i), localEp(`198.18.16.${i}`), localEp(`2001:db8:1::1:${i}`, { family: 'IPv6' })];
+  return [
+    [sp('ns', 'plain', { clusterIPs: ['198.19.0.1', '2001:db8:2::1'] }), both(1)],
+    [sp('ns', 'nodeport', { type: 'NodePort', nodePort: 30001, clusterIPs: ['198.19.0.2', '2001:db8:2::2'] }), both(2)],
+    [
+      sp('ns', 'lb', {
+        type: 'LoadBalancer',
+        nodePort: 30002,
+        clusterIPs: ['198.19.0.3', '2001:db8:2::3'],
+        loadBalancerIPs: ['198.18.200.3', '2001:db8:200::3'],
+        loadBalancerSourceRanges: ['203.0.113.0/24', '2001:db8:300::/48'],
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: 32001,
+      }),
+      both(3),
+    ],
+    [sp('ns', 'affinity', { clusterIPs: ['198.19.0.4', '2001:db8:2::4'], sessionAffinity: { type: 'ClientIP', timeoutSeconds: 600 } }), both(4)],
+    [sp('ns', 'extip', { clusterIPs: ['198.19.0.5', '2001:db8:2::5'], externalIPs: ['198.18.200.5', '2001:db8:200::5'] }), both(5)],
+    [sp('ns', 'internal-local', { clusterIPs: ['198.19.0.6', '2001:db8:2::6'], internalTrafficPolicy: 'Local' }), [v4(6), v6(6)]],
+    [sp('ns', 'empty', { type: 'NodePort', nodePort: 30007, clusterIPs: ['198.19.0.7', '2001:db8:2::7'] }), []],
+    [sp('ns', 'udp', { protocol: 'UDP', clusterIPs: ['198.19.0.8', '2001:db8:2::8'] }), both(8)],
+  ];
+}
+
+function many(n: number): [ServicePort, Endpoint[]][] {
+  return Array.from({ length: n }, (_, i) => [
+    sp('bulk', `s${i}`, { clusterIPs: [`198.19.1.${i + 1}`] }),
+    [ep(`198.18.3.${i + 1}`), ep(`198.18.4.${i + 1}`)],
+  ]);
+}
+
+interface Node {
+  readonly ns: string;
+  readonly runner: IptablesRunner;
+  restores: number;
+  sync(st: ProxyState, full: boolean): Promise<{ rewritten: number }>;
+  /** Our chains and their rules as iptables-save prints them, sorted. */
+  owned(): Promise<string>;
+}
+
+let seq = 0;
+const created: string[] = [];
+
+async function node(chainBudget?: number): Promise<Node> {
+  const ns = `${PREFIX}${seq++}`;
+  deleteNamespaceSync(ns);
+  expect((await exec(['ip', 'netns', 'add', ns])).code).toBe(0);
+  created.push(ns);
+  const inNs: Exec = (argv, opts) => exec(['ip', 'netns', 'exec', ns, ...argv], opts);
+  const real = await createIptablesRunner({ exec: inNs, logger: silentLogger, backend: 'nft' });
+  const n: Node = {
+    ns,
+    runner: real,
+    restores: 0,
+    async sync(st, full) {
+      const r = await dp.sync({ state: st, changes: EMPTY_CHANGES, full });
+      return { rewritten: r.stats.servicePortsRewritten };
+    },
+    async owned() {
+      const lines: string[] = [];
+      for (const f of FAMILIES) {
+        const text = await real.save(f);
+        lines.push(...text.split('\n').filter((l) => /^(-A|:)\S*\s?KUBE-|^-A \S+ .*KUBE-/.test(l)).map((l) => `${f} ${l.replace(/\[\d+:\d+\]/, '')}`));
+      }
+      return lines.sort().join('\n');
+    },
+  };
+  const counting: IptablesRunner = {
+    backend: real.backend,
+    save: (f, t) => real.save(f, t),
+    restore: async (f, p) => {
+      n.restores++;
+      await real.restore(f, p);
+    },
+  };
+  const dp = createIptablesDataplane({
+    config: config(),
+    runner: counting,
+    conntrack: recordingConntrack().ct,
+    metrics: new ProxyMetrics({ processMetrics: false }),
+    logger: silentLogger,
+    families: FAMILIES,
+    nodeIPs: () => [NODE_IP],
+    localAddresses: () => [NODE_IP, '127.0.0.1'],
+    ...(chainBudget === undefined ? {} : { chainBudget }),
+  });
+  return n;
+}
+
+describe.skipIf(!requireRoot())('verified full syncs on the real iptables-nft', () => {
+  afterAll(() => {
+    for (const ns of created) deleteNamespaceSync(ns);
+  });
+
+  it('every rendered rule reads back with the same signature: a second full sync writes nothing', async () => {
+    const n = await node();
+    const st = state(services());
+    await n.sync(st, true);
+    expect(n.restores).toBeGreaterThan(0);
+    const before = n.restores;
+    const r = await n.sync(st, true);
+    expect(r.rewritten).toBe(0);
+    expect(n.restores).toBe(before);
+  });
+
+  it('a sync cut into many restores leaves exactly what one transaction leaves', async () => {
+    const st = state([...services(), ...many(40)]);
+    const one = await node();
+    await one.sync(st, true);
+    expect(one.restores).toBe(2); // one per family
+    const split = await node(12);
+    await split.sync(st, true);
+    expect(split.restores).toBeGreaterThan(10);
+    const want = await one.owned();
+    expect(want.split('\n').length).toBeGreaterThan(300);
+    expect(await split.owned()).toBe(want);
+  });
+
+  it('a chain flushed and a dispatch rule deleted behind its back are repaired alone', async () => {
+    const n = await node();
+    const entries = services();
+    const st = state(entries);
+    await n.sync(st, true);
+    const want = await n.owned();
+    expect(want).toContain('IPv6 -A KUBE-SEP-');
+    const [target] = entries[3] as [ServicePort, Endpoint[]];
+    const svc = servicePortChains(target.key, 'TCP').svc;
+    const flush = await exec(['ip', 'netns', 'exec', n.ns, 'iptables', '-t', 'nat', '-F', svc]);
+    expect(flush.code).toBe(0);
+    const del = await exec(['ip', 'netns', 'exec', n.ns, 'ip6tables', '-t', 'nat', '-D', 'KUBE-SERVICES', '1']);
+    expect(del.code).toBe(0);
+    expect(await n.owned()).not.toBe(want);
+    const before = n.restores;
+    const r = await n.sync(st, true);
+    expect(n.restores - before).toBe(2); // one small repair per family
+    expect(r.rewritten).toBe(1); // the flushed service's chain; the dispatch rule is one -I
+    expect(await n.owned()).toBe(want);
+  });
+});
