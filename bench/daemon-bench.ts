@@ -45,7 +45,7 @@ export interface StartupResult {
   readonly ourWorkMs: number;
   readonly payloadBytes: number;
   readonly payloadLines: number;
-  /** iptables-restore runs the first sync took (a large one is cut into several; see modes/iptables/payload/pack.ts). */
+  /** iptables-restore runs of the first sync (a large sync is several transactions in one run; see modes/iptables/payload/pack.ts). */
   readonly restores: number;
   readonly inProcessFullSyncMs: number;
   readonly rssBytes: number;
@@ -91,6 +91,12 @@ export interface BareRestoreResult {
   readonly ms: number;
   /** The same with `--noflush` (what upstream runs), measured only where it finishes in time. */
   readonly noflushMs?: number;
+  /**
+   * A one-chain, one-rule --noflush restore into that loaded ruleset (median of 5): what any
+   * transaction costs at this size, since the kernel re-validates every rule reachable from the
+   * built-in chains on each commit. No partial sync can be faster.
+   */
+  readonly emptyTxnMs: number;
   readonly bytes: number;
   readonly lines: number;
   /** Daemon's first full sync / bare restore. */
@@ -304,7 +310,7 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       const bare = await bareRestore(payload, false);
       const noflush = o.size <= NOFLUSH_REFERENCE_MAX ? await bareRestore(payload, true) : undefined;
       result.bareRestore = { ...bare, ...(noflush ? { noflushMs: noflush.ms } : {}), ratio: startup.firstSyncMs / bare.ms };
-      o.log(`  bare iptables-restore of the whole ruleset: ${Math.round(bare.ms)} ms${noflush ? `, --noflush ${Math.round(noflush.ms)} ms` : ''} (daemon/bare = ${result.bareRestore.ratio.toFixed(2)})`);
+      o.log(`  bare iptables-restore of the whole ruleset: ${Math.round(bare.ms)} ms${noflush ? `, --noflush ${Math.round(noflush.ms)} ms` : ''} (daemon/bare = ${result.bareRestore.ratio.toFixed(2)}); one-rule transaction on it: ${bare.emptyTxnMs.toFixed(1)} ms`);
     }
     return result;
   } finally {
@@ -377,15 +383,26 @@ async function waitForChain(recorder: RestoreRecorder, chain: string, timeoutMs:
 /** One --noflush transaction of the whole ruleset is quadratic in chains: minutes past this. */
 const NOFLUSH_REFERENCE_MAX = 2000;
 
-/** Time `iptables-nft-restore [--noflush]` of `payload` in a fresh namespace. */
-export async function bareRestore(payload: string, noflush: boolean): Promise<{ ms: number; bytes: number; lines: number }> {
+const PROBE = '*nat\n:KPTB-PROBE - [0:0]\n-A KPTB-PROBE -s 198.18.255.1/32 -j RETURN\nCOMMIT\n';
+const UNPROBE = '*nat\n:KPTB-PROBE - [0:0]\n-X KPTB-PROBE\nCOMMIT\n';
+
+/** Time `iptables-nft-restore [--noflush]` of `payload` in a fresh namespace, then the per-transaction floor. */
+export async function bareRestore(payload: string, noflush: boolean): Promise<{ ms: number; emptyTxnMs: number; bytes: number; lines: number }> {
   const ns = await createNs();
   try {
     const t0 = wallMs();
     const r = await ns.exec(['iptables-nft-restore', ...(noflush ? ['--noflush'] : []), '-w', '5'], payload);
     const ms = wallMs() - t0;
     if (r.code !== 0) throw new Error(`bare iptables-nft-restore failed: ${r.stderr.trim()}`);
-    return { ms, bytes: Buffer.byteLength(payload), lines: lineCount(payload) };
+    const probes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const p0 = wallMs();
+      const p = await ns.exec(['iptables-nft-restore', '--noflush', '-w', '5'], PROBE);
+      probes.push(wallMs() - p0);
+      if (p.code !== 0) throw new Error(`probe restore failed: ${p.stderr.trim()}`);
+      await ns.exec(['iptables-nft-restore', '--noflush', '-w', '5'], UNPROBE);
+    }
+    return { ms, emptyTxnMs: median(probes), bytes: Buffer.byteLength(payload), lines: lineCount(payload) };
   } finally {
     await ns.destroy();
   }

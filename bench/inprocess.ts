@@ -44,6 +44,9 @@ export class RecordingRunner implements IptablesRunner {
   async restore(family: IPFamily, payload: string): Promise<void> {
     this.restores.push({ family, payload });
   }
+  async restoreEach(family: IPFamily, payloads: Iterable<string>): Promise<void> {
+    for (const payload of payloads) this.restores.push({ family, payload });
+  }
   async save(): Promise<string> {
     return '';
   }
@@ -136,7 +139,7 @@ export function coldRenderBreakdown(c: GeneratedCluster): RenderBreakdown {
   for (const [key, sp] of state.services) rules.push(renderServicePort(sp, state.endpoints.get(key) ?? [], state.node, o));
   const t2 = performance.now();
   const restores = packPlan(planFullSync(o, rules, new Map()), Infinity);
-  const payload = restores.map((r) => r.payload).join('');
+  const payload = restores.map((build) => build().payload).join('');
   const t3 = performance.now();
   return {
     snapshotMs: t1 - t0,

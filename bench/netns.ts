@@ -291,7 +291,9 @@ export class BenchDaemon {
   }
 
   static start(ns: string, args: readonly string[], env: NodeJS.ProcessEnv): BenchDaemon {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--optimize-for-size', DAEMON_ENTRY, ...args], {
+    // KPTB_DAEMON_NODE_OPTIONS adds V8/Node flags for investigations (e.g. --cpu-prof).
+    const extra = (process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').split(' ').filter((x) => x !== '');
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--optimize-for-size', ...extra, DAEMON_ENTRY, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

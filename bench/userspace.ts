@@ -59,7 +59,7 @@ async function runProxyChild(): Promise<void> {
   const ports = (process.env['BENCH_BACKENDS'] ?? '').split(',').map(Number);
   const dp = createUserspaceDataplane({
     config: { mode: 'userspace' } as unknown as import('../proxy/config/types.js').ProxyConfig,
-    runner: { backend: 'nft', restore: async () => undefined, save: async () => '' },
+    runner: { backend: 'nft', restore: async () => undefined, restoreEach: async () => undefined, save: async () => '' },
     metrics: new ProxyMetrics({ processMetrics: false }),
     logger: silentLogger,
     listenHost: '127.0.0.1',
@@ -71,7 +71,7 @@ async function runProxyChild(): Promise<void> {
     const key = `bench/svc${i}:p`;
     services.set(key, {
       key, namespace: 'bench', name: `svc${i}`, portName: 'p', type: 'ClusterIP', protocol: 'TCP', port: 80,
-      clusterIPs: ['10.96.0.1'], nodePort: 0, externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [],
+      clusterIPs: ['198.19.0.1'], nodePort: 0, externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [],
       sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', healthCheckNodePort: 0,
     });
     endpoints.set(key, [{

@@ -8,7 +8,7 @@ import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../proxy/mo
 import type { IptablesRunner } from './runner.js';
 import { optionsFingerprint, type RenderOptions } from './options.js';
 import { planFullSync } from './payload/full.js';
-import { nftChainBudget, packPlan } from './payload/pack.js';
+import { nftChainBudget, packPlan, type PackedRestore } from './payload/pack.js';
 import { buildPartialPayload, splitDeltas, type ServiceDelta } from './payload/partial.js';
 import { renderServicePort } from './render/service.js';
 import { nodePortsJumpRules, staticRules, CANARY_CHAIN } from './render/skeleton.js';
@@ -75,9 +75,9 @@ export class FamilySync {
     const plan = planFullSync(o, [...next.values()].map((r) => r.rules), existing);
     if (plan.staleChains.length) this.log.v(2, 'deleting stale chains', { family: this.family, chains: plan.staleChains.length });
     this.kernelRules = countRules(existing);
-    const restores = packPlan(plan, this.chainBudget());
-    if (restores.length > 1) this.log.v(2, 'full sync split into several restores', { family: this.family, restores: restores.length });
-    for (const r of restores) await this.runner.restore(this.family, r.payload);
+    const batches = packPlan(plan, this.chainBudget());
+    if (batches.length > 1) this.log.v(2, 'full sync split into several restores', { family: this.family, restores: batches.length });
+    const restores = await this.apply(batches);
     this.record = next;
     this.fingerprint = fp;
     this.consistent = true;
@@ -89,6 +89,28 @@ export class FamilySync {
       servicesRewritten: plan.servicesRewritten,
       canaryMissing,
     };
+  }
+
+  /**
+   * Apply the restores in order; several go through one run of iptables-restore (one transaction
+   * each), built one by one as the tool consumes them. Returns the non-empty ones.
+   */
+  private async apply(batches: ReadonlyArray<() => PackedRestore>): Promise<PackedRestore[]> {
+    const done: PackedRestore[] = [];
+    function* payloads(): Generator<string> {
+      for (const build of batches) {
+        const r = build();
+        if (r.payload === '') continue;
+        done.push(r);
+        yield r.payload;
+      }
+    }
+    if (batches.length > 1) {
+      await this.runner.restoreEach(this.family, payloads());
+    } else {
+      for (const p of payloads()) await this.runner.restore(this.family, p);
+    }
+    return done;
   }
 
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: RenderOptions): Promise<FamilySyncResult> {
@@ -107,12 +129,9 @@ export class FamilySync {
       next.set(key, after);
       deltas.push({ before: before?.rules, after: after.rules });
     }
-    const restores = splitDeltas(deltas, this.chainBudget()).map(buildPartialPayload).filter((r) => r.payload !== '');
-    if (restores.length > 0) {
-      this.consistent = false; // until every restore is known to have succeeded
-      for (const r of restores) await this.runner.restore(this.family, r.payload);
-      this.consistent = true;
-    }
+    this.consistent = false; // until every restore is known to have succeeded
+    const restores = await this.apply(splitDeltas(deltas, this.chainBudget()).map((group) => () => buildPartialPayload(group)));
+    this.consistent = true;
     this.record = next;
     return {
       full: false,

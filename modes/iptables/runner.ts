@@ -14,6 +14,13 @@ export interface IptablesRunner {
    * with `--noflush`, waiting on the xtables lock. Throws RestoreError on failure.
    */
   restore(family: IPFamily, payload: string): Promise<void>;
+  /**
+   * Apply several payloads in order, each its own transaction (iptables-restore commits at every
+   * COMMIT line), in a single run of the tool: a large sync cut into many transactions pays for
+   * one process, not one per transaction. Payloads are taken from the iterator as the tool
+   * consumes them. Transactions before a failing one stay applied. Throws RestoreError.
+   */
+  restoreEach(family: IPFamily, payloads: Iterable<string>): Promise<void>;
   /** `iptables-save [-t table]` output. */
   save(family: IPFamily, table?: Table): Promise<string>;
 }

@@ -2,6 +2,7 @@
 // so object names can never be interpreted by a shell.
 
 import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 
 export interface ExecResult {
   readonly code: number;
@@ -12,6 +13,12 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Written to the child's stdin (e.g. an iptables-restore payload). */
   readonly input?: string;
+  /**
+   * Written to stdin one after another instead of `input`, each taken from the iterator only when
+   * the child has drained the previous one, so the caller's work to build the next overlaps the
+   * child's work on this one.
+   */
+  readonly inputChunks?: Iterable<string>;
   readonly timeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -36,8 +43,13 @@ export const exec: Exec = (argv, opts = {}) =>
       if (timer) clearTimeout(timer);
       reject(new Error(`exec ${cmd}: ${e.message}`));
     });
+    let inputError: unknown;
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (inputError !== undefined) {
+        reject(inputError instanceof Error ? inputError : new Error(String(inputError)));
+        return;
+      }
       resolve({
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
@@ -47,8 +59,27 @@ export const exec: Exec = (argv, opts = {}) =>
     // A child that exits before reading stdin makes the write fail with EPIPE; the exit code
     // already reports the failure, so the write error is deliberately ignored.
     child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
+    if (opts.inputChunks === undefined) child.stdin.end(opts.input ?? '');
+    else
+      writeChunks(child.stdin, opts.inputChunks).catch((e: unknown) => {
+        // Building a chunk failed: stop the child rather than let it commit a partial input.
+        inputError = e;
+        child.kill('SIGKILL');
+      });
   });
+
+async function writeChunks(stdin: Writable, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (stdin.destroyed) return; // the child exited early; its exit code says why
+    if (!stdin.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        stdin.once('drain', resolve);
+        stdin.once('close', resolve);
+      });
+    }
+  }
+  stdin.end();
+}
 
 /** Run and throw with stderr when the exit code is not 0. */
 export async function execOk(argv: readonly string[], opts?: ExecOptions, run: Exec = exec): Promise<ExecResult> {

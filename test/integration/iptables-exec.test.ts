@@ -85,6 +85,26 @@ describe.skipIf(!isRoot())('iptables and conntrack adapters in a namespace', () 
     expect(rulesOf(await runner.save('IPv4', 'nat'))).toEqual(before);
   });
 
+  it('restoreEach: one run, one transaction per payload; a failing one keeps the earlier ones', async () => {
+    const first = '*nat\n:KUBE-EACH-ONE - [0:0]\n-A KUBE-EACH-ONE -j RETURN\nCOMMIT\n';
+    const second = '*nat\n:KUBE-EACH-TWO - [0:0]\n-A KUBE-EACH-TWO -j KUBE-EACH-ONE\nCOMMIT\n';
+    let built = 0;
+    function* lazy(): Generator<string> {
+      for (const p of [first, second, BROKEN]) {
+        built++;
+        yield p;
+      }
+    }
+    const err = await runner.restoreEach('IPv4', lazy()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RestoreError);
+    // BROKEN's bad line, counted from the start of the whole input (4 + 4 lines before it).
+    expect([8 + 4, 8 + 5]).toContain((err as RestoreError).line);
+    expect(built).toBe(3);
+    const nat = await runner.save('IPv4', 'nat');
+    expect(nat).toContain('-A KUBE-EACH-TWO -j KUBE-EACH-ONE');
+    expect(nat).not.toContain('198.19.0.11');
+  });
+
   it('conntrack deletes a synthetic UDP entry and treats "0 entries" as success', async () => {
     const ct = createConntrack({ exec: inNs, logger: silentLogger });
     const insert = (extra: string[]): Promise<ExecResult> =>

@@ -98,6 +98,15 @@ async function node(chainBudget?: number): Promise<Node> {
       n.restores++;
       await real.restore(f, p);
     },
+    restoreEach: async (f, ps) => {
+      const counted = function* (): Generator<string> {
+        for (const p of ps) {
+          n.restores++;
+          yield p;
+        }
+      };
+      await real.restoreEach(f, counted());
+    },
   };
   const dp = createIptablesDataplane({
     config: config(),

@@ -46,6 +46,20 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
       const r = await run(argv, { input: payload, timeoutMs: TOOL_TIMEOUT_MS });
       if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, payload, logger);
     },
+    async restoreEach(family, payloads) {
+      const argv = restoreArgv(family);
+      const tool = argv[0] ?? 'iptables-restore';
+      const sent: string[] = []; // kept to show the failing line's context
+      function* recorded(): Generator<string> {
+        for (const p of payloads) {
+          sent.push(p);
+          yield p;
+        }
+      }
+      const r = await run(argv, { inputChunks: recorded(), timeoutMs: TOOL_TIMEOUT_MS });
+      logger.v(5, 'Ran iptables-restore with several transactions', { tool, transactions: sent.length });
+      if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, sent.join(''), logger);
+    },
     async save(family, table?: Table) {
       const argv = [toolName(backend, family, 'save')];
       if (table) argv.push('-t', table);

@@ -29,34 +29,36 @@ export function nftChainBudget(kernelRules: number): number {
   return Math.round(Math.min(8000, Math.max(500, Math.sqrt(fixedMs / 1.2e-5))));
 }
 
-export function packPlan(plan: FullPlan, budget: number): PackedRestore[] {
+/**
+ * The restores for `plan`, each built only when asked for: the caller builds the next one while
+ * the previous iptables-restore runs, so our CPU work overlaps the kernel's.
+ */
+export function packPlan(plan: FullPlan, budget: number): Array<() => PackedRestore> {
   const units = plan.stages.flat();
   const total = units.reduce((a, u) => a + u.weight, 0);
-  if (total <= budget) return nonEmpty([emit(units)]);
-  const out: PackedRestore[] = [];
+  if (total <= budget) return [() => emit(units)];
+  const out: Array<() => PackedRestore> = [];
   for (const stage of plan.stages) {
     let batch: Unit[] = [];
     let weight = 0;
     for (const u of stage) {
       if (batch.length > 0 && weight + u.weight > budget) {
-        out.push(emit(batch));
+        const b = batch;
+        out.push(() => emit(b));
         batch = [];
         weight = 0;
       }
       batch.push(u);
       weight += u.weight;
     }
-    if (batch.length > 0) out.push(emit(batch));
+    const b = batch;
+    if (b.length > 0) out.push(() => emit(b));
   }
-  return nonEmpty(out);
+  return out;
 }
 
 function emit(units: readonly Unit[]): PackedRestore {
   const t: TableSet = { filter: new TablePayload('filter'), nat: new TablePayload('nat'), mangle: new TablePayload('mangle') };
   for (const u of units) u.write(t);
   return { payload: renderPayload([t.filter, t.nat, t.mangle]), written: { nat: t.nat.rulesWritten, filter: t.filter.rulesWritten } };
-}
-
-function nonEmpty(rs: PackedRestore[]): PackedRestore[] {
-  return rs.filter((r) => r.payload !== '');
 }

@@ -51,6 +51,11 @@ export class FakeIptablesRunner implements IptablesRunner {
     this.state[family] = copy;
   }
 
+  /** Each payload is its own transaction and its own entry in `restores`, as with the real tool. */
+  async restoreEach(family: IPFamily, payloads: Iterable<string>): Promise<void> {
+    for (const p of payloads) await this.restore(family, p);
+  }
+
   async save(family: IPFamily, table?: Table): Promise<string> {
     this.saveCalls++;
     return renderSave(this.state[family], table);

@@ -56,6 +56,9 @@ export function recordingRunner(): RecordingRunner {
     async restore(family, payload) {
       restores.push({ family, payload });
     },
+    async restoreEach(family, payloads) {
+      for (const payload of payloads) restores.push({ family, payload });
+    },
     async save(family, table) {
       saves.push({ family, table });
       return saveOutput.get(family) ?? '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
