@@ -6,6 +6,7 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { createIptablesDataplane } from '../modes/iptables/dataplane.js';
 import { planFullSync } from '../modes/iptables/payload/full.js';
 import { packPlan } from '../modes/iptables/payload/pack.js';
+import { recordService } from '../modes/iptables/record.js';
 import { buildRenderOptions } from '../modes/iptables/options.js';
 import { renderServicePort } from '../modes/iptables/render/service.js';
 import type { IptablesRunner } from '../modes/iptables/runner.js';
@@ -135,10 +136,15 @@ export function coldRenderBreakdown(c: GeneratedCluster): RenderBreakdown {
   const { state } = store.snapshot();
   const t1 = performance.now();
   const o = buildRenderOptions({ config, node: state.node, family: 'IPv4', nodeIPs: [BENCH_NODE_IP], localAddresses: ['127.0.0.1', BENCH_NODE_IP] });
-  const rules = [];
-  for (const [key, sp] of state.services) rules.push(renderServicePort(sp, state.endpoints.get(key) ?? [], state.node, o));
+  const rendered = [];
+  for (const [key, sp] of state.services) {
+    const eps = state.endpoints.get(key) ?? [];
+    rendered.push({ sp, eps, rules: renderServicePort(sp, eps, state.node, o) });
+  }
   const t2 = performance.now();
-  const restores = packPlan(planFullSync(o, rules, new Map()), Infinity);
+  // As a cold full sync does: digest every chain for the record, then write everything.
+  const planned = rendered.map(({ sp, eps, rules }) => ({ ...recordService(sp, eps, rules), rules: () => rules }));
+  const restores = packPlan(planFullSync(o, planned, { tables: new Map(), serviceChains: new Map(), rules: 0 }), Infinity);
   const payload = restores.map((build) => build().payload).join('');
   const t3 = performance.now();
   return {

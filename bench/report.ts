@@ -125,7 +125,7 @@ export function renderMarkdown(r: BenchResults): string {
         [
           ['cold: model snapshot', fmtMs(x.cold.snapshotMs), ''],
           ['cold: render every service port (IPv4)', fmtMs(x.cold.renderMs), ''],
-          ['cold: build full payload (IPv4)', fmtMs(x.cold.payloadMs), ''],
+          ['cold: digest every chain + build full payload (IPv4)', fmtMs(x.cold.payloadMs), ''],
           ['cold: dataplane full sync (both families)', fmtMs(x.cold.fullSyncMs), `${fmtCount(x.cold.lines)} / ${fmtBytes(x.cold.bytes)}`],
           ['warm: full sync after 1 endpoint change', fmtMs(x.warmFull.ms), `${fmtCount(x.warmFull.lines)} / ${fmtBytes(x.warmFull.bytes)}`],
           ['warm: partial sync after 1 endpoint change', fmtMs(x.warmPartial.ms), `${fmtCount(x.warmPartial.lines)} / ${fmtBytes(x.warmPartial.bytes)}`],

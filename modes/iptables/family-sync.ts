@@ -1,27 +1,23 @@
-// One IP family's iptables programming: the in-memory record of what the kernel holds (the
-// rendered rules of every service port as last restored) and the full/partial sync steps built on
-// it. Rendering is reused for service ports whose ServicePort and endpoint array are the same
-// objects as last time (the model store preserves identity of unchanged entries).
+// One IP family's iptables programming: the in-memory record of what the kernel holds (per
+// service port: the objects it was rendered from, a digest per chain, its dispatch rules; see
+// record.ts) and the full/partial sync steps built on it. A service port whose ServicePort and
+// endpoint array are the same objects as last time (the model store preserves identity of
+// unchanged entries) is not rendered again unless its chains must be rewritten.
 
 import type { Logger } from '../../proxy/log.js';
-import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../proxy/model/types.js';
+import type { Endpoint, IPFamily, NodeInfo, ProxyState } from '../../proxy/model/types.js';
 import type { IptablesRunner } from './runner.js';
 import { optionsFingerprint, type RenderOptions } from './options.js';
-import { planFullSync } from './payload/full.js';
+import { readKernel } from './kernel-view.js';
+import { planFullSync, type PlannedService } from './payload/full.js';
 import { nftChainBudget, packPlan, type PackedRestore } from './payload/pack.js';
 import { buildPartialPayload, splitDeltas, type ServiceDelta } from './payload/partial.js';
 import { renderServicePort } from './render/service.js';
 import { nodePortsJumpRules, staticRules, CANARY_CHAIN } from './render/skeleton.js';
-import { ruleCounts, type ServiceRules } from './render/types.js';
-import { parseSave, type SavedTables } from './save-parse.js';
+import type { ServiceRules } from './render/types.js';
+import { recordService, type RecordedService } from './record.js';
 
 const NO_ENDPOINTS: readonly Endpoint[] = [];
-
-interface Rendered {
-  readonly sp: ServicePort;
-  readonly eps: readonly Endpoint[];
-  readonly rules: ServiceRules;
-}
 
 export interface FamilySyncResult {
   readonly full: boolean;
@@ -32,7 +28,9 @@ export interface FamilySyncResult {
 }
 
 export class FamilySync {
-  private record = new Map<string, Rendered>();
+  private record = new Map<string, RecordedService>();
+  /** What the record was rendered with, to render a recorded service port again on demand. */
+  private rendering: { readonly node: NodeInfo; readonly o: RenderOptions } | undefined;
   private fingerprint = '';
   /** A full sync succeeded and nothing failed since: partial syncs are allowed. */
   private consistent = false;
@@ -61,24 +59,30 @@ export class FamilySync {
 
   async full(state: ProxyState, o: RenderOptions): Promise<FamilySyncResult> {
     this.consistent = false;
-    const existing = parseSave(await this.runner.save(this.family));
-    const canaryMissing = this.canaryCreated && !(existing.get('mangle')?.has(CANARY_CHAIN) ?? false);
+    const kernel = readKernel(await this.runner.save(this.family));
+    const canaryMissing = this.canaryCreated && !(kernel.tables.get('mangle')?.has(CANARY_CHAIN) ?? false);
     if (canaryMissing) this.log.warn('iptables canary chain vanished: rules were flushed externally', { family: this.family });
     const fp = optionsFingerprint(o);
     const reuse = fp === this.fingerprint;
-    const next = new Map<string, Rendered>();
+    const next = new Map<string, RecordedService>();
     for (const [key, sp] of state.services) {
       const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
       const old = reuse ? this.record.get(key) : undefined;
-      next.set(key, old && old.sp === sp && old.eps === eps ? old : { sp, eps, rules: renderServicePort(sp, eps, state.node, o) });
+      next.set(key, old && old.sp === sp && old.eps === eps ? old : recordService(sp, eps, renderServicePort(sp, eps, state.node, o)));
     }
-    const plan = planFullSync(o, [...next.values()].map((r) => r.rules), existing);
+    const planned: PlannedService[] = [...next.values()].map((r) => ({
+      chains: r.chains,
+      dispatch: r.dispatch,
+      rules: () => renderServicePort(r.sp, r.eps, state.node, o),
+    }));
+    const plan = planFullSync(o, planned, kernel);
     if (plan.staleChains.length) this.log.v(2, 'deleting stale chains', { family: this.family, chains: plan.staleChains.length });
-    this.kernelRules = countRules(existing);
+    this.kernelRules = kernel.rules;
     const batches = packPlan(plan, this.chainBudget());
     if (batches.length > 1) this.log.v(2, 'full sync split into several restores', { family: this.family, restores: batches.length });
     const restores = await this.apply(batches);
     this.record = next;
+    this.rendering = { node: state.node, o };
     this.fingerprint = fp;
     this.consistent = true;
     this.canaryCreated = true;
@@ -121,18 +125,21 @@ export class FamilySync {
       const sp = state.services.get(key);
       if (!sp) {
         next.delete(key);
-        if (before) deltas.push({ before: before.rules, after: undefined });
+        if (before) deltas.push({ before, after: undefined });
         continue;
       }
       const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
-      const after = before && before.sp === sp && before.eps === eps ? before : { sp, eps, rules: renderServicePort(sp, eps, state.node, o) };
+      if (before && before.sp === sp && before.eps === eps) continue;
+      const rules = renderServicePort(sp, eps, state.node, o);
+      const after = recordService(sp, eps, rules);
       next.set(key, after);
-      deltas.push({ before: before?.rules, after: after.rules });
+      deltas.push({ before, after: { ...after, rules } });
     }
     this.consistent = false; // until every restore is known to have succeeded
     const restores = await this.apply(splitDeltas(deltas, this.chainBudget()).map((group) => () => buildPartialPayload(group)));
     this.consistent = true;
     this.record = next;
+    this.rendering = { node: state.node, o };
     return {
       full: false,
       bytes: restores.reduce((a, r) => a + r.payload.length, 0),
@@ -168,22 +175,17 @@ export class FamilySync {
     let noLocalInternal = 0;
     let noLocalExternal = 0;
     for (const r of this.record.values()) {
-      const c = ruleCounts(r.rules);
-      nat += c.nat;
-      filter += c.filter;
-      if (r.rules.noLocal.internal) noLocalInternal++;
-      if (r.rules.noLocal.external) noLocalExternal++;
+      nat += r.counts.nat;
+      filter += r.counts.filter;
+      if (r.noLocal.internal) noLocalInternal++;
+      if (r.noLocal.external) noLocalExternal++;
     }
     return { nat, filter, noLocalInternal, noLocalExternal };
   }
 
+  /** The rules last programmed for `key`, rendered again from the recorded objects. */
   describe(key: string): ServiceRules | undefined {
-    return this.record.get(key)?.rules;
+    const r = this.record.get(key);
+    return r && this.rendering ? renderServicePort(r.sp, r.eps, this.rendering.node, this.rendering.o) : undefined;
   }
-}
-
-function countRules(t: SavedTables): number {
-  let n = 0;
-  for (const table of t.values()) for (const c of table.values()) n += c.rules.length;
-  return n;
 }

@@ -73,8 +73,13 @@ async function writeChunks(stdin: Writable, chunks: Iterable<string>): Promise<v
     if (stdin.destroyed) return; // the child exited early; its exit code says why
     if (!stdin.write(chunk)) {
       await new Promise<void>((resolve) => {
-        stdin.once('drain', resolve);
-        stdin.once('close', resolve);
+        const done = (): void => {
+          stdin.off('drain', done);
+          stdin.off('close', done);
+          resolve();
+        };
+        stdin.on('drain', done);
+        stdin.on('close', done);
       });
     }
   }

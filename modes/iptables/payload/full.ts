@@ -1,5 +1,6 @@
 // A full sync, planned against what iptables-save says the kernel holds: every owned chain is
-// verified by rule signature and only chains that differ (or are missing) are rewritten; dispatch
+// verified (service chains by digest, others rule by rule) and only chains that differ (or are
+// missing) are rewritten, rendering a service port's rules only then; dispatch
 // chains get -D/-I for the rules that differ; service chains found in the kernel but no longer
 // wanted are deleted. Only chains and rules we own are ever named.
 //
@@ -7,8 +8,9 @@
 // before anything jumps to it, nothing jumps to a chain when it is deleted), so pack.ts can apply
 // it as one transaction or, where one huge transaction is too slow, as several.
 
-import { isServiceChain } from '../names.js';
 import type { RenderOptions } from '../options.js';
+import type { KernelView } from '../kernel-view.js';
+import type { ServiceSummary } from '../record.js';
 import type { SavedTables } from '../save-parse.js';
 import { ruleTarget } from '../save-parse.js';
 import { fixedChains, jumpRules, nodePortsJumpRules, staticRules, type OwnedTable } from '../render/skeleton.js';
@@ -32,26 +34,33 @@ export interface FullPlan {
   readonly servicesRewritten: number;
 }
 
-export function planFullSync(o: RenderOptions, services: readonly ServiceRules[], existing: SavedTables): FullPlan {
-  const nat = existing.get('nat') ?? new Map();
+/** A service port as planning sees it: digests and dispatch rules, full rules on demand. */
+export interface PlannedService extends ServiceSummary {
+  /** Its rendered rules; called only for a service port with a chain to rewrite, while writing. */
+  rules(): ServiceRules;
+}
+
+export function planFullSync(o: RenderOptions, services: readonly PlannedService[], kernel: KernelView): FullPlan {
+  const existing = kernel.tables;
   const serviceUnits: Unit[] = [];
   for (const s of services) {
-    const stale = [...s.chains].filter(([chain, rules]) => !sameOrderedRules(nat.get(chain)?.rules, rules));
+    const stale = [...s.chains].filter(([chain, digest]) => kernel.serviceChains.get(chain) !== digest).map(([chain]) => chain);
     if (stale.length === 0) continue;
     serviceUnits.push({
       // Its own chains, which its rules jump between.
       weight: s.chains.size,
       write: (t) => {
-        for (const [chain, rules] of stale) {
+        const rules = s.rules();
+        for (const chain of stale) {
           t.nat.declare(chain);
-          t.nat.appendAll(chain, rules);
+          t.nat.appendAll(chain, rules.chains.get(chain) ?? []);
         }
       },
     });
   }
 
   const wanted = new Set(services.flatMap((s) => [...s.chains.keys()]));
-  const staleChains = [...nat.keys()].filter((c) => isServiceChain(c) && !wanted.has(c));
+  const staleChains = [...kernel.serviceChains.keys()].filter((c) => !wanted.has(c));
 
   return {
     stages: [
@@ -111,7 +120,7 @@ function addMissingJumps(o: RenderOptions, existing: SavedTables, t: TableSet): 
  * stay last), otherwise only the rules that differ are deleted (by their saved text) or inserted
  * at the top, so a verified chain costs nothing and one wrong rule costs one line.
  */
-function dispatchUnit(o: RenderOptions, d: DispatchChain, services: readonly ServiceRules[], existing: SavedTables): Unit | undefined {
+function dispatchUnit(o: RenderOptions, d: DispatchChain, services: readonly ServiceSummary[], existing: SavedTables): Unit | undefined {
   const table = dispatchTable(d);
   const chain = dispatchChainName(d);
   const desired: Rule[] = [];

@@ -3,12 +3,15 @@
 // deleted, and dispatch chains get individual -D / -I lines so the other services' rules in
 // them are never re-sent.
 
+import type { ServiceSummary } from '../record.js';
 import { dispatchChainName, dispatchTable, DISPATCH_CHAINS, type ServiceRules } from '../render/types.js';
 import { TablePayload, renderPayload } from './table-payload.js';
 
 export interface ServiceDelta {
-  readonly before: ServiceRules | undefined;
-  readonly after: ServiceRules | undefined;
+  /** What the kernel holds for this service port (from the record); undefined if new. */
+  readonly before: ServiceSummary | undefined;
+  /** What it should hold, with the rules to write; undefined if removed. */
+  readonly after: (ServiceSummary & { readonly rules: ServiceRules }) | undefined;
 }
 
 export interface PartialPayload {
@@ -55,17 +58,11 @@ export function splitDeltas(deltas: readonly ServiceDelta[], budget: number): Se
   return groups;
 }
 
-function writeChainDelta(nat: TablePayload, before: ServiceRules | undefined, after: ServiceRules | undefined): void {
-  const old = before?.chains ?? new Map<string, readonly string[]>();
-  for (const [chain, rules] of after?.chains ?? []) {
-    const prev = old.get(chain);
-    if (prev && sameRules(prev, rules)) continue;
+function writeChainDelta(nat: TablePayload, before: ServiceSummary | undefined, after: ServiceDelta['after']): void {
+  for (const [chain, digest] of after?.chains ?? []) {
+    if (before?.chains.get(chain) === digest) continue;
     nat.declare(chain);
-    nat.appendAll(chain, rules);
+    nat.appendAll(chain, after?.rules.chains.get(chain) ?? []);
   }
-  for (const chain of old.keys()) if (!after?.chains.has(chain)) nat.deleteChain(chain);
-}
-
-function sameRules(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((r, i) => r === b[i]);
+  for (const chain of before?.chains.keys() ?? []) if (!after?.chains.has(chain)) nat.deleteChain(chain);
 }

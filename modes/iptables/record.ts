@@ -1,0 +1,29 @@
+// What FamilySync remembers of each service port it programmed: the model objects it rendered
+// from (identity tells whether they changed), a digest per own chain, and its dispatch rules
+// (small, and needed as text for -D). The full rule text is re-rendered when a chain has to be
+// written or an operator asks to see it, never kept: at 10,000 services × 10 endpoints it was
+// over 100 MiB of heap.
+
+import type { Endpoint, ServicePort } from '../../proxy/model/types.js';
+import { chainDigest } from './payload/signature.js';
+import { ruleCounts, type DispatchChain, type Rule, type ServiceRules } from './render/types.js';
+
+/** The part of a service port's rules that payload planning compares. */
+export interface ServiceSummary {
+  /** Own nat chains (in declaration order) → digest of their rules. */
+  readonly chains: ReadonlyMap<string, string>;
+  readonly dispatch: ReadonlyMap<DispatchChain, readonly Rule[]>;
+}
+
+export interface RecordedService extends ServiceSummary {
+  readonly sp: ServicePort;
+  readonly eps: readonly Endpoint[];
+  readonly noLocal: ServiceRules['noLocal'];
+  readonly counts: { readonly nat: number; readonly filter: number };
+}
+
+export function recordService(sp: ServicePort, eps: readonly Endpoint[], rules: ServiceRules): RecordedService {
+  const chains = new Map<string, string>();
+  for (const [chain, list] of rules.chains) chains.set(chain, chainDigest(list));
+  return { sp, eps, chains, dispatch: rules.dispatch, noLocal: rules.noLocal, counts: ruleCounts(rules) };
+}
