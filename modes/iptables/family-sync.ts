@@ -19,6 +19,11 @@ import { recordService, type RecordedService } from './record.js';
 
 const NO_ENDPOINTS: readonly Endpoint[] = [];
 
+interface Applied {
+  readonly bytes: number;
+  readonly written: { readonly nat: number; readonly filter: number };
+}
+
 export interface FamilySyncResult {
   readonly full: boolean;
   readonly bytes: number;
@@ -80,32 +85,28 @@ export class FamilySync {
     this.kernelRules = kernel.rules;
     const batches = packPlan(plan, this.chainBudget());
     if (batches.length > 1) this.log.v(2, 'full sync split into several restores', { family: this.family, restores: batches.length });
-    const restores = await this.apply(batches);
+    const applied = await this.apply(batches);
     this.record = next;
     this.rendering = { node: state.node, o };
     this.fingerprint = fp;
     this.consistent = true;
     this.canaryCreated = true;
-    return {
-      full: true,
-      bytes: restores.reduce((a, r) => a + r.payload.length, 0),
-      written: { nat: restores.reduce((a, r) => a + r.written.nat, 0), filter: restores.reduce((a, r) => a + r.written.filter, 0) },
-      servicesRewritten: plan.servicesRewritten,
-      canaryMissing,
-    };
+    return { full: true, ...applied, servicesRewritten: plan.servicesRewritten, canaryMissing };
   }
 
   /**
    * Apply the restores in order; several go through one run of iptables-restore (one transaction
-   * each), built one by one as the tool consumes them. Returns the non-empty ones.
+   * each), built one by one as the tool consumes them, so only one payload is in memory at a time.
    */
-  private async apply(batches: ReadonlyArray<() => PackedRestore>): Promise<PackedRestore[]> {
-    const done: PackedRestore[] = [];
+  private async apply(batches: ReadonlyArray<() => PackedRestore>): Promise<Applied> {
+    const applied = { bytes: 0, written: { nat: 0, filter: 0 } };
     function* payloads(): Generator<string> {
       for (const build of batches) {
         const r = build();
         if (r.payload === '') continue;
-        done.push(r);
+        applied.bytes += r.payload.length;
+        applied.written.nat += r.written.nat;
+        applied.written.filter += r.written.filter;
         yield r.payload;
       }
     }
@@ -114,7 +115,7 @@ export class FamilySync {
     } else {
       for (const p of payloads()) await this.runner.restore(this.family, p);
     }
-    return done;
+    return applied;
   }
 
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: RenderOptions): Promise<FamilySyncResult> {
@@ -136,17 +137,11 @@ export class FamilySync {
       deltas.push({ before, after: { ...after, rules } });
     }
     this.consistent = false; // until every restore is known to have succeeded
-    const restores = await this.apply(splitDeltas(deltas, this.chainBudget()).map((group) => () => buildPartialPayload(group)));
+    const applied = await this.apply(splitDeltas(deltas, this.chainBudget()).map((group) => () => buildPartialPayload(group)));
     this.consistent = true;
     this.record = next;
     this.rendering = { node: state.node, o };
-    return {
-      full: false,
-      bytes: restores.reduce((a, r) => a + r.payload.length, 0),
-      written: { nat: restores.reduce((a, r) => a + r.written.nat, 0), filter: restores.reduce((a, r) => a + r.written.filter, 0) },
-      servicesRewritten: deltas.length,
-      canaryMissing: false,
-    };
+    return { full: false, ...applied, servicesRewritten: deltas.length, canaryMissing: false };
   }
 
   /**

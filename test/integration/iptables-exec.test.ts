@@ -95,10 +95,15 @@ describe.skipIf(!isRoot())('iptables and conntrack adapters in a namespace', () 
         yield p;
       }
     }
-    const err = await runner.restoreEach('IPv4', lazy()).catch((e: unknown) => e);
+    const { logger, lines } = memoryLogger();
+    const logged = await createIptablesRunner({ exec: inNs, logger, backend: 'nft' });
+    const err = await logged.restoreEach('IPv4', lazy()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestoreError);
     // BROKEN's bad line, counted from the start of the whole input (4 + 4 lines before it).
-    expect([8 + 4, 8 + 5]).toContain((err as RestoreError).line);
+    const line = (err as RestoreError).line ?? 0;
+    expect([8 + 4, 8 + 5]).toContain(line);
+    const record = JSON.parse(lines.find((l) => l.includes('iptables-restore failed')) ?? '{}');
+    expect(record.context).toEqual(linesAround(first + second + BROKEN, line));
     expect(built).toBe(3);
     const nat = await runner.save('IPv4', 'nat');
     expect(nat).toContain('-A KUBE-EACH-TWO -j KUBE-EACH-ONE');

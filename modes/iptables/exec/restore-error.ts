@@ -28,17 +28,24 @@ export function linesAround(payload: string, line: number): string[] {
   return out;
 }
 
+/**
+ * `payload` is the tool's input from line `skipped + 1` on (a long multi-transaction input keeps
+ * only its tail); the context is shown when the failing line is inside it.
+ */
 export function restoreError(
   tool: string,
   code: number,
   stderr: string,
   payload: string,
   logger: Logger,
+  skipped = 0,
 ): RestoreError {
   const line = failedLine(stderr);
   const detail = stderr.trim() || `exit code ${code}`;
   const fields: Record<string, unknown> = { tool, code, stderr: detail };
-  if (line !== undefined) fields['context'] = linesAround(payload, line);
+  if (line !== undefined && line > skipped) {
+    fields['context'] = linesAround(payload, line - skipped).map((l) => l.replace(/^(\d+)/, (n) => String(Number(n) + skipped)));
+  }
   logger.error('iptables-restore failed', fields);
   const where = line !== undefined ? ` at line ${line}` : '';
   return new RestoreError(`${tool} failed${where}: ${detail}`, line);

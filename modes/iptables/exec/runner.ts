@@ -24,6 +24,13 @@ const LOCK_WAIT_SECONDS = '5';
 /** Microseconds between lock polls (`-W 100000`); only legacy polls a lock, nft just warns. */
 const LOCK_POLL_MICROS = '100000';
 const TOOL_TIMEOUT_MS = 120_000;
+const RECENT_PAYLOADS = 4;
+
+function lineCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
 export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise<IptablesRunner> {
   const run = opts.exec ?? defaultExec;
@@ -49,16 +56,25 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
     async restoreEach(family, payloads) {
       const argv = restoreArgv(family);
       const tool = argv[0] ?? 'iptables-restore';
-      const sent: string[] = []; // kept to show the failing line's context
+      // The last few payloads, for the failing line's context: keeping all of a 10,000-service
+      // sync would hold ~50 MB, and the tool stops at the transaction that failed.
+      const recent: { firstLine: number; text: string }[] = [];
+      let lines = 0;
+      let count = 0;
       function* recorded(): Generator<string> {
         for (const p of payloads) {
-          sent.push(p);
+          recent.push({ firstLine: lines + 1, text: p });
+          if (recent.length > RECENT_PAYLOADS) recent.shift();
+          lines += lineCount(p);
+          count++;
           yield p;
         }
       }
       const r = await run(argv, { inputChunks: recorded(), timeoutMs: TOOL_TIMEOUT_MS });
-      logger.v(5, 'Ran iptables-restore with several transactions', { tool, transactions: sent.length });
-      if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, sent.join(''), logger);
+      logger.v(5, 'Ran iptables-restore with several transactions', { tool, transactions: count });
+      if (r.code === 0) return;
+      const base = recent[0]?.firstLine ?? 1;
+      throw restoreError(tool, r.code, r.stderr, recent.map((x) => x.text).join(''), logger, base - 1);
     },
     async save(family, table?: Table) {
       const argv = [toolName(backend, family, 'save')];
