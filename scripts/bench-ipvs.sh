@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# IPVS-mode scale benchmark (bench/ipvs-scale.ts) inside one boot of the kvm-run guest, whose
+# Debian kernel has IPVS (this host's does not). Root; not part of the tests.
+#   bash scripts/bench-ipvs.sh [services=10000] [endpoints=10]
+# Prints a JSON report and writes it to bench/results/ipvs-latest.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kvm=${KVM_RUN:-../shared/kvm/run}
+[ -x "$kvm" ] || { echo "bench-ipvs: $kvm is missing (no IPVS-capable guest)" >&2; exit 1; }
+npx tsc -p tsconfig.json >/dev/null
+out=bench/results/ipvs-latest.json
+"$kvm" --timeout 1200 --mem 4G --cpus 2 -- node dist/bench/ipvs-scale.js "${1:-10000}" "${2:-10}" | tee "$out.tmp"
+mv "$out.tmp" "$out"
