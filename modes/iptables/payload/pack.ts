@@ -5,7 +5,8 @@
 // chains one transaction names (it keeps them in a sorted list), so a first sync of 10,000
 // services (~110,000 chains) in one transaction never finishes. Past a budget of chains the plan
 // is cut into several transactions, at unit boundaries inside a stage and always between stages,
-// so every cut leaves a valid ruleset and each service port still changes atomically.
+// so every cut leaves a valid ruleset and each service port still changes atomically. They are
+// fed to one iptables-restore run, one COMMIT each (IptablesRunner.restoreEach).
 
 import type { FullPlan, TableSet, Unit } from './full.js';
 import { renderPayload, TablePayload } from './table-payload.js';
@@ -30,8 +31,8 @@ export function nftChainBudget(kernelRules: number): number {
 }
 
 /**
- * The restores for `plan`, each built only when asked for: the caller builds the next one while
- * the previous iptables-restore runs, so our CPU work overlaps the kernel's.
+ * The transactions for `plan`, each built only when asked for: the next one is built while
+ * iptables-restore works on the previous one, so our CPU work overlaps the kernel's.
  */
 export function packPlan(plan: FullPlan, budget: number): Array<() => PackedRestore> {
   const units = plan.stages.flat();

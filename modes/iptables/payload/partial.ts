@@ -5,6 +5,7 @@
 
 import type { ServiceSummary } from '../record.js';
 import { dispatchChainName, dispatchTable, DISPATCH_CHAINS, type ServiceRules } from '../render/types.js';
+import type { PackedRestore } from './pack.js';
 import { TablePayload, renderPayload } from './table-payload.js';
 
 export interface ServiceDelta {
@@ -14,12 +15,7 @@ export interface ServiceDelta {
   readonly after: (ServiceSummary & { readonly rules: ServiceRules }) | undefined;
 }
 
-export interface PartialPayload {
-  readonly payload: string;
-  readonly written: { readonly nat: number; readonly filter: number };
-}
-
-export function buildPartialPayload(deltas: readonly ServiceDelta[]): PartialPayload {
+export function buildPartialPayload(deltas: readonly ServiceDelta[]): PackedRestore {
   const filter = new TablePayload('filter');
   const nat = new TablePayload('nat');
   for (const { before, after } of deltas) {

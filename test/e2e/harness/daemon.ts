@@ -3,11 +3,12 @@
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { HARNESS_DIR } from './spawn.js';
 import { stopChild, track } from './processes.js';
 
-export const REPO_ROOT = resolve(HARNESS_DIR, '../../..');
+/** The repository; one level further up when the compiled harness runs from dist/ (bench/ipvs-scale). */
+export const REPO_ROOT = ((up) => (basename(up) === 'dist' ? dirname(up) : up))(resolve(HARNESS_DIR, '../../..'));
 export const DEFAULT_DAEMON_ENTRY = join(REPO_ROOT, 'dist/proxy/main.js');
 
 export interface DaemonOptions {
