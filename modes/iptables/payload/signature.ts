@@ -6,7 +6,6 @@
 // the chains that differ, instead of rewriting every chain on every full sync.
 
 import { createHash, type Hash } from 'node:crypto';
-import { tokenize } from '../save-parse.js';
 
 /** Option → signature key. Options not listed (defaults the kernel adds, module names) are ignored. */
 const KEYS: ReadonlyMap<string, string> = new Map([
@@ -38,46 +37,42 @@ const KEYS: ReadonlyMap<string, string> = new Map([
 /** Flags without a value. */
 const FLAGS = new Set(['--set', '--rcheck']);
 
+/**
+ * One option with its value, if any: `[! ]-x value` or `[! ]--xyz "quoted value"`. A value never
+ * starts with '-', so a flag (--reap, --set) never swallows the next option. One regex pass is
+ * ~1.7x faster than tokenizing (a 10,000-service full sync signs ~430,000 rules on each side).
+ */
+const OPTION = /(?<=^|\s)(!\s+)?(--?[a-zA-Z][\w-]*)(?:\s+("(?:[^"\\]|\\.)*"|[^\s"-][^\s"]*))?/g;
+
 /** A canonical string for one rule (the text after `-A <chain> `). */
 export function ruleSignature(rule: string): string {
-  const t = tokenize(rule);
   const parts: string[] = [];
-  for (let i = 0; i < t.length; i++) {
-    const key = KEYS.get(t[i] as string);
+  OPTION.lastIndex = 0;
+  for (let m = OPTION.exec(rule); m !== null; m = OPTION.exec(rule)) {
+    const option = m[2] as string;
+    const key = KEYS.get(option);
     if (key === undefined) continue;
-    const neg = t[i - 1] === '!' ? '!' : '';
-    if (FLAGS.has(t[i] as string)) {
+    const neg = m[1] ? '!' : '';
+    if (FLAGS.has(option)) {
       parts.push(`${neg}${key}`);
+      // Whatever followed a flag is not its value: scan it again.
+      if (m[3] !== undefined) OPTION.lastIndex = m.index + m[0].length - m[3].length;
       continue;
     }
-    let value = t[i + 1] ?? '';
+    let value = m[3] ?? '';
+    if (value.startsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
     if (key === 's' || key === 'd') value = value.replace(/\/(32|128)$/, '');
     // The kernel keeps a 32-bit fraction: we write 0.1000000000, iptables-save prints 0.10000000009.
     else if (key === 'prob') value = Number(value).toFixed(8);
     parts.push(`${neg}${key}=${value}`);
-    i++;
   }
   return parts.sort().join(' ');
 }
 
-/**
- * Signatures of rendered rule lists, kept as long as the list is: unchanged service ports keep
- * their rendered arrays between syncs, so each full sync only signs the kernel's side again.
- */
-const signed = new WeakMap<readonly string[], readonly string[]>();
-
-function signatures(rules: readonly string[]): readonly string[] {
-  let s = signed.get(rules);
-  if (!s) signed.set(rules, (s = rules.map(ruleSignature)));
-  return s;
-}
-
-/** Same rules in the same order (service chains and static chains: order is meaning). */
+/** Same rules in the same order (static chains: order is meaning). */
 export function sameOrderedRules(kernel: readonly string[] | undefined, desired: readonly string[]): boolean {
   if (kernel === undefined || kernel.length !== desired.length) return false;
-  const want = signatures(desired);
-  for (let i = 0; i < want.length; i++) if (ruleSignature(kernel[i] as string) !== want[i]) return false;
-  return true;
+  return desired.every((r, i) => ruleSignature(kernel[i] as string) === ruleSignature(r));
 }
 
 export interface RuleSetDiff {
@@ -120,8 +115,7 @@ export class ChainDigest {
   private readonly hash: Hash = createHash('md5');
 
   add(rule: string): void {
-    this.hash.update(ruleSignature(rule));
-    this.hash.update('\n');
+    this.hash.update(`${ruleSignature(rule)}\n`);
   }
 
   /** 24 characters, one flat string (a template here would keep a two-piece rope per chain). */
