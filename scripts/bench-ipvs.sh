@@ -11,5 +11,6 @@ npx tsc -p tsconfig.json >/dev/null
 # The e2e harness starts its helper scripts from beside its own module; tsc does not copy them.
 cp test/e2e/harness/*.mjs dist/test/e2e/harness/
 out=bench/results/ipvs-latest.json
-"$kvm" --timeout 1200 --mem 4G --cpus 2 -- node dist/bench/ipvs-scale.js "${1:-10000}" "${2:-10}" | tee "$out.tmp"
-mv "$out.tmp" "$out"
+mkdir -p .tmp
+"$kvm" --timeout 1200 --mem 4G --cpus 2 -- node dist/bench/ipvs-scale.js "${1:-10000}" "${2:-10}" | tee .tmp/ipvs-latest.json
+mv .tmp/ipvs-latest.json "$out"
