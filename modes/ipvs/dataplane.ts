@@ -117,7 +117,9 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     // its lines one by one, so a flush leaves the sets empty for the whole refill, and meanwhile
     // KUBE-IPVS-FILTER rejects new connections to every VIP (seen in the guest as ECONNREFUSED).
     const kernelSets = full ? parseIpsetSave(await ipset.save().catch(() => ''), new Set(allSetNames())) : undefined;
-    const listed = await ipvs.listServices();
+    // Listed once for all families, and in a partial sync only if the record cannot answer.
+    let listed: VirtualServer[] | undefined;
+    const listAll = async (): Promise<VirtualServer[]> => (listed ??= await ipvs.listServices());
     const stats = { virtualServers: 0, realServers: 0, ipvsOps: 0, netlinkRequests: 0, ipsetLines: 0, draining: 0 };
     for (const f of families) {
       const fs = fam.get(f)!;
@@ -142,7 +144,9 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
         ipsets: new Map([[f, fs.membership ?? new Map()]]),
       });
       const scope = full ? 'all' : partialScope(req.changes.changed, fs.desired, desired, graceful.vsKeys());
-      const current = await dumpCurrent(ipvs, listed.filter((vs) => vs.family === f), scope, desired);
+      const current =
+        (scope !== 'all' ? await currentFromRecord(ipvs, scope, fs.desired, desired) : undefined) ??
+        (await dumpCurrent(ipvs, (await listAll()).filter((vs) => vs.family === f), scope, desired));
       const plan = reconcile({ desired: desired.virtualServers, current, scope, isOwned: owned, graceful });
       await applyOperations(ipvs, plan.ops);
       for (const [key, still] of plan.draining) graceful.replace(key, still);
@@ -248,6 +252,34 @@ function partialScope(
     for (const k of after.byService.get(key) ?? []) scope.add(k);
   }
   return scope;
+}
+
+/**
+ * Kernel state for a partial sync's scope without listing every virtual server (one dump of the
+ * whole table is O(cluster) work even if it is one request): each virtual server in scope is
+ * taken from what the last sync programmed, and only its real servers are listed. If it vanished
+ * behind our back, the first operation on it fails and the retry is a full sync, which lists
+ * everything; undefined (list everything now) when a listing itself fails.
+ */
+async function currentFromRecord(
+  ipvs: IpvsOps,
+  scope: ReadonlySet<string>,
+  programmed: DesiredState | undefined,
+  desired: DesiredState,
+): Promise<Map<string, CurrentVirtualServer> | undefined> {
+  const current = new Map<string, CurrentVirtualServer>();
+  for (const key of scope) {
+    const vs = programmed?.virtualServers.get(key)?.vs;
+    // Never programmed: absent. (Were someone else's virtual server there, adding ours fails,
+    // and the retry is a full sync, which lists everything.)
+    if (!vs) continue;
+    try {
+      current.set(key, { vs, realServers: desired.virtualServers.has(key) ? await ipvs.listDestinations(vs) : [] });
+    } catch {
+      return undefined;
+    }
+  }
+  return current;
 }
 
 /** Kernel state for the reconcile: real servers are listed only for desired VSes in scope. */

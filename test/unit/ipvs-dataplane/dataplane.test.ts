@@ -66,8 +66,10 @@ describe('createIpvsDataplane', () => {
     const ipsetRestoresAfterFull = h.ipset.restores.length;
 
     let before = h.ipvs.operations;
+    const dumps = h.ipvs.listServicesCalls;
     await h.dp.sync({ state: state(entries(['10.9.9.9'])), changes: changed(svcs[500]!.key), full: false });
     expect(h.ipvs.operations - before).toBe(1);
+    expect(h.ipvs.listServicesCalls).toBe(dumps); // the record answers; no dump of all 1,000
 
     before = h.ipvs.operations;
     await h.dp.sync({ state: state(entries([])), changes: changed(svcs[500]!.key), full: false });
@@ -75,6 +77,17 @@ describe('createIpvsDataplane', () => {
     // Partial syncs leave the constant iptables rules alone and write no ipset deltas here.
     expect(h.runner.restores.length).toBe(restoresAfterFull);
     expect(h.ipset.restores.length).toBe(ipsetRestoresAfterFull);
+  });
+
+  it('a virtual server deleted behind its back fails the partial sync; the full retry restores it', async () => {
+    const h = await harness();
+    const a = sp('a');
+    await h.dp.sync({ state: state([[a, [ep('10.0.0.1')]]]), changes: NO_CHANGES, full: true });
+    await h.ipvs.deleteService({ family: 'IPv4', protocol: 'TCP', address: '198.19.0.1', port: 80 });
+    const next = state([[a, [ep('10.0.0.1'), ep('10.0.0.2')]]]);
+    await expect(h.dp.sync({ state: next, changes: changed(a.key), full: false })).rejects.toThrow(/ESRCH/);
+    await h.dp.sync({ state: next, changes: NO_CHANGES, full: true });
+    expect(h.ipvs.realServers({ family: 'IPv4', protocol: 'TCP', address: '198.19.0.1', port: 80 }).map((x) => x.address)).toEqual(['10.0.0.1', '10.0.0.2']);
   });
 
   it('never touches a foreign virtual server; deletes a stale NodePort VS a previous process left', async () => {

@@ -68,7 +68,10 @@ export class FakeIpvs implements IpvsOps {
     if (!v) throw new Error(`ESRCH ${vsKey(vs)}`);
     return v;
   }
+  /** Dumps of the whole table, which a partial sync should not need. */
+  listServicesCalls = 0;
   async listServices() {
+    this.listServicesCalls++;
     return [...this.table.values()].map((v) => v.vs);
   }
   async addService(vs: VirtualServer) {
