@@ -1,10 +1,6 @@
 // Small numeric and formatting helpers for the benchmark report.
 
-export function lineCount(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
+export { lineCount } from '../modes/iptables/exec/restore-error.js';
 
 /** Nearest-rank percentile (p in 0..100) of the values; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {

@@ -18,14 +18,25 @@ export function failedLine(stderr: string): number | undefined {
   return undefined;
 }
 
-/** The 1-based lines `line-1 .. line+1` of `payload`, each prefixed with its number. */
-export function linesAround(payload: string, line: number): string[] {
+/**
+ * The lines `line-1 .. line+1` of the tool's input, each prefixed with its number; `payload`
+ * holds that input from line `firstLine` on (a long multi-transaction input keeps only its tail).
+ */
+export function linesAround(payload: string, line: number, firstLine = 1): string[] {
   const lines = payload.split('\n');
+  const last = firstLine + lines.length - 1;
   const out: string[] = [];
-  for (let n = Math.max(1, line - 1); n <= Math.min(lines.length, line + 1); n++) {
-    out.push(`${n}: ${lines[n - 1] ?? ''}`);
+  for (let n = Math.max(firstLine, line - 1); n <= Math.min(last, line + 1); n++) {
+    out.push(`${n}: ${lines[n - firstLine] ?? ''}`);
   }
   return out;
+}
+
+/** Newlines in `text`: the number of complete lines it adds to a restore input. */
+export function lineCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 /**
@@ -43,9 +54,7 @@ export function restoreError(
   const line = failedLine(stderr);
   const detail = stderr.trim() || `exit code ${code}`;
   const fields: Record<string, unknown> = { tool, code, stderr: detail };
-  if (line !== undefined && line > skipped) {
-    fields['context'] = linesAround(payload, line - skipped).map((l) => l.replace(/^(\d+)/, (n) => String(Number(n) + skipped)));
-  }
+  if (line !== undefined && line > skipped) fields['context'] = linesAround(payload, line, skipped + 1);
   logger.error('iptables-restore failed', fields);
   const where = line !== undefined ? ` at line ${line}` : '';
   return new RestoreError(`${tool} failed${where}: ${detail}`, line);

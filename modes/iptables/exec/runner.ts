@@ -8,7 +8,7 @@ import type { IPFamily } from '../../../proxy/model/types.js';
 import { exec as defaultExec, type Exec } from '../../shared/exec.js';
 import type { IptablesBackend, IptablesRunner, Table } from '../runner.js';
 import { detectBackend } from './backend.js';
-import { restoreError } from './restore-error.js';
+import { lineCount, restoreError } from './restore-error.js';
 import { toolName } from './tools.js';
 
 export interface IptablesRunnerOptions {
@@ -25,12 +25,6 @@ const LOCK_WAIT_SECONDS = '5';
 const LOCK_POLL_MICROS = '100000';
 const TOOL_TIMEOUT_MS = 120_000;
 const RECENT_PAYLOADS = 4;
-
-function lineCount(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
 
 export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise<IptablesRunner> {
   const run = opts.exec ?? defaultExec;

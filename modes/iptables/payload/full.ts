@@ -146,4 +146,3 @@ function tailMatches(kernel: readonly string[], tail: readonly Rule[]): boolean 
   const end = kernel.slice(kernel.length - tail.length);
   return tail.every((r, i) => ruleSignature(r) === ruleSignature(end[i] as string));
 }
-

@@ -36,26 +36,30 @@ export function nftChainBudget(kernelRules: number): number {
  */
 export function packPlan(plan: FullPlan, budget: number): Array<() => PackedRestore> {
   const units = plan.stages.flat();
-  const total = units.reduce((a, u) => a + u.weight, 0);
-  if (total <= budget) return [() => emit(units)];
-  const out: Array<() => PackedRestore> = [];
-  for (const stage of plan.stages) {
-    let batch: Unit[] = [];
-    let weight = 0;
-    for (const u of stage) {
-      if (batch.length > 0 && weight + u.weight > budget) {
-        const b = batch;
-        out.push(() => emit(b));
-        batch = [];
-        weight = 0;
-      }
-      batch.push(u);
-      weight += u.weight;
+  if (units.reduce((a, u) => a + u.weight, 0) <= budget) return [() => emit(units)];
+  return plan.stages.flatMap((stage) => chunkByWeight(stage, (u) => u.weight, budget).map((batch) => () => emit(batch)));
+}
+
+/**
+ * Consecutive groups of `items` whose weights add up to at most `budget` (a single heavier item
+ * gets a group of its own). Used for full-sync stages and for partial-sync deltas alike.
+ */
+export function chunkByWeight<T>(items: readonly T[], weight: (item: T) => number, budget: number): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let sum = 0;
+  for (const item of items) {
+    const w = weight(item);
+    if (group.length > 0 && sum + w > budget) {
+      groups.push(group);
+      group = [];
+      sum = 0;
     }
-    const b = batch;
-    if (b.length > 0) out.push(() => emit(b));
+    group.push(item);
+    sum += w;
   }
-  return out;
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 function emit(units: readonly Unit[]): PackedRestore {

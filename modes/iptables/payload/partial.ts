@@ -5,7 +5,7 @@
 
 import type { ServiceSummary } from '../record.js';
 import { dispatchChainName, dispatchTable, DISPATCH_CHAINS, type ServiceRules } from '../render/types.js';
-import type { PackedRestore } from './pack.js';
+import { chunkByWeight, type PackedRestore } from './pack.js';
 import { TablePayload, renderPayload } from './table-payload.js';
 
 export interface ServiceDelta {
@@ -37,21 +37,7 @@ export function buildPartialPayload(deltas: readonly ServiceDelta[]): PackedRest
  * port's delta stays whole, so it still changes atomically.
  */
 export function splitDeltas(deltas: readonly ServiceDelta[], budget: number): ServiceDelta[][] {
-  const groups: ServiceDelta[][] = [];
-  let group: ServiceDelta[] = [];
-  let weight = 0;
-  for (const d of deltas) {
-    const w = (d.before?.chains.size ?? 0) + (d.after?.chains.size ?? 0);
-    if (group.length > 0 && weight + w > budget) {
-      groups.push(group);
-      group = [];
-      weight = 0;
-    }
-    group.push(d);
-    weight += w;
-  }
-  if (group.length > 0) groups.push(group);
-  return groups;
+  return chunkByWeight(deltas, (d) => (d.before?.chains.size ?? 0) + (d.after?.chains.size ?? 0), budget);
 }
 
 function writeChainDelta(nat: TablePayload, before: ServiceSummary | undefined, after: ServiceDelta['after']): void {
