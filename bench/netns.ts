@@ -295,8 +295,8 @@ export class BenchDaemon {
     const extra = (process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').split(' ').filter((x) => x !== '');
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--optimize-for-size', ...extra, DAEMON_ENTRY, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      // The same glibc setting as the Dockerfile's, so RSS is what a deployed daemon would show.
-      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env },
+      // The same glibc settings as the Dockerfile's, so RSS is what a deployed daemon would show.
+      env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', ...process.env, ...env },
     });
     track(child);
     return new BenchDaemon(child, ns);

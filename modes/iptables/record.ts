@@ -22,8 +22,20 @@ export interface RecordedService extends ServiceSummary {
   readonly counts: { readonly nat: number; readonly filter: number };
 }
 
+// Every family records every service port, so a single-stack cluster has as many records that
+// render nothing as records that do: those share these instead of holding empty maps of their own.
+const NO_CHAINS: ReadonlyMap<string, string> = new Map();
+const NO_DISPATCH: ServiceSummary['dispatch'] = new Map();
+const NO_RULES = { nat: 0, filter: 0 } as const;
+
 export function recordService(sp: ServicePort, eps: readonly Endpoint[], rules: ServiceRules): RecordedService {
-  const chains = new Map<string, string>();
-  for (const [chain, list] of rules.chains) chains.set(chain, chainDigest(list));
-  return { sp, eps, chains, dispatch: rules.dispatch, noLocal: rules.noLocal, counts: ruleCounts(rules) };
+  let chains = NO_CHAINS;
+  if (rules.chains.size > 0) {
+    const digests = new Map<string, string>();
+    for (const [chain, list] of rules.chains) digests.set(chain, chainDigest(list));
+    chains = digests;
+  }
+  const dispatch = rules.dispatch.size > 0 ? rules.dispatch : NO_DISPATCH;
+  const counts = chains === NO_CHAINS && dispatch === NO_DISPATCH ? NO_RULES : ruleCounts(rules);
+  return { sp, eps, chains, dispatch, noLocal: rules.noLocal, counts };
 }

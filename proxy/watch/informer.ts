@@ -8,6 +8,7 @@
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
+import { compactObject } from './compact.js';
 import { TypedWatch } from './typed-watch.js';
 
 export interface ResourceWatchSpec<T extends KubernetesObject> {
@@ -59,7 +60,12 @@ export class ResilientInformer<T extends KubernetesObject> {
       { onWatchStart: () => this.markSynced(), onStreamData: () => this.backoff.reset() },
       watchTimeoutSeconds,
     );
-    this.lw = new ListWatch<T>(spec.path, watch, spec.list, false, spec.labelSelector, spec.fieldSelector);
+    // Listed objects are compacted before ListWatch caches them, like watched ones (TypedWatch).
+    const list = async (): Promise<KubernetesListObject<T>> => {
+      const l = await spec.list();
+      return { ...l, items: l.items.map((o) => compactObject(o)) };
+    };
+    this.lw = new ListWatch<T>(spec.path, watch, list, false, spec.labelSelector, spec.fieldSelector);
     this.lw.on('add', (o) => this.deliver(() => spec.onUpsert(o)));
     this.lw.on('update', (o) => this.deliver(() => spec.onUpsert(o)));
     this.lw.on('delete', (o) => this.deliver(() => spec.onDelete(o)));

@@ -1,9 +1,11 @@
 // A client-node Watch that hands the informer typed objects. The informer's initial list goes
 // through the generated API client, which deserializes into models (timestamps become Dates), while
 // raw watch events are plain JSON; without this the sink would see two shapes of the same object.
+// Objects are compacted (compact.ts) before the informer caches them, as listed ones are.
 
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { compactObject } from './compact.js';
 
 type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
 type QueryParams = Record<string, string | number | boolean | undefined>;
@@ -48,7 +50,8 @@ export class TypedWatch extends Watch {
       params,
       (phase, obj, raw) => {
         this.hooks.onStreamData();
-        callback(phase, OBJECT_PHASES.has(phase) ? ObjectSerializer.deserialize(obj, this.modelType, '') : obj, raw);
+        const typed = OBJECT_PHASES.has(phase) ? compactObject(ObjectSerializer.deserialize(obj, this.modelType, '') as object) : obj;
+        callback(phase, typed, raw);
       },
       done,
     );

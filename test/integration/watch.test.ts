@@ -97,6 +97,28 @@ describe('startClusterWatch against the test apiserver', () => {
     expect(server.listRequests('services')).toBe(1);
   });
 
+  it('caches and delivers objects without managedFields, listed or watched', async () => {
+    const server = await startServer();
+    seed(server);
+    const managed = [{ manager: 'kubectl', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
+    const withManagedFields = <T extends { metadata?: object }>(o: T): T => {
+      Object.assign(o.metadata ?? {}, { managedFields: managed });
+      return o;
+    };
+    server.create(withManagedFields(makeService({ name: 'listed', ports: [{ name: 'http', port: 80 }] })));
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    server.create(withManagedFields(makeService({ name: 'watched', ports: [{ name: 'http', port: 80 }] })));
+    await waitFor(() => h.sink.has('Service', 'default/watched'), 'watched service');
+    for (const name of ['listed', 'watched']) {
+      const obj = h.sink.get('Service', `default/${name}`)?.obj;
+      expect(obj?.metadata?.name).toBe(name);
+      expect(obj?.metadata?.managedFields).toBeUndefined();
+    }
+    // The apiserver still has them: only our copy is trimmed.
+    expect(JSON.stringify(server.get('services', 'default', 'listed'))).toContain('kubectl');
+  });
+
   it('propagates creates, updates and deletes of Services and EndpointSlices', async () => {
     const server = await startServer();
     seed(server);

@@ -5,7 +5,7 @@ import type { RenderOptions } from '../options.js';
 import { renderServiceChains } from './chains.js';
 import { renderDispatch } from './dispatch.js';
 import { planServicePort } from './plan.js';
-import { emptyServiceRules, type ServiceRules } from './types.js';
+import { emptyServiceRules, noLocalFlags, type ServiceRules } from './types.js';
 
 export function renderServicePort(
   sp: ServicePort,
@@ -23,10 +23,10 @@ export function renderServicePort(
     key: sp.key,
     chains,
     dispatch,
-    noLocal: {
-      internal: plan.hasEndpoints && !plan.hasInternalEndpoints,
-      external: plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
-    },
+    noLocal: noLocalFlags(
+      plan.hasEndpoints && !plan.hasInternalEndpoints,
+      plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
+    ),
   };
 }
 

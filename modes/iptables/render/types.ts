@@ -45,7 +45,19 @@ export function ruleCounts(r: ServiceRules): { nat: number; filter: number } {
   return { nat, filter };
 }
 
+// Four possible values, kept by every recorded service port: shared rather than one object each.
+const NO_LOCAL = [
+  { internal: false, external: false },
+  { internal: false, external: true },
+  { internal: true, external: false },
+  { internal: true, external: true },
+] as const;
+
+export function noLocalFlags(internal: boolean, external: boolean): ServiceRules['noLocal'] {
+  return NO_LOCAL[(internal ? 2 : 0) + (external ? 1 : 0)]!;
+}
+
 /** A service port that renders nothing in this family (e.g. single-stack of the other family). */
 export function emptyServiceRules(key: string): ServiceRules {
-  return { key, chains: new Map(), dispatch: new Map(), noLocal: { internal: false, external: false } };
+  return { key, chains: new Map(), dispatch: new Map(), noLocal: noLocalFlags(false, false) };
 }
