@@ -379,7 +379,8 @@ export async function runUserspaceBench(opts: UserspaceBenchOptions = {}): Promi
 
   const child = fork(fileURLToPath(import.meta.url), ['--proxy-child'], {
     execArgv: ['--expose-gc'],
-    env: { ...process.env, BENCH_BACKENDS: `${backends.source},${backends.echo}` },
+    // The glibc settings of the Dockerfile, so memory is what a deployed daemon would show.
+    env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', ...process.env, BENCH_BACKENDS: `${backends.source},${backends.echo}` },
   });
   const ready = await new Promise<{ ports: number[] }>((resolve) =>
     child.on('message', (m: { type: string; ports?: number[] }) => {

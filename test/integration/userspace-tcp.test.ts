@@ -130,6 +130,40 @@ describe('userspace TCP proxy', () => {
     expect(text).toContain(`kubeproxy_userspace_bytes_proxied_total{service_port="default/bulk:p",direction="to_endpoint"} ${data.length}`);
   });
 
+  it('delivers an endpoint stream byte-identical to a client that stalls, then reads', async () => {
+    // The endpoint socket reads into one buffer of its own (onread): while a stalled client still
+    // holds part of it, the proxy must stop reading, or later reads would overwrite unsent bytes.
+    const data = randomBytes(30 * 1024 * 1024);
+    const source = res.add(await tcpBackend('source', (s) => s.end(data)));
+    const h = await harness();
+    const sp = servicePort({ name: 'download' });
+    await h.sync([[sp, eps(source)]]);
+    const client = await connect(await h.port(sp.key));
+    client.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    let stalls = 0;
+    const received = new Promise<Buffer>((resolve, reject) => {
+      client.on('data', (c: Buffer) => {
+        chunks.push(c);
+        // Stall again now and then, so the proxy meets a full client many times.
+        if (chunks.length % 50 === 0) {
+          stalls++;
+          client.pause();
+          setTimeout(() => client.resume(), 20);
+        }
+      });
+      client.on('end', () => resolve(Buffer.concat(chunks)));
+      client.on('error', reject);
+    });
+    client.resume();
+    const got = await received;
+    client.destroy();
+    expect(stalls).toBeGreaterThan(0);
+    expect(got.length).toBe(data.length);
+    expect(sha(got)).toBe(sha(data));
+  });
+
   it('forwards a client half-close; the server still replies after seeing EOF', async () => {
     const counter = res.add(
       await tcpBackend('counter', (s) => {
