@@ -317,22 +317,26 @@ function onUpClose(this: ProxySocket): void {
   if (--conn.open === 0) conn.proxy.finish(conn);
 }
 
+/** Client bytes to the endpoint. */
+function onData(this: ProxySocket, chunk: Buffer): void {
+  relay(this, this[CONN].peer(this)!, chunk);
+}
+
 /**
  * Copies a chunk to the other socket with backpressure: the source pauses only when the
  * destination kept bytes it could not hand to the kernel beyond its high-water mark, and resumes
  * on 'drain', so memory per connection stays bounded by the high-water marks. Like pipe() minus
  * its per-chunk bookkeeping.
  */
-function onData(this: ProxySocket, chunk: Buffer): void {
-  const dst = this[CONN].peer(this)!;
+function relay(src: net.Socket, dst: net.Socket, chunk: Uint8Array): void {
   // write() reports false whenever the chunk alone reaches the high-water mark, even when the
   // kernel took all of it at once (writableLength back to 0, 'drain' comes on the next tick).
-  if (!dst.write(chunk) && dst.writableLength > 0) this.pause();
+  if (!dst.write(chunk) && dst.writableLength > 0) src.pause();
 }
 
 /**
- * Endpoint bytes to the client. From the shared buffer: a copy, with the same backpressure as
- * onData (its next read may be another socket's). From the connection's own buffer: a view (no
+ * Endpoint bytes to the client. From the shared buffer: a copy, relayed like client bytes (its
+ * next read may be another socket's). From the connection's own buffer: a view (no
  * copy); if the kernel did not take it all, the rest still points into the buffer, so reading
  * stops (return false) until an empty write queued behind it completes.
  */
@@ -342,8 +346,7 @@ function onUpRead(this: ProxySocket, n: number, buf: Uint8Array): boolean {
   if (conn.up !== this || client.destroyed) return false;
   if (buf === SHARED_READ) {
     if (n === SHARED_READ.length) conn.upBuffer = Buffer.allocUnsafeSlow(UPSTREAM_READ_BYTES);
-    // The same rule as onData: pause only while the client holds bytes over its high-water mark.
-    if (!client.write(Buffer.from(buf.subarray(0, n))) && client.writableLength > 0) this.pause();
+    relay(this, client, Buffer.from(buf.subarray(0, n)));
     return true;
   }
   client.write(buf.subarray(0, n));

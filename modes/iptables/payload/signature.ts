@@ -107,9 +107,10 @@ export function diffRuleSets(kernel: readonly string[], desired: readonly string
 }
 
 /**
- * A chain's rules reduced to one short string: a hash of their signatures in order. The record keeps this instead of the rule text (at 10,000 services that text is ~50 MB
- * of heap), and the kernel side is hashed line by line from iptables-save, so verifying a chain
- * is comparing two strings.
+ * A chain's rules reduced to one short string: a hash of their signatures in order. The record
+ * keeps this instead of the rule text (at 10,000 services that text is ~50 MB of heap), and the
+ * kernel side is hashed line by line from iptables-save, so verifying a chain is comparing two
+ * strings.
  */
 export class ChainDigest {
   private readonly hash: Hash = createHash('md5');
