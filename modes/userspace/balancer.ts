@@ -1,8 +1,10 @@
 // Endpoint selection for the userspace proxy: round robin per service port, with optional
-// ClientIP session affinity. No I/O and no timers: time comes from an injected `now()`, so the
-// affinity timeout is tested by moving a fake clock rather than by sleeping.
+// ClientIP session affinity, skipping endpoints the outlier tracker ejected. No I/O and no timers:
+// time comes from an injected `now()`, so the affinity timeout is tested by moving a fake clock
+// rather than by sleeping.
 
 import type { SessionAffinity } from '../../proxy/model/types.js';
+import type { OutlierTracker } from './outliers.js';
 
 /** A dialable endpoint. `id` ("ip:port", IPv6 bracketed) is its identity across updates. */
 export interface Target {
@@ -25,6 +27,15 @@ interface ServiceBalance {
   readonly clients: Map<string, AffinityEntry>;
 }
 
+/**
+ * Pick tiers, tried in order: endpoints that are neither ejected nor timed out for this
+ * connection; then ejected ones; then any endpoint not excluded.
+ */
+const HEALTHY = 0;
+const EJECTED = 1;
+const ANY = 2;
+type Tier = number;
+
 /** Affinity tables are swept of expired entries whenever they grow by this many inserts. */
 const SWEEP_EVERY = 1024;
 
@@ -32,7 +43,10 @@ export class LoadBalancer {
   private readonly services = new Map<string, ServiceBalance>();
   private insertsSinceSweep = 0;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly outliers?: OutlierTracker,
+  ) {}
 
   /**
    * Replace the endpoints and affinity of a service port. An unchanged update keeps the
@@ -71,35 +85,63 @@ export class LoadBalancer {
   }
 
   /**
-   * The endpoint for a new connection from `clientIP`, skipping `exclude` (endpoints that already
-   * failed for this connection). Undefined when no endpoint is left.
+   * The endpoint for a new connection from `clientIP`. `exclude`: endpoints that refused this
+   * connection, never picked again. `avoid`: endpoints whose dial timed out for this connection,
+   * picked (with a longer timeout) only when nothing else is left. Ejected endpoints are skipped
+   * too, unless every endpoint is ejected: then they are tried rather than failing the client.
+   *
+   * A ClientIP affinity pinned to an endpoint that cannot be used moves to the new pick, like
+   * upstream's sessionAffinityReset on retry; while nothing better exists it stays where it is.
+   * Undefined when no endpoint is left.
    */
-  next(key: string, clientIP: string, exclude?: ReadonlySet<string>): Target | undefined {
+  next(key: string, clientIP: string, exclude?: ReadonlySet<string>, avoid?: ReadonlySet<string>): Target | undefined {
     const svc = this.services.get(key);
     if (!svc || svc.targets.length === 0) return undefined;
     const now = this.now();
     const sticky = svc.affinity.type === 'ClientIP';
+    let pinned: Target | undefined;
     if (sticky) {
       const entry = svc.clients.get(clientIP);
       if (entry && now - entry.lastUsed < timeoutMs(svc.affinity)) {
         const target = svc.targets.find((t) => t.id === entry.targetId);
         if (target && !exclude?.has(target.id)) {
-          entry.lastUsed = now;
-          return target;
+          if (this.usable(key, target.id, exclude, avoid, HEALTHY)) {
+            entry.lastUsed = now;
+            return target;
+          }
+          pinned = target;
         }
       }
     }
-    const target = this.roundRobin(svc, exclude);
+    let target: Target | undefined;
+    for (let tier = HEALTHY; tier <= ANY && !target; tier++) {
+      // When only fallbacks are left, the client's own endpoint is the fallback of choice.
+      if (tier > HEALTHY && pinned && this.usable(key, pinned.id, exclude, avoid, tier)) target = pinned;
+      else target = this.roundRobin(svc, key, exclude, avoid, tier);
+    }
     if (target && sticky) this.remember(svc, clientIP, target.id, now);
     return target;
   }
 
-  private roundRobin(svc: ServiceBalance, exclude: ReadonlySet<string> | undefined): Target | undefined {
+  private usable(key: string, id: string, exclude: ReadonlySet<string> | undefined, avoid: ReadonlySet<string> | undefined, tier: Tier): boolean {
+    if (exclude?.has(id)) return false;
+    if (tier === ANY) return true;
+    if (avoid?.has(id)) return false;
+    return tier === EJECTED || this.outliers?.isEjected(key, id) !== true;
+  }
+
+  private roundRobin(
+    svc: ServiceBalance,
+    key: string,
+    exclude: ReadonlySet<string> | undefined,
+    avoid: ReadonlySet<string> | undefined,
+    tier: Tier,
+  ): Target | undefined {
     const n = svc.targets.length;
     for (let i = 0; i < n; i++) {
       const idx = (svc.cursor + i) % n;
       const target = svc.targets[idx];
-      if (target && !exclude?.has(target.id)) {
+      if (target && this.usable(key, target.id, exclude, avoid, tier)) {
         svc.cursor = (idx + 1) % n;
         return target;
       }

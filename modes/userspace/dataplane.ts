@@ -1,7 +1,9 @@
 // --mode=userspace: the daemon itself proxies every service port. Each TCP/UDP service port gets
 // its own listener on an ephemeral port; nat "portal" rules steer ClusterIP, NodePort and
 // external/LB IP traffic to it (portals.ts); the listener picks an endpoint (balancer.ts) and
-// copies bytes (tcp-proxy.ts, udp-proxy.ts).
+// copies bytes (tcp-proxy.ts, udp-proxy.ts). A TCP endpoint whose dial timed out is ejected for a
+// while (outliers.ts), so a black-holed endpoint costs one short dial timeout, not one per
+// connection.
 //
 // A sync only diffs listeners: unchanged service ports keep their listener and connections, new
 // ones get a listener, removed ones stop accepting while their connections finish on their own.
@@ -20,6 +22,7 @@ import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { IptablesRunner } from '../iptables/runner.js';
 import { LoadBalancer, type Target } from './balancer.js';
 import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
+import { OutlierTracker, type OutlierOptions } from './outliers.js';
 import { loopback, missingJumpRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './udp-proxy.js';
@@ -33,9 +36,10 @@ export interface UserspaceDataplaneOptions {
   readonly listenHost?: string;
   readonly udpIdleTimeoutMs?: number;
   readonly maxUdpSessions?: number;
-  readonly connectTimeoutMs?: number;
-  /** Distinct endpoints tried per TCP connection. */
-  readonly maxDialAttempts?: number;
+  /** One TCP dial attempt per entry, with that timeout. Default: upstream's 250 ms, 500 ms, 1 s, 2 s. */
+  readonly dialTimeoutsMs?: readonly number[];
+  /** How long an endpoint whose dial timed out is skipped (first time, and at most). */
+  readonly outliers?: OutlierOptions;
   readonly clock?: Clock;
   /**
    * Node address UDP listeners bind to for pod/external traffic, per family (default
@@ -73,7 +77,9 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
   const served = familiesServedBy(listenHost, families);
   const portalListenAddress = listenHost === '::' || listenHost === '0.0.0.0' ? undefined : listenHost;
   const udpNodeAddress = opts.udpNodeAddress ?? ((f: IPFamily) => firstGlobalAddress(f));
-  const balancer = new LoadBalancer(() => clock.now());
+  const now = (): number => clock.now();
+  const outliers = new OutlierTracker(now, opts.outliers);
+  const balancer = new LoadBalancer(now, outliers);
   const metrics: UserspaceMetrics = createUserspaceMetrics(opts.metrics.registry);
   const listeners = new Map<string, Listener>();
   /** TCP listeners of removed service ports whose connections are still finishing. */
@@ -89,6 +95,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         key,
         tcpConnections: l.protocol === 'TCP' ? l.proxy.activeConnections : 0,
         udpSessions: l.protocol === 'UDP' ? udpSessions(l) : 0,
+        ejectedEndpoints: l.protocol === 'TCP' ? outliers.ejected(key).length : 0,
       };
     }
   });
@@ -101,9 +108,15 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
     const toClient = metrics.bytes.labels(key, 'to_client');
     const dialErrors = metrics.dialErrors.labels(key);
     const noEndpoint = metrics.noEndpoint.labels(key, sp.protocol);
-    const onDialError = (target: Target, err: Error): void => {
+    const ejections = metrics.ejections.labels(key);
+    const onDialError = (target: Target, err: Error, timedOut = false): void => {
       dialErrors.inc();
       log.v(2, 'endpoint dial failed', { service: key, endpoint: target.id, error: err.message });
+      if (!timedOut) return;
+      const ejectionMs = outliers.timedOut(key, target.id);
+      if (ejectionMs === 0) return;
+      ejections.inc();
+      log.info('endpoint ejected after dial timeout', { service: key, endpoint: target.id, ejectionMs });
     };
     const onNoEndpoint = (clientIP: string): void => {
       noEndpoint.inc();
@@ -116,11 +129,11 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
     if (sp.protocol === 'TCP') {
       const proxy = await TcpProxy.listen({
         host: listenHost,
-        connectTimeoutMs: opts.connectTimeoutMs,
-        maxAttempts: opts.maxDialAttempts,
+        dialTimeoutsMs: opts.dialTimeoutsMs,
         hooks: {
-          pick: (ip, exclude) => balancer.next(key, ip, exclude),
+          pick: (ip, exclude, avoid) => balancer.next(key, ip, exclude, avoid),
           onDialError,
+          onDialSuccess: (target) => outliers.connected(key, target.id),
           onNoEndpoint,
           onConnectionOpen: () => undefined,
           onConnectionClose: account,
@@ -205,6 +218,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         if (!sp || sp.protocol !== l.protocol) {
           await closeListener(key, l);
           balancer.remove(key);
+          outliers.remove(key);
           removed++;
         }
       }
@@ -218,6 +232,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         }
         const targets = targetsFor(sp, endpoints.get(key) ?? [], node, families);
         balancer.update(key, targets, sp.sessionAffinity);
+        outliers.retain(key, targets);
         const existing = listeners.get(key);
         if (existing) {
           existing.sp = sp;
@@ -235,6 +250,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
           log.v(2, 'opened service port listener', { service: key, protocol: sp.protocol, host: listenHost, port: l.proxy.port });
         } catch (err) {
           balancer.remove(key);
+          outliers.remove(key);
           failures.push(key);
           log.error('cannot open service port listener', { service: key, protocol: sp.protocol, error: err });
         }
@@ -284,7 +300,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         endpoints: balancer.targets(key).map((t) => t.id),
         sessionAffinity: l.sp.sessionAffinity,
         ...(l.protocol === 'TCP'
-          ? { activeConnections: l.proxy.activeConnections }
+          ? { activeConnections: l.proxy.activeConnections, ejectedEndpoints: outliers.ejected(key) }
           : { activeSessions: udpSessions(l) }),
       };
     },

@@ -8,6 +8,8 @@ export interface UserspaceMetrics {
   readonly bytes: Counter<'service_port' | 'direction'>;
   readonly dialErrors: Counter<'service_port'>;
   readonly noEndpoint: Counter<'service_port' | 'protocol'>;
+  /** Endpoints ejected after a dial timeout (outliers.ts); upstream has no such metric. */
+  readonly ejections: Counter<'service_port'>;
   /** Set by the dataplane: current values per service port, read on each scrape. */
   setLiveSource(source: () => Iterable<LiveCount>): void;
 }
@@ -16,6 +18,7 @@ export interface LiveCount {
   readonly key: string;
   readonly tcpConnections: number;
   readonly udpSessions: number;
+  readonly ejectedEndpoints: number;
 }
 
 const NAMES = {
@@ -24,6 +27,8 @@ const NAMES = {
   bytes: 'kubeproxy_userspace_bytes_proxied_total',
   dialErrors: 'kubeproxy_userspace_endpoint_dial_errors_total',
   noEndpoint: 'kubeproxy_userspace_no_endpoint_total',
+  ejections: 'kubeproxy_ts_userspace_endpoint_ejections_total',
+  ejected: 'kubeproxy_ts_userspace_ejected_endpoints',
 } as const;
 
 export function createUserspaceMetrics(registry: Registry): UserspaceMetrics {
@@ -51,7 +56,23 @@ export function createUserspaceMetrics(registry: Registry): UserspaceMetrics {
       for (const c of source()) this.set({ service_port: c.key }, c.udpSessions);
     },
   });
+  new Gauge<'service_port'>({
+    name: NAMES.ejected,
+    help: 'Endpoints the userspace proxy currently skips for new connections after a dial timeout',
+    labelNames: ['service_port'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of source()) if (c.ejectedEndpoints > 0) this.set({ service_port: c.key }, c.ejectedEndpoints);
+    },
+  });
   return {
+    ejections: new Counter({
+      name: NAMES.ejections,
+      help: 'Endpoints ejected by the userspace proxy (skipped for new connections for a while) after a dial timeout',
+      labelNames: ['service_port'],
+      registers,
+    }),
     bytes: new Counter({
       name: NAMES.bytes,
       help: 'Bytes copied by the userspace proxy (to_endpoint, to_client), counted when a connection or session ends',

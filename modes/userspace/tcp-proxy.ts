@@ -1,8 +1,16 @@
 // One TCP listener of the userspace proxy: accepts a connection, dials an endpoint (retrying other
 // endpoints on refusal or timeout), then splices the two sockets.
 //
-// Per connection there is one Conn object and one closure (onread's buffer choice): every socket
-// event goes to a module-level handler that finds its connection through a symbol property on the
+// Dialing follows upstream's proxysocket.go: attempt i gets EndpointDialTimeouts[i] (250 ms,
+// 500 ms, 1 s, 2 s) and asks the balancer again, so an endpoint that black-holes SYNs costs the
+// client 250 ms instead of a 2 s timeout the client may share; after the last attempt the client
+// is reset. An endpoint that refused this connection is not picked again for it; one that timed
+// out is picked again only when nothing else is left (a lone slow endpoint still gets the longer
+// timeouts). Timeouts are reported so the dataplane can eject the endpoint (outliers.ts).
+//
+// Per connection there is one Conn object and one lasting closure (onread's buffer choice; each
+// dial attempt's timer callback is garbage once the dial ends): every socket event goes to a
+// module-level handler that finds its connection through a symbol property on the
 // socket (the emitter is `this`). Idle connections therefore cost the two sockets plus two small
 // objects, and hold no timer (the dial timer is cleared on connect) and no read buffer.
 //
@@ -25,13 +33,20 @@
 // Bytes are accounted once per connection from the sockets' own counters.
 
 import net from 'node:net';
+import { realClock, type Clock } from '../../sync/clock.js';
 import type { Target } from './balancer.js';
 import { clientAddress } from './balancer.js';
 
 export interface TcpProxyHooks {
-  /** The next endpoint for `clientIP`, excluding ones that already failed for this connection. */
-  pick(clientIP: string, exclude: ReadonlySet<string>): Target | undefined;
-  onDialError(target: Target, err: Error): void;
+  /**
+   * The next endpoint for `clientIP`: never one in `exclude` (refused this connection), one in
+   * `avoid` (timed out for this connection) only when nothing else is left.
+   */
+  pick(clientIP: string, exclude: ReadonlySet<string>, avoid: ReadonlySet<string>): Target | undefined;
+  /** A dial attempt failed; `timedOut`: no answer within its timeout (rather than an error). */
+  onDialError(target: Target, err: Error, timedOut: boolean): void;
+  /** A dial attempt connected. */
+  onDialSuccess(target: Target): void;
   onConnectionOpen(): void;
   /** Called once per connection that reached an endpoint, after both sockets closed. */
   onConnectionClose(bytesToEndpoint: number, bytesToClient: number): void;
@@ -43,14 +58,17 @@ export interface TcpProxyOptions {
   readonly host: string;
   /** 0 (default) picks an ephemeral port. */
   readonly port?: number;
-  readonly connectTimeoutMs?: number;
-  /** Distinct endpoints tried per connection before giving up. */
-  readonly maxAttempts?: number;
+  /** One dial attempt per entry, with that timeout. Default ENDPOINT_DIAL_TIMEOUTS_MS. */
+  readonly dialTimeoutsMs?: readonly number[];
   readonly hooks: TcpProxyHooks;
+  /** Dial timers (tests drive them with a FakeClock). Default: the process clock. */
+  readonly timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  /** Starts a dial on an endpoint socket (tests inject one). Default: socket.connect to the target. */
+  readonly connect?: (socket: net.Socket, target: Target) => void;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
-export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Upstream's EndpointDialTimeouts (pkg/proxy/userspace/proxysocket.go). */
+export const ENDPOINT_DIAL_TIMEOUTS_MS: readonly number[] = [250, 500, 1000, 2000];
 /** Larger than the 16 KiB stream default so a loopback splice moves data in fewer, bigger writes. */
 const HIGH_WATER_MARK = 128 * 1024;
 /**
@@ -89,10 +107,12 @@ class Conn {
   /** The endpoint socket: the current dial attempt while DIALING. */
   up: ProxySocket | undefined = undefined;
   target: Target | undefined = undefined;
-  /** Endpoints that failed for this connection; only allocated on a first failure. */
-  tried: Set<string> | undefined = undefined;
+  /** Endpoints that refused (or otherwise failed) this connection; allocated on a first failure. */
+  refused: Set<string> | undefined = undefined;
+  /** Endpoints whose dial timed out for this connection; allocated on a first timeout. */
+  timedOut: Set<string> | undefined = undefined;
   attempts = 0;
-  timer: NodeJS.Timeout | undefined = undefined;
+  timer: object | undefined = undefined;
   /** Sockets not yet closed once spliced. */
   open = 2;
   /** The endpoint socket's own read buffer, once the connection showed bulk traffic. */
@@ -125,13 +145,16 @@ export class TcpProxy {
     readonly host: string,
     readonly port: number,
     readonly hooks: TcpProxyHooks,
-    readonly connectTimeoutMs: number,
-    readonly maxAttempts: number,
+    readonly dialTimeoutsMs: readonly number[],
+    readonly timers: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
+    readonly connect: (socket: net.Socket, target: Target) => void,
   ) {}
 
   static listen(opts: TcpProxyOptions): Promise<TcpProxy> {
-    const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    const dialTimeoutsMs = opts.dialTimeoutsMs ?? ENDPOINT_DIAL_TIMEOUTS_MS;
+    if (dialTimeoutsMs.length === 0 || dialTimeoutsMs.some((ms) => !(ms > 0))) {
+      return Promise.reject(new Error(`dialTimeoutsMs must be positive numbers, got [${dialTimeoutsMs.join(', ')}]`));
+    }
     const server = net.createServer({
       allowHalfOpen: true,
       // Paused until an endpoint answers: early client bytes wait in the kernel, not in our heap.
@@ -144,7 +167,7 @@ export class TcpProxy {
       server.listen({ host: opts.host, port: opts.port ?? 0 }, () => {
         server.off('error', reject);
         const addr = server.address() as net.AddressInfo;
-        const proxy = new TcpProxy(server, opts.host, addr.port, opts.hooks, connectTimeoutMs, maxAttempts);
+        const proxy = new TcpProxy(server, opts.host, addr.port, opts.hooks, [...dialTimeoutsMs], opts.timers ?? realClock, opts.connect ?? connectTarget);
         server.on('connection', (client: net.Socket) => proxy.accept(client));
         // A listener error after bind (EMFILE on accept) must not crash the daemon.
         server.on('error', () => undefined);
@@ -220,10 +243,21 @@ export class TcpProxy {
   }
 }
 
+function connectTarget(socket: net.Socket, target: Target): void {
+  socket.connect({ host: target.host, port: target.port, noDelay: true });
+}
+
+function clearDialTimer(conn: Conn): void {
+  if (conn.timer === undefined) return;
+  conn.proxy.timers.clearTimeout(conn.timer);
+  conn.timer = undefined;
+}
+
 function dial(conn: Conn): void {
   const { proxy, client } = conn;
-  const target = proxy.hooks.pick(conn.ip, conn.tried ?? NO_EXCLUSIONS);
-  if (!target) {
+  const timeoutMs = proxy.dialTimeoutsMs[conn.attempts];
+  const target = timeoutMs === undefined ? undefined : proxy.hooks.pick(conn.ip, conn.refused ?? NO_EXCLUSIONS, conn.timedOut ?? NO_EXCLUSIONS);
+  if (!target || timeoutMs === undefined) {
     proxy.hooks.onNoEndpoint(conn.ip, conn.attempts);
     client.resetAndDestroy();
     return;
@@ -236,39 +270,38 @@ function dial(conn: Conn): void {
   up.on('error', onUpError);
   up.on('close', onUpClose);
   up.on('connect', onUpConnect);
-  conn.timer = setTimeout(onDialTimeout, proxy.connectTimeoutMs, conn, up);
-  up.connect({ host: target.host, port: target.port, noDelay: true });
+  // The one closure per dial attempt (garbage once the dial ends); Clock timers take no arguments.
+  conn.timer = proxy.timers.setTimeout(() => onDialTimeout(conn, up, timeoutMs), timeoutMs);
+  proxy.connect(up, target);
 }
 
 /** The current dial attempt of `conn` failed: try the next endpoint or reset the client. */
-function dialFailed(conn: Conn, up: ProxySocket, err: Error): void {
+function dialFailed(conn: Conn, up: ProxySocket, err: Error, timedOut: boolean): void {
   if (conn.state !== DIALING || conn.up !== up) return;
-  clearTimeout(conn.timer);
-  conn.timer = undefined;
+  clearDialTimer(conn);
   conn.up = undefined;
   up.destroy();
   const target = conn.target!;
-  (conn.tried ??= new Set()).add(target.id);
-  conn.proxy.hooks.onDialError(target, err);
+  if (timedOut) (conn.timedOut ??= new Set()).add(target.id);
+  else (conn.refused ??= new Set()).add(target.id);
+  conn.proxy.hooks.onDialError(target, err, timedOut);
   if (conn.client.destroyed) return;
-  if (conn.attempts < conn.proxy.maxAttempts) dial(conn);
-  else {
-    conn.proxy.hooks.onNoEndpoint(conn.ip, conn.attempts);
-    conn.client.resetAndDestroy();
-  }
+  dial(conn);
 }
 
-function onDialTimeout(conn: Conn, up: ProxySocket): void {
-  dialFailed(conn, up, new Error(`connect timeout after ${conn.proxy.connectTimeoutMs}ms`));
+function onDialTimeout(conn: Conn, up: ProxySocket, timeoutMs: number): void {
+  conn.timer = undefined;
+  dialFailed(conn, up, new Error(`connect timeout after ${timeoutMs}ms`), true);
 }
 
 function onUpConnect(this: ProxySocket): void {
   const conn = this[CONN];
   this.removeListener('connect', onUpConnect);
   if (conn.up !== this || conn.state !== DIALING) return;
-  clearTimeout(conn.timer);
-  conn.timer = undefined;
-  conn.tried = undefined;
+  clearDialTimer(conn);
+  conn.refused = undefined;
+  conn.timedOut = undefined;
+  conn.proxy.hooks.onDialSuccess(conn.target!);
   if (conn.client.destroyed) {
     this.destroy();
     return;
@@ -281,7 +314,7 @@ function onUpConnect(this: ProxySocket): void {
 function onUpError(this: ProxySocket, err: Error): void {
   const conn = this[CONN];
   if (conn.up !== this) return; // an abandoned dial attempt
-  if (conn.state === DIALING) dialFailed(conn, this, err);
+  if (conn.state === DIALING) dialFailed(conn, this, err, false);
   else if (!conn.client.destroyed) conn.client.resetAndDestroy();
 }
 
@@ -299,8 +332,7 @@ function onClientClose(this: ProxySocket): void {
   const conn = this[CONN];
   const up = conn.up;
   if (conn.state === DIALING) {
-    clearTimeout(conn.timer);
-    conn.timer = undefined;
+    clearDialTimer(conn);
     up?.destroy();
     conn.proxy.finish(conn);
     return;
