@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoadBalancer, clientAddress, type Target } from '../../../modes/userspace/balancer.js';
+import { OutlierTracker } from '../../../modes/userspace/outliers.js';
 
 const t = (n: number): Target => ({ id: `10.0.0.${n}:80`, host: `10.0.0.${n}`, port: 80 });
 const NONE = { type: 'None' } as const;
@@ -108,5 +109,73 @@ describe('clientAddress', () => {
     expect(clientAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(clientAddress('::1')).toBe('::1');
     expect(clientAddress(undefined)).toBe('');
+  });
+});
+
+describe('LoadBalancer with ejected endpoints', () => {
+  function ejecting(): { lb: LoadBalancer; o: OutlierTracker; clock: { now: number } } {
+    const clock = { now: 0 };
+    const o = new OutlierTracker(() => clock.now, { baseEjectionMs: 5000 });
+    return { lb: new LoadBalancer(() => clock.now, o), o, clock };
+  }
+
+  it('sends no new connection to an ejected endpoint until its ejection ends', () => {
+    const { lb: b, o, clock } = ejecting();
+    b.update('s', [t(1), t(2), t(3)], NONE);
+    o.timedOut('s', t(2).id);
+    const during = Array.from({ length: 6 }, () => b.next('s', 'c')?.id);
+    expect(during).toEqual([t(1).id, t(3).id, t(1).id, t(3).id, t(1).id, t(3).id]);
+    clock.now += 5000;
+    const after = new Set(Array.from({ length: 3 }, () => b.next('s', 'c')?.id));
+    expect(after).toEqual(new Set([t(1).id, t(2).id, t(3).id]));
+  });
+
+  it('only ejects for the service port whose dial timed out', () => {
+    const { lb: b, o } = ejecting();
+    b.update('s', [t(1), t(2)], NONE);
+    b.update('u', [t(1), t(2)], NONE);
+    o.timedOut('s', t(1).id);
+    expect(new Set(Array.from({ length: 4 }, () => b.next('u', 'c')?.id))).toEqual(new Set([t(1).id, t(2).id]));
+  });
+
+  it('falls back to ejected endpoints when every endpoint is ejected, round robin', () => {
+    const { lb: b, o } = ejecting();
+    b.update('s', [t(1), t(2)], NONE);
+    o.timedOut('s', t(1).id);
+    o.timedOut('s', t(2).id);
+    expect([b.next('s', 'c')?.id, b.next('s', 'c')?.id]).toEqual([t(1).id, t(2).id]);
+  });
+
+  it('prefers an ejected endpoint to one that already timed out for this connection', () => {
+    const { lb: b, o } = ejecting();
+    b.update('s', [t(1), t(2)], NONE);
+    o.timedOut('s', t(1).id);
+    // t(2) timed out for this very connection: t(1), ejected after an earlier timeout, is next.
+    expect(b.next('s', 'c', undefined, new Set([t(2).id]))?.id).toBe(t(1).id);
+    // Both timed out for this connection: either may be tried again with a longer timeout.
+    expect(b.next('s', 'c', undefined, new Set([t(1).id, t(2).id]))).toBeDefined();
+    // Refused ones never come back, ejected or not.
+    expect(b.next('s', 'c', new Set([t(1).id, t(2).id]))).toBeUndefined();
+  });
+
+  it('moves a ClientIP affinity off an ejected endpoint and keeps it on the new one', () => {
+    const { lb: b, o, clock } = ejecting();
+    b.update('s', [t(1), t(2), t(3)], STICKY);
+    expect(b.next('s', 'a')?.id).toBe(t(1).id);
+    o.timedOut('s', t(1).id);
+    const moved = b.next('s', 'a')?.id;
+    expect(moved).not.toBe(t(1).id);
+    // Pinned to the new endpoint, also after the old one's ejection ended.
+    clock.now += 5000;
+    for (let i = 0; i < 3; i++) expect(b.next('s', 'a')?.id).toBe(moved);
+  });
+
+  it('keeps a ClientIP affinity where it is when every endpoint is ejected', () => {
+    const { lb: b, o } = ejecting();
+    b.update('s', [t(1), t(2), t(3)], STICKY);
+    b.next('s', 'x');
+    expect(b.next('s', 'a')?.id).toBe(t(2).id);
+    for (const n of [1, 2, 3]) o.timedOut('s', t(n).id);
+    for (let i = 0; i < 3; i++) expect(b.next('s', 'a')?.id).toBe(t(2).id);
   });
 });
