@@ -5,7 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCluster,
+  httpGet,
+  nsExec,
+  nsExecOk,
   requireRoot,
+  startEcho,
   tally,
   tcpHits,
   udpHits,
@@ -14,6 +18,8 @@ import {
 import type { Helper } from './harness/spawn.js';
 import {
   eventually,
+  latencySummary,
+  METRICS_PORT,
   openMany,
   portalRules,
   sendBlob,
@@ -23,6 +29,7 @@ import {
   startApi,
   startSink,
   startUserspaceProxy,
+  timedDials,
   type Env,
   type SvcPort,
   type UserspaceProxy,
@@ -33,6 +40,9 @@ const STICKY_IP = '198.19.0.12';
 const DEAD_IP = '198.19.0.13';
 const BLOB_IP = '198.19.0.14';
 const CHURN_IP = '198.19.0.15';
+const HOLE_IP = '198.19.0.16';
+/** Echo servers of the black-hole test listen here only, so its DROP rule touches no other test. */
+const HOLE_PORT = 9100;
 const WEB6_IP = '2001:db8:ff::10';
 const WEB_PORTS: SvcPort[] = [
   { name: 'tcp', port: 80, protocol: 'TCP', nodePort: 30080 },
@@ -208,5 +218,63 @@ describe.skipIf(!requireRoot())('userspace mode (real iptables in a namespace)',
     const after = await tcpHits(c.client.ns, DEAD_IP, 80, 12);
     await expectAll(after, ['a1', 'b1'], 'dead service after a2 died');
     expect(await proxy.daemon.exitCode).toBeNull();
+  });
+
+  it('a black-holed endpoint (SYNs dropped) fails no client with a 2 s timeout and is ejected', async () => {
+    // b2 stands for an endpoint whose node is gone: its SYNs go unanswered (a DROP rule in its
+    // namespace), nothing refuses. The proxy must give up on it after 250 ms and try a1, then stop
+    // sending new connections to it for a while.
+    const [a1, b2] = [c.pod('a1'), c.pod('b2')];
+    const holePorts: SvcPort[] = [{ port: 80, targetPort: HOLE_PORT }];
+    const echoes = await Promise.all([a1, b2].map((p) => startEcho(p.ns, p.name, { tcpPort: HOLE_PORT, httpPort: 0, udpPort: 0 })));
+    const drop = ['INPUT', '-p', 'tcp', '--dport', String(HOLE_PORT), '--syn', '-j', 'DROP'];
+    const dropped = async (): Promise<number> => {
+      // -L -v -x: exact packet counts; the rule's line starts with its packet counter.
+      const out = (await nsExecOk(b2.ns, ['iptables', '-w', '-L', 'INPUT', '-n', '-v', '-x'])).stdout;
+      const line = out.split('\n').find((l) => l.includes('DROP') && l.includes(`dpt:${HOLE_PORT}`));
+      if (!line) throw new Error(`no DROP rule in ${b2.ns}:\n${out}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
+    let blackholed = false;
+    try {
+      env.api.create(service({ name: 'hole', clusterIP: HOLE_IP, ports: holePorts }));
+      env.api.create(slice('hole', [ep('b2'), ep('a1')], holePorts));
+      await eventually(async () => {
+        const t = tally(await tcpHits(c.client.ns, HOLE_IP, 80, 4));
+        return t.a1 === 2 && t.b2 === 2;
+      }, 'the hole service to reach a1 and b2');
+
+      await nsExecOk(b2.ns, ['iptables', '-w', '-A', ...drop]);
+      blackholed = true;
+      const started = Date.now();
+      const seq = await timedDials(c.client.ns, HOLE_IP, 80, { count: 50, timeoutMs: 2000 });
+      const elapsedMs = Date.now() - started;
+      const synsSeq = await dropped();
+      const burst = await timedDials(c.client.ns, HOLE_IP, 80, { count: 50, timeoutMs: 2000, concurrency: 50 });
+      const synsBurst = (await dropped()) - synsSeq;
+      const metrics = (await httpGet(nodeA().ns, `http://127.0.0.1:${METRICS_PORT}/metrics`)).body ?? '';
+      const ejections = Number(/kubeproxy_ts_userspace_endpoint_ejections_total\{service_port="default\/hole:p"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+      const firstSlow = seq.findIndex((d) => d.ms >= 250);
+      console.log(
+        `black hole: sequential ${JSON.stringify(latencySummary(seq))} in ${elapsedMs} ms, SYNs to b2 ${synsSeq}, ` +
+          `after the first timeout ${JSON.stringify(latencySummary(seq.slice(firstSlow + 1)))}; ` +
+          `burst of 50 ${JSON.stringify(latencySummary(burst))}, SYNs to b2 ${synsBurst}; ejections ${ejections}`,
+      );
+
+      // No client saw a failure: every connection reached a1, none timed out.
+      expect(seq.filter((d) => d.name !== 'a1')).toEqual([]);
+      expect(burst.filter((d) => d.name !== 'a1')).toEqual([]);
+      // b2 was tried (round robin sends it every other connection) and ejected...
+      expect(synsSeq).toBeGreaterThanOrEqual(1);
+      expect(ejections).toBeGreaterThanOrEqual(1);
+      // ...and then got no new connections, except one probe per ended ejection (the first one
+      // lasts 5 s and later ones longer). Without ejection it would get ~25 of the 50.
+      expect(synsSeq).toBeLessThanOrEqual(1 + Math.ceil(elapsedMs / 5000));
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n${await dump()}`);
+    } finally {
+      if (blackholed) await nsExec(b2.ns, ['iptables', '-w', '-D', ...drop]);
+      await Promise.all(echoes.map((h) => h.stop()));
+    }
   });
 });

@@ -191,3 +191,27 @@ export function openMany(ns: string, ip: string, port: number, count: number, ti
     },
   };
 }
+
+// ---- dials.mjs -------------------------------------------------------------------------------------
+
+export interface Dial {
+  readonly name?: string;
+  readonly error?: string;
+  /** From connect() to the greeting (or the failure), as the client saw it. */
+  readonly ms: number;
+}
+
+/** `count` timed connections from `ns`, `concurrency` at a time, each failing after `timeoutMs`. */
+export async function timedDials(ns: string, ip: string, port: number, opts: { count: number; timeoutMs: number; concurrency?: number }): Promise<Dial[]> {
+  const budget = Math.ceil(opts.count / (opts.concurrency ?? 1)) * opts.timeoutMs;
+  const r = await nsExec(ns, [process.execPath, join(HELPERS_DIR, 'dials.mjs'), JSON.stringify({ ip, port, ...opts })], { timeoutMs: budget + 10_000 });
+  if (r.code !== 0) throw new Error(`dials.mjs in ${ns} exited ${r.code}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Dial[];
+}
+
+/** p50/p99/max of the dials' latencies, for logs and notes. */
+export function latencySummary(dials: readonly Dial[]): { p50: number; p99: number; max: number; over250: number } {
+  const ms = dials.map((d) => d.ms).sort((a, b) => a - b);
+  const at = (q: number): number => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: ms[ms.length - 1] ?? NaN, over250: ms.filter((m) => m >= 250).length };
+}
