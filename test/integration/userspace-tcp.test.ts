@@ -2,7 +2,7 @@
 // listener port the dataplane reports (no iptables involved; the runner only records payloads).
 
 import { createHash, randomBytes } from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Dataplane } from '../../modes/dataplane.js';
 import { createUserspaceDataplane } from '../../modes/userspace/dataplane.js';
@@ -13,6 +13,7 @@ import { ProxyMetrics } from '../../sync/metrics.js';
 import { config, endpoint, recordingRunner, request, servicePort, state } from '../unit/userspace/fixtures.js';
 import {
   Resources,
+  blackHole,
   connect,
   deadPort,
   echoServer,
@@ -69,6 +70,24 @@ async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean): Pro
   return v;
 }
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+/** tcpRequest as a client with a timeout sees it: ETIMEDOUT when the reply takes longer. */
+function requestWithin(port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ETIMEDOUT')), timeoutMs);
+    tcpRequest(port).then(
+      (b) => {
+        clearTimeout(timer);
+        resolve(b.toString());
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+const metricValue = (text: string, name: string, key: string): number =>
+  Number(new RegExp(`^${name}\\{service_port="${key}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
 
 describe('userspace TCP proxy', () => {
   it('round-robins connections over three endpoints', async () => {
@@ -114,6 +133,59 @@ describe('userspace TCP proxy', () => {
     const sp = servicePort({ name: 'down' });
     await h.sync([[sp, [endpoint('127.0.0.1', await deadPort())]]]);
     await expect(tcpRequest(await h.port(sp.key))).rejects.toThrow(/ECONNRESET|EPIPE/);
+  });
+
+  it('fails no client (2 s timeout) when an endpoint black-holes SYNs: one 250 ms dial, then ejection', async () => {
+    const hole = res.add(await blackHole());
+    const a = res.add(await nameServer('a'));
+    // The fake clock only drives ejection (and affinity); dial timers are real. Frozen, the
+    // ejection cannot end during the test, so exactly one dial may reach the black hole.
+    const clock = new FakeClock(1_000_000);
+    const { logger, lines } = memoryLogger();
+    const h = await harness({ clock, logger });
+    const sp = servicePort({ name: 'hole' });
+    const holeId = `127.0.0.1:${hole.port}`;
+    await h.sync([[sp, [endpoint('127.0.0.1', hole.port), ...eps(a)]]]);
+    const port = await h.port(sp.key);
+    const replies: string[] = [];
+    for (let i = 0; i < 20; i++) replies.push(await requestWithin(port, 2000).catch((e: Error) => e.message));
+    expect(replies).toEqual(Array(20).fill('a'));
+    let text = await h.metrics.text();
+    expect(metricValue(text, 'kubeproxy_userspace_endpoint_dial_errors_total', sp.key)).toBe(1);
+    expect(metricValue(text, 'kubeproxy_ts_userspace_endpoint_ejections_total', sp.key)).toBe(1);
+    expect(metricValue(text, 'kubeproxy_ts_userspace_ejected_endpoints', sp.key)).toBe(1);
+    expect(((await h.dp.describe?.(sp.key)) as { ejectedEndpoints: unknown }).ejectedEndpoints).toEqual([
+      { endpoint: holeId, remainingMs: 5000, ejections: 1 },
+    ]);
+    expect(lines.filter((l) => l.includes('endpoint ejected after dial timeout') && l.includes(holeId))).toHaveLength(1);
+
+    // Once the ejection ends the endpoint gets one probe; still dead, it is ejected for twice as long.
+    clock.advance(5000);
+    for (let i = 0; i < 4; i++) expect(await requestWithin(port, 2000)).toBe('a');
+    text = await h.metrics.text();
+    expect(metricValue(text, 'kubeproxy_userspace_endpoint_dial_errors_total', sp.key)).toBe(2);
+    expect(((await h.dp.describe?.(sp.key)) as { ejectedEndpoints: unknown }).ejectedEndpoints).toEqual([
+      { endpoint: holeId, remainingMs: 10_000, ejections: 2 },
+    ]);
+    // An endpoint update that drops it forgets it.
+    await h.sync([[sp, eps(a)]]);
+    expect(((await h.dp.describe?.(sp.key)) as { ejectedEndpoints: unknown }).ejectedEndpoints).toEqual([]);
+    expect(metricValue(await h.metrics.text(), 'kubeproxy_ts_userspace_ejected_endpoints', sp.key)).toBe(0);
+  });
+
+  it('moves a ClientIP affinity off a black-holed endpoint and keeps it on the live one', async () => {
+    const hole = res.add(await blackHole());
+    const a = res.add(await nameServer('a'));
+    const clock = new FakeClock(1_000_000);
+    const h = await harness({ clock });
+    const sp = servicePort({ name: 'sticky-hole', sessionAffinity: { type: 'ClientIP', timeoutSeconds: 30 } });
+    await h.sync([[sp, [endpoint('127.0.0.1', hole.port), ...eps(a)]]]);
+    const port = await h.port(sp.key);
+    for (let i = 0; i < 5; i++) expect(await requestWithin(port, 2000)).toBe('a');
+    // Even after the ejection ended, the client stays pinned to the endpoint that answered.
+    clock.advance(5000);
+    for (let i = 0; i < 3; i++) expect(await requestWithin(port, 2000)).toBe('a');
+    expect(metricValue(await h.metrics.text(), 'kubeproxy_userspace_endpoint_dial_errors_total', sp.key)).toBe(1);
   });
 
   it('relays 20 MB each way byte-identical through an echo endpoint', async () => {
@@ -283,5 +355,24 @@ describe('userspace dataplane listeners', () => {
     await expect(h.port(two.key)).rejects.toThrow(/no listener/);
     await expect(tcpRequest(p2)).rejects.toThrow(/ECONNREFUSED/);
     expect((await tcpRequest(p1)).toString()).toBe('a');
+  });
+});
+
+describe('black hole fixture', () => {
+  it('leaves SYNs unanswered: a direct connect neither succeeds nor is refused', async () => {
+    const hole = res.add(await blackHole());
+    const outcome = await new Promise<string>((resolve) => {
+      const s = net.connect({ port: hole.port, host: '127.0.0.1' });
+      const timer = setTimeout(() => {
+        s.destroy();
+        resolve('no answer');
+      }, 500);
+      s.once('connect', () => resolve('connected'));
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve(e.code ?? 'error');
+      });
+    });
+    expect(outcome).toBe('no answer');
   });
 });

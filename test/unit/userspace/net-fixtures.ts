@@ -1,8 +1,10 @@
 // Loopback backends and clients for the userspace proxy tests. Everything binds 127.0.0.1 on
 // ephemeral ports and is closed by `closeAll`.
 
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
 
 export interface Closer {
   close(): Promise<void>;
@@ -63,6 +65,54 @@ export async function deadPort(): Promise<number> {
   const b = await tcpBackend('dead', () => undefined);
   await b.close();
   return b.port;
+}
+
+// A listener that never accepts: a child process listens with a backlog of 1 and then blocks its
+// event loop. Once its accept queue is full (filled below), Linux drops further SYNs unanswered
+// (tcp_conn_request: accept queue full -> drop; no RST): a real black hole on loopback, no root.
+const BLACK_HOLE_CHILD = `
+const net = require('node:net');
+const s = net.createServer();
+s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+  process.stdout.write(s.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+});`;
+
+/** A port on 127.0.0.1 whose SYNs go unanswered (see BLACK_HOLE_CHILD). */
+export async function blackHole(): Promise<Closer & { readonly port: number }> {
+  const child = spawn(process.execPath, ['-e', BLACK_HOLE_CHILD], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fillers: net.Socket[] = [];
+  const close = async (): Promise<void> => {
+    for (const f of fillers) f.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
+      child.once('exit', (code) => reject(new Error(`black hole child exited ${code}`)));
+    });
+    // Fill the accept queue: connections complete until it is full, then a SYN goes unanswered.
+    for (let i = 0; i < 16; i++) {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      s.on('error', () => undefined);
+      fillers.push(s);
+      const connected = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 300);
+        s.once('connect', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!connected) return { port, close };
+    }
+    throw new Error('black hole: every connection was answered');
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** Connect, send `payload`, half-close, and collect the whole reply. */
