@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoadBalancer, type Target } from '../../../modes/userspace/balancer.js';
 import { ENDPOINT_DIAL_TIMEOUTS_MS, TcpProxy, type TcpProxyHooks } from '../../../modes/userspace/tcp-proxy.js';
-import { FakeClock, flushPromises } from '../../../sync/clock.js';
+import { FakeClock } from '../../../sync/clock.js';
 import { Resources, connect, echoServer, roundTrip } from './net-fixtures.js';
 
 const res = new Resources();
@@ -67,7 +67,9 @@ async function rig(targets: readonly Target[], behaviour: (t: Target) => Behavio
 
 /** Yield to real I/O until `cond` holds (the client's connection reaching the proxy, a refusal). */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await flushPromises();
+  // Real time, not turns of the event loop: a loaded machine may take a while to accept.
+  const deadline = Date.now() + 10_000;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
   if (!cond()) throw new Error(`timed out waiting for ${what}`);
 }
 
