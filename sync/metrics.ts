@@ -69,7 +69,7 @@ export class ProxyMetrics {
     this.iptablesRulesLast = g('kubeproxy_sync_proxy_rules_iptables_last', 'Number of iptables rules written by kube-proxy in last sync', ['table', 'ip_family']);
     this.healthzTotal = c('kubeproxy_proxy_healthz_total', 'Cumulative proxy healthz HTTP status', ['code']);
     this.livezTotal = c('kubeproxy_proxy_livez_total', 'Cumulative proxy livez HTTP status', ['code']);
-    this.rejectedObjectsTotal = c('kubeproxy_ts_rejected_objects_total', 'Objects skipped because they failed validation', ['kind']);
+    this.rejectedObjectsTotal = c('kubeproxy_ts_rejected_objects_total', 'Objects with a field that failed validation (that field is ignored; a Service without a usable cluster IP is skipped)', ['kind']);
     this.syncFailuresTotal = c('kubeproxy_ts_sync_failures_total', 'Failed dataplane syncs', ['mode']);
     this.ipvsVirtualServers = g('kubeproxy_ts_ipvs_virtual_servers', 'IPVS virtual servers programmed by this proxy', ['ip_family']);
     this.ipvsRealServers = g('kubeproxy_ts_ipvs_real_servers', 'IPVS real servers programmed by this proxy', ['ip_family']);

@@ -3,12 +3,14 @@
 // The result is keyed by slice port, not by service port key: a slice does not know the Service's
 // ports, so the store joins the two with endpointsForServicePort(). Invalid items (bad address,
 // bad port) are skipped and reported; the rest of the object is still used, because dropping every
-// endpoint of a Service over one malformed address would be an outage.
+// endpoint of a Service over one malformed address would be an outage. Addresses are parsed as the
+// apiserver parses them and kept in canonical form (see ip-parse.ts), so "198.18.0.012" and
+// "198.18.0.12" are one endpoint and no dataplane reads the leading zero as octal.
 
 import type { V1EndpointSlice, V1Endpoints } from '@kubernetes/client-node';
-import { ipFamily } from './ip.js';
+import { parseIPSloppy } from './ip-parse.js';
 import { compareIPs } from './ip-order.js';
-import type { Endpoint, FieldError, IPFamily, Protocol, ServicePort } from './types.js';
+import type { Endpoint, FieldError, Protocol, ServicePort } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -86,32 +88,37 @@ export function endpointsFromSlice(slice: V1EndpointSlice, nodeName: string): En
     const epNode = ep.nodeName ?? '';
     const zoneHints = ep.hints?.forZones?.length ? ep.hints.forZones.map((z) => z.name) : NO_HINTS;
     const nodeHints = ep.hints?.forNodes?.length ? ep.hints.forNodes.map((n) => n.name) : NO_HINTS;
-    (ep.addresses ?? []).forEach((raw, j) => {
-      const ip = typeof raw === 'string' ? raw.trim() : '';
-      const family = ipFamily(ip);
-      if (family !== addressType) {
-        errors.push({
-          field: `endpoints[${i}].addresses[${j}]`,
-          message: `must be a valid ${addressType} address, got ${JSON.stringify(raw)}`,
-        });
-        return;
-      }
-      for (const p of ports) {
-        add(byPort, p.key, {
-          ip,
-          port: p.port,
-          family,
-          ready,
-          serving,
-          terminating,
-          nodeName: epNode,
-          zone: ep.zone ?? '',
-          zoneHints,
-          nodeHints,
-          isLocal: epNode !== '' && epNode === nodeName,
-        });
-      }
-    });
+    // One endpoint is one address: the API says consumers may ignore all but addresses[0] (they
+    // are fungible copies of one pod), and upstream uses only the first. Reading every address
+    // would send a share of the traffic to each copy, a different balance than upstream's.
+    const raw = ep.addresses?.[0];
+    if (raw === undefined) {
+      errors.push({ field: `endpoints[${i}].addresses`, message: 'must have at least one address; this endpoint is ignored' });
+      return;
+    }
+    const ip = typeof raw === 'string' ? parseIPSloppy(raw.trim()) : undefined;
+    if (ip === undefined || ip.family !== addressType) {
+      errors.push({
+        field: `endpoints[${i}].addresses[0]`,
+        message: `must be a valid ${addressType} address, got ${JSON.stringify(raw)}; this endpoint is ignored`,
+      });
+      return;
+    }
+    for (const p of ports) {
+      add(byPort, p.key, {
+        ip: ip.address,
+        port: p.port,
+        family: ip.family,
+        ready,
+        serving,
+        terminating,
+        nodeName: epNode,
+        zone: ep.zone ?? '',
+        zoneHints,
+        nodeHints,
+        isLocal: epNode !== '' && epNode === nodeName,
+      });
+    }
   });
   return { byPort: finish(byPort), errors };
 }
@@ -141,21 +148,20 @@ export function endpointsFromV1Endpoints(eps: V1Endpoints, nodeName: string): En
     ];
     for (const g of groups) {
       g.list.forEach((addr, i) => {
-        const ip = typeof addr.ip === 'string' ? addr.ip.trim() : '';
-        const family: IPFamily | undefined = ipFamily(ip);
-        if (family === undefined) {
+        const ip = typeof addr.ip === 'string' ? parseIPSloppy(addr.ip.trim()) : undefined;
+        if (ip === undefined) {
           errors.push({
             field: `subsets[${s}].${g.field}[${i}].ip`,
-            message: `must be a valid IP address, got ${JSON.stringify(addr.ip)}`,
+            message: `must be a valid IP address, got ${JSON.stringify(addr.ip)}; this endpoint is ignored`,
           });
           return;
         }
         const epNode = addr.nodeName ?? '';
         for (const p of ports) {
           add(byPort, p.key, {
-            ip,
+            ip: ip.address,
             port: p.port,
-            family,
+            family: ip.family,
             ready: g.ready,
             serving: g.ready,
             terminating: false,

@@ -1,4 +1,6 @@
-// Small, pure IP helpers shared by the model and the dataplanes.
+// Small, pure IP helpers shared by the model and the dataplanes. These are strict (node:net) and
+// meant for canonical text and for our own flags; text from API objects goes through
+// ip-parse.ts, which reads it as the apiserver does.
 
 import { BlockList, isIP } from 'node:net';
 import type { IPFamily } from './types.js';

@@ -2,17 +2,24 @@
 //
 // The API server already validates Services, but kube-proxy must not trust that (old servers,
 // direct etcd writes, fuzzed objects): one bad Service must never break the rules of the others.
-// So every field this proxy consumes is checked here, each problem is reported with its field
-// path, and any error makes the whole Service produce no ports (the caller records a rejection).
+// So every field this proxy consumes is checked here and each problem is reported with its field
+// path (the caller records a rejection). A bad field drops only itself (one external IP, one
+// port, ...) and the message says so: one bad field must not black-hole a working ClusterIP. Only
+// a Service without a usable cluster IP produces no ports.
+//
+// IPs and CIDRs are parsed as the apiserver parses them (leading zeros are decimal) and stored in
+// canonical form, so no dataplane ever sees the raw text (see ip-parse.ts).
 
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { formatCidr, ipFamily, parseCidr } from './ip.js';
+import { formatParsedCIDR, parseCIDRSloppy, parseIPSloppy } from './ip-parse.js';
 import type { FieldError, Protocol, ServicePort, ServiceType, SessionAffinity, TrafficPolicy } from './types.js';
 
 export type ServiceSkipReason = 'headless' | 'ExternalName' | 'no-cluster-ip';
 
 export interface ServiceParseResult {
+  /** What can be programmed; may be non-empty alongside errors (the bad fields were dropped). */
   readonly ports: ServicePort[];
+  /** Every field that was dropped, with what that means for the Service. */
   readonly errors: FieldError[];
   /** Set when the Service is legitimately not proxied (no error). */
   readonly skipped?: ServiceSkipReason;
@@ -53,8 +60,8 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
   const errs = new Errors();
   const name = svc.metadata?.name ?? '';
   const namespace = svc.metadata?.namespace ?? '';
-  if (name === '') errs.add('metadata.name', 'must be set');
-  if (namespace === '') errs.add('metadata.namespace', 'must be set');
+  if (name === '') errs.add('metadata.name', 'must be set; the Service is not proxied');
+  if (namespace === '') errs.add('metadata.namespace', 'must be set; the Service is not proxied');
   const spec = svc.spec ?? {};
 
   if (spec.type === 'ExternalName') return { ports: [], errors: [], skipped: 'ExternalName' };
@@ -63,9 +70,12 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
   const clusterIPs = parseClusterIPs(spec.clusterIP, spec.clusterIPs, errs);
   if (clusterIPs === 'None') return { ports: [], errors: [], skipped: 'headless' };
 
-  const externalIPs = parseIPList(spec.externalIPs ?? [], 'spec.externalIPs', errs);
-  const loadBalancerIPs = type === 'LoadBalancer' ? parseIngressIPs(svc, errs) : [];
+  const externalIPs = parseIPList(spec.externalIPs ?? [], 'spec.externalIPs', 'this external IP is ignored', errs);
   const sourceRanges = parseSourceRanges(svc, errs);
+  // Source ranges were asked for but none can be rendered: leaving the list empty would open the
+  // load balancer to every source, so its IPs are not programmed at all (fail closed).
+  const lbClosed = type === 'LoadBalancer' && sourceRanges === 'none-valid';
+  const loadBalancerIPs = type === 'LoadBalancer' && !lbClosed ? parseIngressIPs(svc, errs) : [];
   const sessionAffinity = parseAffinity(svc, errs);
   const etp = parsePolicy(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', errs);
   const itp = parsePolicy(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', errs);
@@ -79,18 +89,21 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
     const portName = p.name ?? '';
     const first = seenNames.get(portName);
     if (first !== undefined) {
-      errs.add(`spec.ports[${i}].name`, `duplicate port name "${portName}" (also spec.ports[${first}])`);
+      errs.add(`spec.ports[${i}].name`, `duplicate port name "${portName}" (also spec.ports[${first}]); this port is not proxied`);
+      parsedPorts[i] = undefined;
     } else {
       seenNames.set(portName, i);
     }
   });
 
-  if (errs.list.length > 0) return { ports: [], errors: errs.list };
-  if (clusterIPs.length === 0) return { ports: [], errors: [], skipped: 'no-cluster-ip' };
+  // Every other problem above dropped only its own field; these leave nothing to program.
+  if (name === '' || namespace === '' || clusterIPs === 'invalid') return { ports: [], errors: errs.list };
+  if (clusterIPs.length === 0) return { ports: [], errors: errs.list, skipped: 'no-cluster-ip' };
 
-  const ports = parsedPorts.map((p): ServicePort => {
-    const parsed = p ?? { portName: '', protocol: 'TCP' as Protocol, port: 0, nodePort: 0 };
-    return {
+  const ports: ServicePort[] = [];
+  for (const parsed of parsedPorts) {
+    if (parsed === undefined) continue;
+    ports.push({
       key: servicePortKey(namespace, name, parsed.portName),
       namespace,
       name,
@@ -104,50 +117,77 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
       nodePort: externallyTyped ? parsed.nodePort : 0,
       externalIPs,
       loadBalancerIPs,
-      loadBalancerSourceRanges: type === 'LoadBalancer' ? sourceRanges : [],
+      loadBalancerSourceRanges: type === 'LoadBalancer' && sourceRanges !== 'none-valid' ? sourceRanges : [],
       sessionAffinity,
       externalTrafficPolicy: externallyTyped ? etp : 'Cluster',
       internalTrafficPolicy: itp,
       // Upstream's NeedsHealthCheck: only LoadBalancer Services with externalTrafficPolicy Local.
       healthCheckNodePort: type === 'LoadBalancer' && etp === 'Local' ? hcnp : 0,
-    };
-  });
-  return { ports, errors: [] };
+    });
+  }
+  return { ports, errors: errs.list };
 }
 
 function parseType(raw: string | undefined, errs: Errors): ServiceType {
   if (raw === undefined || raw === '' || raw === 'ClusterIP') return 'ClusterIP';
   if (raw === 'NodePort' || raw === 'LoadBalancer') return raw;
-  errs.add('spec.type', `must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, got "${raw}"`);
+  errs.add('spec.type', `must be one of ClusterIP, NodePort, LoadBalancer, ExternalName, got "${raw}"; treated as ClusterIP`);
   return 'ClusterIP';
 }
 
+/**
+ * The cluster IPs, canonical, primary first. 'invalid' when the Service has no usable VIP (the
+ * only problem that takes all its ports down); an entry that cannot be rendered is dropped alone,
+ * so a dual-stack Service keeps the family that is fine.
+ */
 function parseClusterIPs(
   clusterIP: string | undefined,
   clusterIPs: readonly string[] | undefined,
   errs: Errors,
-): string[] | 'None' {
-  const list = clusterIPs !== undefined && clusterIPs.length > 0 ? [...clusterIPs] : clusterIP ? [clusterIP] : [];
-  const field = clusterIPs !== undefined && clusterIPs.length > 0 ? 'spec.clusterIPs' : 'spec.clusterIP';
+): string[] | 'None' | 'invalid' {
+  const useList = clusterIPs !== undefined && clusterIPs.length > 0;
+  const list = useList ? [...clusterIPs] : clusterIP ? [clusterIP] : [];
   if (list[0] === 'None') return 'None';
-  if (clusterIP && clusterIPs && clusterIPs.length > 0 && clusterIPs[0] !== clusterIP) {
-    errs.add('spec.clusterIP', `must equal spec.clusterIPs[0] ("${clusterIPs[0]}"), got "${clusterIP}"`);
+  if (list.length === 0) return [];
+  const pathOf = (i: number): string => (useList ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
+  if (clusterIP && useList && canonicalOrRaw(clusterIPs[0]) !== canonicalOrRaw(clusterIP)) {
+    // Two different primary VIPs: programming either could capture another Service's traffic.
+    errs.add('spec.clusterIP', `must equal spec.clusterIPs[0] ("${String(clusterIPs[0])}"), got "${clusterIP}"; the Service is not proxied`);
+    return 'invalid';
   }
-  if (list.length > 2) errs.add(field, `must have at most 2 entries (one per IP family), got ${list.length}`);
-  const out = parseIPList(list, field, errs, field === 'spec.clusterIP');
-  if (out.length === 2 && ipFamily(out[0] ?? '') === ipFamily(out[1] ?? '')) {
-    errs.add('spec.clusterIPs[1]', `must be of a different IP family than spec.clusterIPs[0], got "${out[1]}"`);
-  }
-  return out;
+  const out: string[] = [];
+  const problems: { path: string; message: string }[] = [];
+  list.forEach((raw, i) => {
+    if (i >= 2) {
+      problems.push({ path: pathOf(i), message: `must have at most 2 entries (one per IP family), got ${list.length}` });
+      return;
+    }
+    const ip = typeof raw === 'string' ? parseIPSloppy(raw.trim()) : undefined;
+    if (ip === undefined) {
+      problems.push({ path: pathOf(i), message: `must be a valid IP address, got ${JSON.stringify(raw)}` });
+    } else if (out.length === 1 && parseIPSloppy(out[0] ?? '')?.family === ip.family) {
+      problems.push({ path: pathOf(i), message: `must be of a different IP family than spec.clusterIPs[0], got "${String(raw)}"` });
+    } else {
+      out.push(ip.address);
+    }
+  });
+  const consequence = out.length === 0 ? 'the Service is not proxied' : 'this cluster IP is ignored';
+  for (const p of problems) errs.add(p.path, `${p.message}; ${consequence}`);
+  return out.length === 0 ? 'invalid' : out;
 }
 
-function parseIPList(list: readonly string[], field: string, errs: Errors, scalar = false): string[] {
+function canonicalOrRaw(raw: string | undefined): string {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  return parseIPSloppy(text)?.address ?? text;
+}
+
+/** Canonical addresses of `list`, de-duplicated (two spellings of one address are one address). */
+function parseIPList(list: readonly string[], field: string, consequence: string, errs: Errors): string[] {
   const out: string[] = [];
   list.forEach((raw, i) => {
-    const path = scalar ? field : `${field}[${i}]`;
-    const ip = typeof raw === 'string' ? raw.trim() : '';
-    if (ipFamily(ip) === undefined) errs.add(path, `must be a valid IP address, got ${JSON.stringify(raw)}`);
-    else out.push(ip);
+    const ip = typeof raw === 'string' ? parseIPSloppy(raw.trim()) : undefined;
+    if (ip === undefined) errs.add(`${field}[${i}]`, `must be a valid IP address, got ${JSON.stringify(raw)}; ${consequence}`);
+    else if (!out.includes(ip.address)) out.push(ip.address);
   });
   return out;
 }
@@ -157,20 +197,24 @@ function parseIngressIPs(svc: V1Service, errs: Errors): string[] {
   (svc.status?.loadBalancer?.ingress ?? []).forEach((ing, i) => {
     // Hostname-only ingress (e.g. AWS ELB) has nothing to program on the node.
     if (ing.ip === undefined || ing.ip === '') return;
-    const ip = ing.ip.trim();
-    if (ipFamily(ip) === undefined) {
-      errs.add(`status.loadBalancer.ingress[${i}].ip`, `must be a valid IP address, got ${JSON.stringify(ing.ip)}`);
+    const ip = typeof ing.ip === 'string' ? parseIPSloppy(ing.ip.trim()) : undefined;
+    if (ip === undefined) {
+      errs.add(
+        `status.loadBalancer.ingress[${i}].ip`,
+        `must be a valid IP address, got ${JSON.stringify(ing.ip)}; this load-balancer IP is ignored`,
+      );
       return;
     }
     // ipMode Proxy (KEP-1860): the load balancer delivers to the node with its own source/dest, so
     // short-circuiting the VIP on the node would bypass it; upstream does not program such IPs.
     if (ing.ipMode === 'Proxy') return;
-    out.push(ip);
+    if (!out.includes(ip.address)) out.push(ip.address);
   });
   return out;
 }
 
-function parseSourceRanges(svc: V1Service, errs: Errors): string[] {
+/** Canonical CIDRs; 'none-valid' when ranges were given but not one of them can be rendered. */
+function parseSourceRanges(svc: V1Service, errs: Errors): string[] | 'none-valid' {
   const spec = svc.spec?.loadBalancerSourceRanges ?? [];
   let list: readonly string[] = spec;
   let field = 'spec.loadBalancerSourceRanges';
@@ -183,10 +227,17 @@ function parseSourceRanges(svc: V1Service, errs: Errors): string[] {
   }
   const out: string[] = [];
   list.forEach((raw, i) => {
-    const c = typeof raw === 'string' ? parseCidr(raw.trim()) : undefined;
-    if (!c) errs.add(`${field}[${i}]`, `must be a valid CIDR, got ${JSON.stringify(raw)}`);
-    else out.push(formatCidr(c));
+    const c = typeof raw === 'string' ? parseCIDRSloppy(raw.trim(), { bareAddress: true }) : undefined;
+    // Ignoring one range narrows the allowed sources, never widens them.
+    if (!c) errs.add(`${field}[${i}]`, `must be a valid CIDR, got ${JSON.stringify(raw)}; this range is ignored`);
+    else if (!out.includes(formatParsedCIDR(c))) out.push(formatParsedCIDR(c));
   });
+  if (list.length > 0 && out.length === 0) {
+    if (svc.spec?.type === 'LoadBalancer') {
+      errs.add(field, 'has no valid entry; the load-balancer IPs are not programmed rather than opened to every source');
+    }
+    return 'none-valid';
+  }
   return out;
 }
 
@@ -194,7 +245,7 @@ function parseAffinity(svc: V1Service, errs: Errors): SessionAffinity {
   const raw = svc.spec?.sessionAffinity;
   if (raw === undefined || raw === '' || raw === 'None') return { type: 'None' };
   if (raw !== 'ClientIP') {
-    errs.add('spec.sessionAffinity', `must be None or ClientIP, got "${raw}"`);
+    errs.add('spec.sessionAffinity', `must be None or ClientIP, got "${raw}"; treated as None`);
     return { type: 'None' };
   }
   const t = svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds;
@@ -202,8 +253,9 @@ function parseAffinity(svc: V1Service, errs: Errors): SessionAffinity {
   if (!Number.isInteger(t) || t < 1 || t > MAX_AFFINITY_TIMEOUT_SECONDS) {
     errs.add(
       'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
-      `must be between 1 and ${MAX_AFFINITY_TIMEOUT_SECONDS}, got ${String(t)}`,
+      `must be between 1 and ${MAX_AFFINITY_TIMEOUT_SECONDS}, got ${String(t)}; using the default ${DEFAULT_AFFINITY_TIMEOUT_SECONDS}`,
     );
+    return { type: 'ClientIP', timeoutSeconds: DEFAULT_AFFINITY_TIMEOUT_SECONDS };
   }
   return { type: 'ClientIP', timeoutSeconds: t };
 }
@@ -211,14 +263,14 @@ function parseAffinity(svc: V1Service, errs: Errors): SessionAffinity {
 function parsePolicy(raw: string | undefined, field: string, errs: Errors): TrafficPolicy {
   if (raw === undefined || raw === '' || raw === 'Cluster') return 'Cluster';
   if (raw === 'Local') return 'Local';
-  errs.add(field, `must be Cluster or Local, got "${raw}"`);
+  errs.add(field, `must be Cluster or Local, got "${raw}"; treated as Cluster`);
   return 'Cluster';
 }
 
 function parseHealthCheckNodePort(raw: number | undefined, errs: Errors): number {
   if (raw === undefined || raw === null) return 0;
   if (!Number.isInteger(raw) || raw < 0 || raw > 65535) {
-    errs.add('spec.healthCheckNodePort', `must be between 0 and 65535, got ${String(raw)}`);
+    errs.add('spec.healthCheckNodePort', `must be between 0 and 65535, got ${String(raw)}; no health check is served`);
     return 0;
   }
   return raw;
@@ -236,15 +288,17 @@ function parsePort(p: V1ServicePort, i: number, errs: Errors): ParsedPort | unde
   const before = errs.list.length;
   const protocol = (p.protocol ?? 'TCP') as Protocol;
   if (!PROTOCOLS.includes(protocol)) {
-    errs.add(`${path}.protocol`, `must be one of TCP, UDP, SCTP, got "${String(p.protocol)}"`);
+    errs.add(`${path}.protocol`, `must be one of TCP, UDP, SCTP, got "${String(p.protocol)}"; this port is not proxied`);
   }
   if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-    errs.add(`${path}.port`, `must be between 1 and 65535, got ${String(p.port)}`);
-  }
-  const nodePort = p.nodePort ?? 0;
-  if (!Number.isInteger(nodePort) || nodePort < 0 || nodePort > 65535) {
-    errs.add(`${path}.nodePort`, `must be between 0 and 65535, got ${String(p.nodePort)}`);
+    errs.add(`${path}.port`, `must be between 1 and 65535, got ${String(p.port)}; this port is not proxied`);
   }
   if (errs.list.length > before) return undefined;
+  let nodePort = p.nodePort ?? 0;
+  if (!Number.isInteger(nodePort) || nodePort < 0 || nodePort > 65535) {
+    // The port's cluster IP still works; only the node port cannot be rendered.
+    errs.add(`${path}.nodePort`, `must be between 0 and 65535, got ${String(p.nodePort)}; this port gets no node port`);
+    nodePort = 0;
+  }
   return { portName: p.name ?? '', protocol, port: p.port, nodePort };
 }

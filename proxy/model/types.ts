@@ -2,7 +2,9 @@
 //
 // Watch handlers turn Kubernetes objects into these values; dataplanes never see API objects.
 // Everything here is plain immutable data so that rendering stays a pure function of
-// (desired state, previous state) and can be tested without root.
+// (desired state, previous state) and can be tested without root. Every IP and CIDR here is in
+// canonical form (ip-parse.ts), whatever spelling the API object used, so dataplanes may compare
+// and render them as strings.
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export type IPFamily = 'IPv4' | 'IPv6';

@@ -8,7 +8,7 @@ import { TestApiServer, kubeconfigFor, makeEndpointSlice, makeNode, makeService 
 import { DaemonProcess, MAIN_JS, eventually, writeTempFile } from './daemon-process.js';
 
 interface StateJson {
-  services: { key: string; clusterIPs: string[]; port: number; endpoints: { ip: string; ready: boolean }[] }[];
+  services: { key: string; clusterIPs: string[]; externalIPs: string[]; port: number; endpoints: { ip: string; ready: boolean }[] }[];
   rejected: { kind: string; namespace: string; name: string; errors: { field: string; message: string }[] }[];
   syncs: number;
 }
@@ -122,6 +122,60 @@ describe('daemon against the test apiserver (noop dataplane)', () => {
     expect(fieldsOf('bad-proto')).toContain('spec.ports[0].protocol');
     const warned = daemon.logs.filter((l) => l.level === 'warn' && JSON.stringify(l).includes('default/bad-port'));
     expect(warned.length).toBeGreaterThan(0);
+  });
+
+  it('programs legacy leading-zero IPs at their decimal address and drops only an unrenderable externalIP', async () => {
+    // Accepted by the v1.26 apiserver (leading zeros are decimal); iptables would read 051 as
+    // octal 41 and refuse 018 outright.
+    api.create(
+      makeService({
+        name: 'legacy',
+        namespace: 'default',
+        clusterIP: '198.19.0.010',
+        externalIPs: ['192.0.2.051', '198.018.0.11'],
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      }),
+    );
+    api.create(
+      makeEndpointSlice({
+        service: 'legacy',
+        namespace: 'default',
+        name: 'legacy-abc',
+        ports: [{ name: 'http', port: 8080 }],
+        endpoints: [{ ip: '198.18.1.021', nodeName: NODE }],
+      }),
+    );
+    api.create(
+      makeService({
+        name: 'half-bad',
+        namespace: 'default',
+        clusterIP: '198.19.0.31',
+        externalIPs: ['192.0.2.7', '192.0.2.7.7'],
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      }),
+    );
+    api.create(web('half-bad', '198.19.0.31', ['198.18.1.31'])[1]);
+
+    const programmed = (key: string) =>
+      daemon.logs.filter((l) => l.msg === 'would program service port' && l['service'] === key).pop()?.['rules'];
+    await eventually(async () => programmed('default/legacy:http') !== undefined && programmed('default/half-bad:http') !== undefined, 'both programmed');
+    // What reaches the dataplane is the canonical address only.
+    expect(programmed('default/legacy:http')).toBe('TCP 198.19.0.10:80,192.0.2.51:80,198.18.0.11:80 -> 198.18.1.21:8080');
+    expect(programmed('default/half-bad:http')).toBe('TCP 198.19.0.31:80,192.0.2.7:80 -> 198.18.1.31:8080');
+
+    const st = await state();
+    expect(st.services.find((x) => x.key === 'default/legacy:http')).toMatchObject({
+      clusterIPs: ['198.19.0.10'],
+      externalIPs: ['192.0.2.51', '198.18.0.11'],
+      endpoints: [{ ip: '198.18.1.21' }],
+    });
+    expect(st.rejected.some((r) => r.name === 'legacy')).toBe(false);
+    expect(st.rejected.find((r) => r.name === 'half-bad')).toMatchObject({
+      kind: 'Service',
+      namespace: 'default',
+      errors: [{ field: 'spec.externalIPs[1]', message: 'must be a valid IP address, got "192.0.2.7.7"; this external IP is ignored' }],
+    });
+    expect(metricValue(await metricsText(), 'kubeproxy_ts_rejected_objects_total{kind="Service"}')).toBeGreaterThanOrEqual(1);
   });
 
   it('recovers from dropped watches and 410 Gone without removing any programmed service', async () => {

@@ -30,29 +30,54 @@ describe('endpointsFromSlice', () => {
     ]);
   });
 
-  it('expands every address and every port, and sets locality, zone and hints', () => {
+  it('uses the first address of each endpoint (as upstream), every port, and sets locality, zone and hints', () => {
     const r = endpointsFromSlice(
       slice(
         's1',
         'web',
         [
+          // addresses[1] is a fungible copy the API lets consumers ignore; upstream does.
           sliceEp(['198.18.0.10', '198.18.0.9'], {
             nodeName: 'me',
             zone: 'a',
             hints: { forZones: [{ name: 'a' }], forNodes: [{ name: 'me' }] },
           }),
-          sliceEp(['198.18.0.20'], { nodeName: 'other' }),
+          sliceEp(['198.18.0.20', 'not-even-parsed'], { nodeName: 'other' }),
+          sliceEp(['198.18.0.3']),
         ],
         { ports: [{ name: 'http', port: 8080 }, { name: 'dns', port: 53, protocol: 'UDP' }] },
       ),
       'me',
     );
-    // Numeric sort: .9 before .10.
-    expect(ips(r.byPort.get('http/TCP'))).toEqual(['198.18.0.9', '198.18.0.10', '198.18.0.20']);
+    expect(r.errors).toEqual([]);
+    // Numeric sort: .3 before .10.
+    expect(ips(r.byPort.get('http/TCP'))).toEqual(['198.18.0.3', '198.18.0.10', '198.18.0.20']);
     const dns = r.byPort.get('dns/UDP')!;
     expect(dns.map((e) => e.port)).toEqual([53, 53, 53]);
-    expect(dns[0]).toMatchObject({ isLocal: true, nodeName: 'me', zone: 'a', zoneHints: ['a'], nodeHints: ['me'], family: 'IPv4' });
+    expect(dns[1]).toMatchObject({ isLocal: true, nodeName: 'me', zone: 'a', zoneHints: ['a'], nodeHints: ['me'], family: 'IPv4' });
     expect(dns[2]).toMatchObject({ isLocal: false, zone: '', zoneHints: [], nodeHints: [] });
+  });
+
+  it('normalizes addresses as the apiserver parses them: leading zeros are decimal, IPv6 is canonical', () => {
+    const v4 = endpointsFromSlice(slice('s', 'web', [sliceEp(['198.018.0.012']), sliceEp(['198.18.0.12']), sliceEp(['198.18.0.010'])]), 'me');
+    expect(v4.errors).toEqual([]);
+    // "198.018.0.012" and "198.18.0.12" are one endpoint; "010" is ten, not octal eight.
+    expect(ips(v4.byPort.get('http/TCP'))).toEqual(['198.18.0.10', '198.18.0.12']);
+    const v6 = endpointsFromSlice(
+      slice('s6', 'web', [sliceEp(['2001:DB8:0:0:0:0:0:00A1']), sliceEp(['2001:db8::a1'])], { addressType: 'IPv6' }),
+      'me',
+    );
+    expect(v6.byPort.get('http/TCP')?.map((e) => [e.ip, e.family])).toEqual([['2001:db8::a1', 'IPv6']]);
+  });
+
+  it('reports and skips endpoints whose first address is invalid or of the wrong family, keeping the rest', () => {
+    const r = endpointsFromSlice(
+      slice('s', 'web', [sliceEp(['198.18.0.1']), sliceEp(['2001:db8::1']), sliceEp(['bogus', '198.18.0.2']), sliceEp([])]),
+      'me',
+    );
+    expect(ips(r.byPort.get('http/TCP'))).toEqual(['198.18.0.1']);
+    expect(r.errors.map((e) => e.field)).toEqual(['endpoints[1].addresses[0]', 'endpoints[2].addresses[0]', 'endpoints[3].addresses']);
+    expect(r.errors[1]?.message).toBe('must be a valid IPv4 address, got "bogus"; this endpoint is ignored');
   });
 
   it('ignores FQDN slices and skips nil ports', () => {
@@ -60,12 +85,6 @@ describe('endpointsFromSlice', () => {
     const r = endpointsFromSlice(slice('s', 'web', [sliceEp(['198.18.0.1'])], { ports: [{ name: 'x' }] }), 'me');
     expect(r.byPort.size).toBe(0);
     expect(r.errors).toEqual([]);
-  });
-
-  it('reports and skips invalid addresses but keeps the valid ones', () => {
-    const r = endpointsFromSlice(slice('s', 'web', [sliceEp(['198.18.0.1', '2001:db8::1', 'bogus'])]), 'me');
-    expect(ips(r.byPort.get('http/TCP'))).toEqual(['198.18.0.1']);
-    expect(r.errors.map((e) => e.field)).toEqual(['endpoints[0].addresses[1]', 'endpoints[0].addresses[2]']);
   });
 
   it('matches service ports by name and protocol', () => {
@@ -136,6 +155,15 @@ describe('endpointsFromV1Endpoints', () => {
       'me',
     );
     expect(r.errors.map((e) => e.field)).toEqual(['subsets[0].ports[0].port', 'subsets[0].addresses[0].ip']);
+  });
+
+  it('normalizes addresses with leading zeros', () => {
+    const r = endpointsFromV1Endpoints(
+      { subsets: [{ addresses: [{ ip: '198.018.0.012' }], notReadyAddresses: [{ ip: '2001:DB8::0:1' }], ports: [{ port: 80 }] }] },
+      'me',
+    );
+    expect(r.errors).toEqual([]);
+    expect(ips(r.byPort.get('/TCP'))).toEqual(['198.18.0.12', '2001:db8::1']);
   });
 });
 

@@ -157,7 +157,7 @@ describe('ModelStore rejections', () => {
       kind: 'Service',
       namespace: 'default',
       name: 'bad',
-      errors: [{ field: 'spec.ports[0].port', message: 'must be between 1 and 65535, got 0' }],
+      errors: [{ field: 'spec.ports[0].port', message: 'must be between 1 and 65535, got 0; this port is not proxied' }],
     });
     expect(lines.join('\n')).toContain('spec.ports[0].port');
 
@@ -187,12 +187,49 @@ describe('ModelStore rejections', () => {
     expect(s.rejections()).toEqual([]);
   });
 
+  it('one bad external IP drops only itself: the ClusterIP stays programmed and the record names the field', () => {
+    const s = store();
+    s.upsertService(svc('web', { spec: { externalIPs: ['198.19.1.1'] } }));
+    s.upsertEndpointSlice(slice('web-1', 'web', [sliceEp(['198.18.0.1'])]));
+    const before = s.snapshot().state.endpoints.get('default/web:http');
+    s.upsertService(svc('web', { spec: { externalIPs: ['198.19.1.1', '198.19.1.2.3'] } }));
+    const snap = s.snapshot();
+    expect(snap.changes.removed.size).toBe(0);
+    expect(snap.state.services.get('default/web:http')).toMatchObject({ clusterIPs: ['198.19.0.10'], externalIPs: ['198.19.1.1'] });
+    expect(snap.state.endpoints.get('default/web:http')).toBe(before);
+    expect(snap.rejected).toEqual([
+      {
+        kind: 'Service',
+        namespace: 'default',
+        name: 'web',
+        errors: [{ field: 'spec.externalIPs[1]', message: 'must be a valid IP address, got "198.19.1.2.3"; this external IP is ignored' }],
+        time: expect.any(String),
+      },
+    ]);
+    expect(s.rejections()).toHaveLength(1);
+  });
+
+  it('stores canonical addresses: respelling an address with leading zeros is no change', () => {
+    const s = store();
+    s.upsertService(svc('web', { clusterIP: '198.19.0.10', spec: { externalIPs: ['192.0.2.51'] } }));
+    s.upsertEndpointSlice(slice('web-1', 'web', [sliceEp(['198.18.0.12'])]));
+    const first = s.snapshot();
+    const sp = first.state.services.get('default/web:http');
+    s.upsertService(svc('web', { clusterIP: '198.19.0.010', spec: { externalIPs: ['192.0.2.051'] } }));
+    s.upsertEndpointSlice(slice('web-1', 'web', [sliceEp(['198.018.0.012'])]));
+    const second = s.snapshot();
+    expect(second.rejected).toEqual([]);
+    expect(second.changes.changed.size).toBe(0);
+    expect(second.state.services.get('default/web:http')).toBe(sp);
+    expect(second.state.endpoints.get('default/web:http')?.map((e) => e.ip)).toEqual(['198.18.0.12']);
+  });
+
   it('reports slices with invalid addresses but keeps their valid endpoints', () => {
     const s = store();
     s.upsertService(svc('web'));
-    s.upsertEndpointSlice(slice('web-1', 'web', [sliceEp(['198.18.0.1', '999.1.1.1'])]));
+    s.upsertEndpointSlice(slice('web-1', 'web', [sliceEp(['198.18.0.1']), sliceEp(['999.1.1.1'])]));
     const snap = s.snapshot();
-    expect(snap.rejected.map((r) => [r.kind, r.name, r.errors[0]?.field])).toEqual([['EndpointSlice', 'web-1', 'endpoints[0].addresses[1]']]);
+    expect(snap.rejected.map((r) => [r.kind, r.name, r.errors[0]?.field])).toEqual([['EndpointSlice', 'web-1', 'endpoints[1].addresses[0]']]);
     expect(snap.state.endpoints.get('default/web:http')?.map((e) => e.ip)).toEqual(['198.18.0.1']);
     s.deleteEndpointSlice(slice('web-1', 'web', []));
     expect(s.rejections()).toEqual([]);
