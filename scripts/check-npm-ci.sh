@@ -6,6 +6,7 @@
 # what is checked is that the lock file is accepted and every locked package installs; the native
 # add-on build is covered by scripts/setup.sh. The npm cache keeps repeated runs fast.
 #   bash scripts/check-npm-ci.sh [npm versions...]     default: 10 11
+#   KPT_NPM_CI_REF=<commit>   check that commit instead of HEAD
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 versions=("$@")
@@ -16,6 +17,7 @@ trap 'rm -rf "$work"' EXIT
 # A clone holds exactly what is committed (HEAD), never this checkout's node_modules or edits.
 git clone --quiet --no-hardlinks "$repo" "$work/clone"
 cd "$work/clone"
+git checkout --quiet --detach "${KPT_NPM_CI_REF:-HEAD}"
 
 failed=()
 for v in "${versions[@]}"; do
