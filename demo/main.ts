@@ -78,7 +78,13 @@ async function cli(ns: string, args: readonly string[]): Promise<string> {
   return (r.stdout + r.stderr).trimEnd();
 }
 
-function startTraffic(ns: string, from: Source, counts: SecondCounts): ChildProcess | undefined {
+interface Traffic {
+  readonly child: ChildProcess;
+  /** Resolves with the first result: node has started and requests are flowing. */
+  readonly flowing: Promise<void>;
+}
+
+function startTraffic(ns: string, from: Source, counts: SecondCounts): Traffic | undefined {
   const indices = PROBES.map((p, i) => (p.from === from ? i : -1)).filter((i) => i >= 0);
   if (indices.length === 0) return undefined;
   const spec: TrafficSpec = {
@@ -94,7 +100,11 @@ function startTraffic(ns: string, from: Source, counts: SecondCounts): ChildProc
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   track(child, ns);
+  let flowed: () => void = () => undefined;
+  const flowing = new Promise<void>((res) => (flowed = res));
+  child.once('exit', () => flowed());
   createInterface({ input: child.stdout }).on('line', (line) => {
+    flowed();
     try {
       const r = JSON.parse(line) as TrafficResult;
       const i = indices[r.i];
@@ -103,7 +113,7 @@ function startTraffic(ns: string, from: Source, counts: SecondCounts): ChildProc
       // Not a result line.
     }
   });
-  return child;
+  return { child, flowing };
 }
 
 async function setUp(r: Running, opts: DemoOptions): Promise<Started> {
@@ -136,13 +146,14 @@ async function showOnce(r: Started, opts: DemoOptions): Promise<void> {
     cli(a.ns, ['trace', '--src', r.cluster.client.ipv4, '--dst', `${web.ip}:${web.port}/${web.protocol.toLowerCase()}`]),
   ]);
   const inNs = `ip netns exec ${a.ns}`;
+  const proxyCli = `${inNs} node dist/proxy/main.js`;
   info(
     [
       '',
-      `$ ${inNs} kube-proxy-ts explain ${web.service}`,
+      `$ ${proxyCli} explain ${web.service}`,
       explain,
       '',
-      `$ ${inNs} kube-proxy-ts trace --src ${r.cluster.client.ipv4} --dst ${web.ip}:${web.port}/${web.protocol.toLowerCase()}`,
+      `$ ${proxyCli} trace --src ${r.cluster.client.ipv4} --dst ${web.ip}:${web.port}/${web.protocol.toLowerCase()}`,
       trace,
       '',
       'While it runs (every node has its own; node B is ' + r.cluster.nodes.b.ns + '):',
@@ -161,13 +172,20 @@ const visibleLength = (s: string): number => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g,
 
 async function runTraffic(r: Started, opts: DemoOptions, stop: Promise<void>): Promise<void> {
   const counts = new SecondCounts(PROBES.length);
+  const flowing: Promise<void>[] = [];
   for (const [ns, from] of [
     [r.cluster.client.ns, 'client'],
     [r.cluster.external.ns, 'external'],
   ] as const) {
-    const child = startTraffic(ns, from, counts);
-    if (child) r.traffic.push(child);
+    const t = startTraffic(ns, from, counts);
+    if (t) {
+      r.traffic.push(t.child);
+      flowing.push(t.flowing);
+    }
   }
+  // Second 1 starts when requests flow, not while node is still starting in the client namespaces.
+  await Promise.race([Promise.all(flowing), stop, new Promise((res) => setTimeout(res, 10_000))]);
+  counts.take();
   let scaledUp = false;
   let second = 0;
   let drawn = 0;
