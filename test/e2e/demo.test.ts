@@ -22,7 +22,7 @@ interface ServiceSecond {
 }
 
 interface DemoLine {
-  readonly event: 'cluster' | 'explain' | 'trace' | 'second' | 'scaled' | 'stopped';
+  readonly event: 'cluster' | 'explain' | 'trace' | 'second' | 'scaled' | 'stopped' | 'not JSON';
   readonly prefix?: string;
   readonly namespaces?: readonly string[];
   readonly second?: number;
@@ -53,6 +53,16 @@ function processesWithMarker(marker: string): number[] {
   return found;
 }
 
+function killMarked(marker: string): void {
+  for (const pid of processesWithMarker(marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone.
+    }
+  }
+}
+
 /** Runs the demo; `interruptAfterSeconds` sends SIGINT (Ctrl-C) after that many live seconds. */
 function runDemo(marker: string, env: Record<string, string>, interruptAfterSeconds?: number): Promise<DemoRun> {
   const child = spawn('bash', ['scripts/demo.sh', '--json'], {
@@ -64,11 +74,18 @@ function runDemo(marker: string, env: Record<string, string>, interruptAfterSeco
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   createInterface({ input: child.stdout }).on('line', (l) => {
-    const v = JSON.parse(l) as DemoLine;
+    let v: DemoLine;
+    try {
+      v = JSON.parse(l) as DemoLine;
+    } catch {
+      v = { event: 'not JSON', text: l };
+    }
     lines.push(v);
     if (interruptAfterSeconds !== undefined && v.event === 'second' && v.second === interruptAfterSeconds) child.kill('SIGINT');
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  // Set-up takes ~10-30 s on a loaded 2-core machine; a demo that never gets going is killed.
+  // Everything carrying the marker goes, so no orphan keeps the output pipes (and 'close') open.
+  const killer = setTimeout(() => killMarked(marker), interruptAfterSeconds === undefined ? 150_000 : 90_000);
   return new Promise((resolve) =>
     child.once('close', (code, signal) => {
       clearTimeout(killer);
@@ -119,16 +136,8 @@ describe.skipIf(!requireRoot())('bash scripts/demo.sh (as root)', () => {
     run = await runDemo(marker, { KPT_DEMO_SECONDS: '16', KPT_DEMO_SCALE_SECONDS: '5' });
   });
 
-  afterAll(() => {
-    // Whatever a failed run left must not outlive the test.
-    for (const pid of processesWithMarker(marker)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone.
-      }
-    }
-  });
+  // Whatever a failed run left must not outlive the test.
+  afterAll(() => killMarked(marker));
 
   it('runs for KPT_DEMO_SECONDS and exits 0 after printing explain and trace', () => {
     expect(run.code, run.stderr).toBe(0);
