@@ -5,7 +5,7 @@
 // and after it stops — by KPT_DEMO_SECONDS or by Ctrl-C — no namespace, no process and no change
 // in the root namespace.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -191,5 +191,27 @@ describe.skipIf(!requireRoot())('bash scripts/demo.sh (as root)', () => {
     expect(interrupted.code, interrupted.stderr).toBe(0);
     expect(seconds(interrupted).length).toBeGreaterThanOrEqual(2);
     await expectNothingLeft(interrupted, mark, snap);
+  });
+});
+
+describe.skipIf(!requireRoot())('bash scripts/demo.sh without root', () => {
+  it('runs the noop dry run instead, says why, and creates no namespace', async () => {
+    const before = (await listNamespaces()).filter((n) => n.startsWith('kptdemo'));
+    // uid/gid 65534 (nobody); port 0 so it cannot collide with anything listening in the root namespace.
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'HOME=/tmp', 'bash', 'scripts/demo.sh'],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 90_000,
+        env: { ...process.env, KPT_DEMO_SKIP_SETUP: '1', KPT_DEMO_SECONDS: '15', KPT_DEMO_METRICS: '127.0.0.1:0', KPT_DEMO_HEALTHZ: '127.0.0.1:0' },
+      },
+    );
+    const out = `${r.stdout}${r.stderr}`;
+    expect(r.status, out).toBe(0);
+    expect(r.stderr).toContain('demo: not root, so no network namespaces: running the dry-run demo instead');
+    expect(out).toMatch(/would program service port.*default\/web:http/);
+    expect((await listNamespaces()).filter((n) => n.startsWith('kptdemo'))).toEqual(before);
   });
 });
