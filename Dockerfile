@@ -20,14 +20,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm 10 (bundled with Node 20) accepts the lock file as is; npm 11's `npm ci` rejects it (see
-# scripts/setup.sh).
+# The lock file carries every platform's optional packages, so npm 10 (bundled with Node 20) and
+# npm 11 both accept it (scripts/check-npm-ci.sh).
 RUN npm ci --no-audit --no-fund
 COPY . .
-# tsconfig.json compiles test/ and bench/ too (bench imports test/apiserver); only the daemon's own
+# tsconfig.json compiles test/, bench/ and demo/ too (they import test/apiserver); only the daemon's own
 # code goes into the image.
 RUN npx tsc -p tsconfig.json \
- && rm -rf dist/test dist/bench \
+ && rm -rf dist/test dist/bench dist/demo \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime-base: Node 20 plus the tools the dataplanes run ----------------------------------

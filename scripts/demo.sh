@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# The demo: a stand-in apiserver with a handful of sample Services (one endpoint flips every few
-# seconds), and the real daemon watching it in the noop (dry-run) dataplane, which logs what it
-# would program. Ctrl-C stops both.
-#   KPT_DEMO_SECONDS=N  stop by itself after N seconds (used by the test suite)
+# The demo. As root: a two-node cluster built from network namespaces (pods running echo servers,
+# a client pod, an external client), the stand-in apiserver serving sample Services, the real
+# daemon in each node namespace, and a live view of which pod answered the clients' requests while
+# an endpoint scales up and down (demo/main.ts). Nothing is added to the root namespace; Ctrl-C
+# removes every namespace and process it made.
+#   bash scripts/demo.sh [--mode iptables|userspace|nftables] [--json] [--help]
+#   KPT_DEMO_SECONDS=N     stop by itself after N seconds (used by the test suite)
+#   KPT_DEMO_SKIP_SETUP=1  skip scripts/setup.sh (dist/ is already built)
+# Without root it runs the old dry run instead: the daemon in the noop dataplane, logging what it
+# would program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+[ "${KPT_DEMO_SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh
+
+if [ "$(id -u)" -eq 0 ]; then
+  exec node dist/demo/main.js "$@"
+fi
+
+cat >&2 <<MSG
+demo: not root, so no network namespaces: running the dry-run demo instead (the daemon in the noop
+dataplane, logging what it would program). Run it as root to see real packets: sudo bash scripts/demo.sh
+MSG
 
 work=$(mktemp -d /tmp/kpt-demo.XXXXXX)
 metrics=${KPT_DEMO_METRICS:-127.0.0.1:10249}

@@ -29,13 +29,12 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # Install only when package.json or the lock file changed since the last install (keeps repeated
-# runs fast). `npm install` rather than `npm ci`: npm 11 writes lock files without the entries of
-# other platforms' optional packages (rollup's), which `npm ci` then rejects; versions are pinned
-# exactly in package.json and the lock file, so both install the same tree.
+# runs fast). `npm ci`: exactly the committed lock file, never rewritten; it fails loudly when the
+# lock file and package.json disagree (scripts/check-npm-ci.sh proves npm 10 and 11 accept it).
 stamp=node_modules/.kpt-install-stamp
 want=$(cat package.json package-lock.json | sha256sum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  npm install --no-audit --no-fund --loglevel=error
-  cat package.json package-lock.json | sha256sum > "$stamp"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
 fi
 npx tsc -p tsconfig.json

@@ -24,6 +24,7 @@ vitest_project() { # project name
 }
 
 step typecheck npx tsc -p tsconfig.json --noEmit
+step npm-ci bash scripts/check-npm-ci.sh 10 11
 step unit vitest_project unit
 step integration vitest_project integration
 

@@ -49,6 +49,11 @@ export interface ClusterOptions {
   /** Start echo servers in the echo pods (default true). */
   readonly echo?: boolean;
   readonly echoOptions?: EchoOptions;
+  /**
+   * Tag inserted after "kpt" in every namespace name (lowercase letters), e.g. "demo" gives
+   * "kptdemo3f9a-lan", so a tool's namespaces are recognisable; sweepStale still matches them.
+   */
+  readonly prefixTag?: string;
 }
 
 export interface NodeHandle extends NodePlan {
@@ -88,14 +93,16 @@ export interface Cluster {
   destroy(): Promise<void>;
 }
 
-function newPrefix(): string {
-  return `kpt${randomBytes(2).toString('hex')}-`;
+function newPrefix(tag = ''): string {
+  return `kpt${tag}${randomBytes(2).toString('hex')}-`;
 }
 
 export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const tag = opts.prefixTag ?? '';
+  if (!/^[a-z]*$/.test(tag)) throw new Error(`createCluster: prefixTag ${JSON.stringify(tag)} must be lowercase letters`);
   const existing = await listNamespaces();
-  let prefix = newPrefix();
-  while (existing.some((n) => n.startsWith(prefix))) prefix = newPrefix();
+  let prefix = newPrefix(tag);
+  while (existing.some((n) => n.startsWith(prefix))) prefix = newPrefix(tag);
 
   const lanNs = `${prefix}lan`;
   const extNs = `${prefix}ext`;

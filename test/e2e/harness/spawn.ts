@@ -3,12 +3,20 @@
 // program's own pid and killing the child kills the program.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { track, stopChild } from './processes.js';
 
 export const HARNESS_DIR = dirname(fileURLToPath(import.meta.url));
-export const harnessScript = (file: string): string => join(HARNESS_DIR, file);
+// The .mjs helpers are plain JavaScript that tsc does not copy, so code running the compiled
+// harness from dist/test/e2e/harness (the demo) finds them in the source tree, unless a copy was
+// put next to it (scripts/bench-ipvs.sh does that).
+const SCRIPTS_DIR =
+  basename(resolve(HARNESS_DIR, '../../..')) === 'dist' && !existsSync(join(HARNESS_DIR, 'echo-server.mjs'))
+    ? join(resolve(HARNESS_DIR, '../../../..'), 'test/e2e/harness')
+    : HARNESS_DIR;
+export const harnessScript = (file: string): string => join(SCRIPTS_DIR, file);
 
 export interface Helper {
   readonly child: ChildProcess;
