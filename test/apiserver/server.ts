@@ -37,6 +37,8 @@ export interface TestApiServerOptions {
 }
 
 export type UnavailableMode = '503' | 'reset';
+/** Answer every request as an apiserver that does not accept the credentials (401) or lacks RBAC (403). */
+export type RejectCode = 401 | 403;
 
 interface OpenWatch {
   readonly res: http.ServerResponse;
@@ -68,6 +70,7 @@ export class TestApiServer {
   private readonly watchCounts = new Map<ResourceName, number>();
   private available = true;
   private unavailableMode: UnavailableMode = '503';
+  private rejecting: RejectCode | undefined;
   private tcpUrl = '';
   private unixPath: string | undefined;
 
@@ -145,6 +148,27 @@ export class TestApiServer {
     if (!available) this.dropWatches();
   }
 
+  /** While set, every API request is refused with this status, as a real apiserver words it. */
+  setRejecting(code: RejectCode | undefined): void {
+    this.rejecting = code;
+    if (code !== undefined) this.dropWatches();
+  }
+
+  /**
+   * Stop listening, as a dead apiserver process: open connections are cut and new ones refused.
+   * The objects and their history survive for restart(), like etcd behind a restarted apiserver.
+   */
+  async stop(): Promise<void> {
+    await this.closeListeners();
+  }
+
+  /** Listen again on the same port (and unix socket) after stop(). */
+  async restart(): Promise<void> {
+    if (this.servers.length > 0) throw new Error('test apiserver is still running');
+    await this.listenTcp(Number(new URL(this.tcpUrl).port));
+    if (this.unixPath) await this.listenUnix(this.unixPath);
+  }
+
   listRequests(resource: ResourceName): number {
     return this.listCounts.get(resource) ?? 0;
   }
@@ -156,9 +180,15 @@ export class TestApiServer {
   }
 
   async close(): Promise<void> {
+    await this.closeListeners();
+    if (this.unixPath) rmSync(this.unixPath, { force: true });
+  }
+
+  private async closeListeners(): Promise<void> {
     this.dropWatches();
+    const servers = this.servers.splice(0);
     await Promise.all(
-      this.servers.map(
+      servers.map(
         (s) =>
           new Promise<void>((resolve) => {
             s.close(() => resolve());
@@ -166,7 +196,6 @@ export class TestApiServer {
           }),
       ),
     );
-    if (this.unixPath) rmSync(this.unixPath, { force: true });
   }
 
   // ---- listeners ----------------------------------------------------------------------------
@@ -202,11 +231,21 @@ export class TestApiServer {
       this.send(res, 503, status(503, 'ServiceUnavailable', 'the test apiserver is unavailable'));
       return;
     }
-    if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
+    if (this.rejecting === 401 || (this.token && req.headers.authorization !== `Bearer ${this.token}`)) {
       this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.rejecting === 403) {
+      const resource = resolvePath(url.pathname)?.resource.name ?? 'the resource';
+      const verb = url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
+      this.send(
+        res,
+        403,
+        status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:kube-system:kube-proxy" cannot ${verb} resource "${resource}" at the cluster scope`),
+      );
+      return;
+    }
     if (req.method !== 'GET') {
       this.send(res, 405, status(405, 'MethodNotAllowed', `${req.method ?? ''} is not supported`));
       return;
