@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
+import { TOKEN_FILE_PROVIDER, TokenFileAuth, tokenFileOf } from './token-file-auth.js';
 
 export interface KubeConfigSource {
   /** Path of a kubeconfig file; "" for none. */
@@ -40,10 +41,10 @@ export function loadKubeConfig(src: KubeConfigSource, inCluster: InClusterEnv = 
   const kc = new KubeConfig();
   if (src.kubeconfig !== '') {
     loadFile(kc, src.kubeconfig);
-    if (src.master !== '') return withServer(kc, src.master, src.kubeconfig);
+    if (src.master !== '') return withTokenFiles(withServer(kc, src.master, src.kubeconfig));
     if (!kc.getCurrentCluster()) throw new KubeConfigError(src.kubeconfig, `kubeconfig ${src.kubeconfig} has no current cluster`);
     checkFiles(kc, `kubeconfig ${src.kubeconfig}`);
-    return kc;
+    return withTokenFiles(kc);
   }
   if (src.master !== '') {
     // Like upstream with only --master: no credentials, the server must accept the request.
@@ -69,15 +70,26 @@ export function loadKubeConfig(src: KubeConfigSource, inCluster: InClusterEnv = 
     restoreEnv('KUBERNETES_SERVICE_HOST', saved.host);
     restoreEnv('KUBERNETES_SERVICE_PORT', saved.port);
   }
+  // client-node's own token-file provider sends the file verbatim; ours trims it (client-go does).
+  kc.users = kc.users.map((u) => {
+    const config: unknown = u.authProvider?.config;
+    const file = isRecord(config) ? config['tokenFile'] : undefined;
+    return typeof file === 'string' ? { ...u, authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: file } } } : u;
+  });
   checkFiles(kc, 'in-cluster service account');
+  return withTokenFiles(kc);
+}
+
+function withTokenFiles(kc: KubeConfig): KubeConfig {
+  kc.addAuthenticator(new TokenFileAuth());
   return kc;
 }
 
 /**
  * Reads and parses the kubeconfig. The file is parsed here first so that errors name the file,
  * and because client-node does not know client-go's `tokenFile` key (it knows `token-file`, and
- * reads that once, relative to the working directory): both are turned into client-node's
- * token-file provider, which re-reads the file every minute as client-go does for rotated tokens.
+ * reads that once, relative to the working directory): both become our token-file provider
+ * (token-file-auth.ts), which trims and re-reads the file as client-go does for rotated tokens.
  */
 function loadFile(kc: KubeConfig, path: string): void {
   let text: string;
@@ -113,7 +125,7 @@ function withTokenFileProvider(entry: unknown, root: string): unknown {
   // A static token wins over a token file, as in client-go.
   if (typeof file !== 'string' || file === '' || typeof user['token'] === 'string') return { ...entry, user };
   const abs = isAbsolute(file) ? file : join(root, file);
-  return { ...entry, user: { ...user, 'auth-provider': { name: 'tokenFile', config: { tokenFile: abs } } } };
+  return { ...entry, user: { ...user, 'auth-provider': { name: TOKEN_FILE_PROVIDER, config: { path: abs } } } };
 }
 
 /** Every file the current context names must be readable now, not at the first request. */
@@ -137,9 +149,7 @@ function checkFiles(kc: KubeConfig, source: string): void {
     const owner = `user "${user.name}"`;
     read(user.certFile, 'client-certificate', owner);
     read(user.keyFile, 'client-key', owner);
-    const config: unknown = user.authProvider?.config;
-    const tokenFile = isRecord(config) ? config['tokenFile'] : undefined;
-    if (typeof tokenFile === 'string') read(tokenFile, 'token', owner, true);
+    read(tokenFileOf(user), 'token', owner, true);
   }
 }
 
