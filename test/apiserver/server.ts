@@ -71,6 +71,7 @@ export class TestApiServer {
   private available = true;
   private unavailableMode: UnavailableMode = '503';
   private rejecting: RejectCode | undefined;
+  private rejected = 0;
   private tcpUrl = '';
   private unixPath: string | undefined;
 
@@ -169,6 +170,11 @@ export class TestApiServer {
     if (this.unixPath) await this.listenUnix(this.unixPath);
   }
 
+  /** Requests answered 401/403 (a wrong token, or setRejecting). */
+  rejectedRequests(): number {
+    return this.rejected;
+  }
+
   listRequests(resource: ResourceName): number {
     return this.listCounts.get(resource) ?? 0;
   }
@@ -232,11 +238,13 @@ export class TestApiServer {
       return;
     }
     if (this.rejecting === 401 || (this.token && req.headers.authorization !== `Bearer ${this.token}`)) {
+      this.rejected++;
       this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (this.rejecting === 403) {
+      this.rejected++;
       const resource = resolvePath(url.pathname)?.resource.name ?? 'the resource';
       const verb = url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
       this.send(
