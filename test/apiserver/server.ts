@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { KubeJson, StoredEvent } from './history.js';
 import { resolvePath, type ResourceInfo, type ResourceName } from './resources.js';
 import {
@@ -66,6 +66,8 @@ export class TestApiServer {
   private readonly store: ObjectStore;
   private readonly servers: AnyServer[] = [];
   private readonly watches = new Set<OpenWatch>();
+  /** Raw sockets of every listener: closeAllConnections() misses TLS ones mid-handshake or idle. */
+  private readonly sockets = new Set<Socket>();
   private readonly listCounts = new Map<ResourceName, number>();
   private readonly watchCounts = new Map<ResourceName, number>();
   private available = true;
@@ -199,6 +201,7 @@ export class TestApiServer {
           new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeAllConnections();
+            for (const sock of this.sockets) sock.destroy();
           }),
       ),
     );
@@ -211,6 +214,7 @@ export class TestApiServer {
     const server: AnyServer = this.tls
       ? https.createServer({ cert: this.tls.certPem, key: this.tls.keyPem }, handler)
       : http.createServer(handler);
+    this.track(server);
     await listen(server, (cb) => server.listen(port, '127.0.0.1', cb));
     const addr = server.address() as AddressInfo;
     this.tcpUrl = `${this.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`;
@@ -221,9 +225,17 @@ export class TestApiServer {
   async listenUnix(path: string): Promise<void> {
     rmSync(path, { force: true });
     const server = http.createServer((req, res) => this.handle(req, res));
+    this.track(server);
     await listen(server, (cb) => server.listen(path, cb));
     this.unixPath = path;
     this.servers.push(server);
+  }
+
+  private track(server: AnyServer): void {
+    server.on('connection', (sock: Socket) => {
+      this.sockets.add(sock);
+      sock.once('close', () => this.sockets.delete(sock));
+    });
   }
 
   // ---- request handling -----------------------------------------------------------------------
