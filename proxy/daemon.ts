@@ -47,6 +47,9 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   const metrics = new ProxyMetrics();
   const { syncPeriodMs, minSyncPeriodMs } = syncPeriods(config);
   logger.info('starting kube-proxy-ts', { mode: config.mode, node: nodeName, families, syncPeriodMs, minSyncPeriodMs });
+  // First, as upstream builds its client before anything else: unusable credentials stop the
+  // daemon here (KubeConfigError) instead of being retried forever by the informers.
+  const kubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig, master: config.master });
 
   await applyOomScoreAdj(config.oomScoreAdj, logger);
   await applyNodeSetup(config, logger);
@@ -109,7 +112,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   }
 
   const watch = startClusterWatch({
-    kubeConfig: loadKubeConfig({ kubeconfig: config.kubeconfig, master: config.master }),
+    kubeConfig,
     nodeName,
     useEndpoints: config.useEndpoints,
     resyncPeriodMs: config.configSyncPeriodMs,

@@ -12,6 +12,7 @@ import { startDaemon } from './daemon.js';
 import { runExplain } from './cli/explain.js';
 import { runTrace } from './cli/trace.js';
 import { createLogger } from './log.js';
+import { KubeConfigError } from './watch/index.js';
 
 /** Debugging subcommands that talk to a running daemon (not part of upstream's CLI). */
 const SUBCOMMANDS: Record<string, (argv: readonly string[], out: (s: string) => void) => Promise<number>> = {
@@ -64,7 +65,17 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const daemon = await startDaemon(config, logger);
+  let daemon;
+  try {
+    daemon = await startDaemon(config, logger);
+  } catch (err) {
+    if (err instanceof KubeConfigError) {
+      // Upstream exits too: no retry can make a missing or unparseable file appear.
+      logger.error('cannot use the API credentials; exiting', { file: err.file, err: err.message });
+      return 1;
+    }
+    throw err;
+  }
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -66,7 +66,7 @@ export class SyncLoop {
     } catch (err) {
       this.carried = changes;
       metrics.syncFailuresTotal.inc({ mode: dataplane.mode });
-      logger.error('sync failed; will retry with a full sync', { mode: dataplane.mode, reason: ctx.reason, err });
+      // Not logged here: the runner logs each failed attempt once, with its retry delay.
       throw err;
     }
     this.carried = null;

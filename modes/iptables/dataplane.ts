@@ -57,7 +57,7 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
       fs.markInconsistent();
       opts.metrics.iptablesRestoreFailures.inc({ ip_family: fs.family });
       if (!full) opts.metrics.iptablesPartialRestoreFailures.inc({ ip_family: fs.family });
-      log.error('iptables sync failed; next sync will be full', { ipFamily: fs.family, full, err: e });
+      // Logged once, by the sync runner that catches it (the tool's own error names the family).
       throw e;
     }
   }

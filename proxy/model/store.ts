@@ -19,7 +19,7 @@ import {
   type EndpointsConversion,
 } from './endpoints.js';
 import { defaultNodeInfo, nodeInfoFromNode } from './node.js';
-import { formatFieldErrors, servicePortsFromService, type ServiceParseResult } from './service.js';
+import { servicePortsFromService, type ServiceParseResult } from './service.js';
 import type { ChangeSet, Endpoint, FieldError, NodeInfo, ProxyState, RejectedObject, ServicePort } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -181,6 +181,7 @@ export class ModelStore implements ClusterEventSink {
   upsertNode(node: V1Node): void {
     if (node.metadata?.name !== this.nodeName) return;
     if (!this.nodeDeleted && sameVersion(this.node, node)) return;
+    if (this.nodeDeleted) this.log.info('own Node re-created', { node: this.nodeName });
     this.node = node;
     this.nodeDeleted = false;
     this.nodeDirty = true;
@@ -188,6 +189,12 @@ export class ModelStore implements ClusterEventSink {
 
   deleteNode(node: V1Node): void {
     if (node.metadata?.name !== this.nodeName) return;
+    if (!this.nodeDeleted) {
+      // The one visible sign of why /healthz starts failing: say it when it happens.
+      this.log.warn('own Node deleted; /healthz reports 503 (not eligible for load-balancer traffic) until it is re-created', {
+        node: this.nodeName,
+      });
+    }
     this.node = undefined;
     this.nodeDeleted = true;
     this.nodeDirty = true;
@@ -360,8 +367,8 @@ export class ModelStore implements ClusterEventSink {
     const name = obj.metadata?.name ?? '';
     const record: RejectedObject = { kind, namespace, name, errors, time: this.now().toISOString() };
     this.rejectionMap.set(rejectionKey(kind, namespace === '' ? name : `${namespace}/${name}`), record);
+    // Logged once, by the sync loop that takes it from the snapshot (with the rejection metric).
     this.pendingRejected.push(record);
-    this.log.warn('Rejected invalid object', { kind, namespace, name, errors: formatFieldErrors(errors) });
   }
 
   private clearRejection(kind: RejectedObject['kind'], id: string): void {

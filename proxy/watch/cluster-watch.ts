@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../log.js';
 import type { ClusterEventSink } from '../model/events.js';
 import { DEFAULT_WATCH_BACKOFF, type WatchBackoffPolicy } from './backoff.js';
+import { WatchFailureLog } from './failure-log.js';
 import { errorMessage, ResilientInformer, type ResourceWatchSpec } from './informer.js';
 
 /** Services another proxy claims (service-proxy-name) are not ours, as upstream. */
@@ -57,6 +58,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
   const onEvent = opts.onEvent ?? (() => undefined);
   let allSynced = false;
   const informers: AnyInformer[] = [];
+  const failures = new WatchFailureLog(log);
   const checkSynced = (): void => {
     if (allSynced || informers.length === 0 || !informers.every((i) => i.synced())) return;
     allSynced = true;
@@ -68,6 +70,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
     const inf = new ResilientInformer<T>(spec, {
       kubeConfig: opts.kubeConfig,
       logger: log,
+      failures,
       backoff: opts.backoff ?? DEFAULT_WATCH_BACKOFF,
       onSynced: checkSynced,
       onEvent,

@@ -8,6 +8,7 @@
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
+import type { WatchFailureLog } from './failure-log.js';
 import { compactObject } from './compact.js';
 import { TypedWatch } from './typed-watch.js';
 
@@ -28,6 +29,8 @@ export interface ResourceWatchSpec<T extends KubernetesObject> {
 export interface InformerOptions {
   readonly kubeConfig: KubeConfig;
   readonly logger: Logger;
+  /** Shared by the informers, so one apiserver problem is logged once, not once per informer. */
+  readonly failures: WatchFailureLog;
   readonly backoff: WatchBackoffPolicy;
   /** Called once, after the initial list has been delivered. */
   readonly onSynced: () => void;
@@ -44,6 +47,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly lw: ListWatch<T>;
   private readonly backoff: RestartBackoff;
   private readonly log: Logger;
+  private readonly resource: string;
   private isSynced = false;
   private stopped = true;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -52,12 +56,17 @@ export class ResilientInformer<T extends KubernetesObject> {
     spec: ResourceWatchSpec<T>,
     private readonly opts: InformerOptions,
   ) {
+    this.resource = spec.resource;
     this.log = opts.logger.with({ resource: spec.resource });
     this.backoff = new RestartBackoff(opts.backoff);
     const watch = new TypedWatch(
       opts.kubeConfig,
       spec.modelType,
-      { onWatchStart: () => this.markSynced(), onStreamData: () => this.backoff.reset() },
+      {
+        onWatchStart: () => this.markSynced(),
+        onStreamData: () => this.backoff.reset(),
+        onWatchEstablished: () => opts.failures.established(spec.resource),
+      },
       watchTimeoutSeconds,
     );
     // Listed objects are compacted before ListWatch caches them, like watched ones (TypedWatch).
@@ -118,12 +127,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private onError(err: unknown): void {
     if (this.stopped || this.restartTimer) return;
     const delay = this.backoff.nextDelay();
-    this.log.warn('watch failed, restarting informer', {
-      error: errorMessage(err),
-      ...errorCode(err),
-      failures: this.backoff.consecutiveFailures,
-      retryInMs: delay,
-    });
+    this.opts.failures.failed(this.resource, err, { failures: this.backoff.consecutiveFailures, retryInMs: delay });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (!this.stopped) this.run();
@@ -134,11 +138,4 @@ export class ResilientInformer<T extends KubernetesObject> {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message.length > 300 ? err.message.slice(0, 300) + '...' : err.message;
   return String(err);
-}
-
-function errorCode(err: unknown): { code?: number } {
-  if (typeof err !== 'object' || err === null) return {};
-  const e = err as { statusCode?: unknown; code?: unknown };
-  const code = typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
-  return code === undefined ? {} : { code };
 }

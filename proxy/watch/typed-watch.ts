@@ -15,6 +15,8 @@ export interface TypedWatchHooks {
   readonly onWatchStart: () => void;
   /** Called for every line received on a stream, bookmarks included: the connection works. */
   readonly onStreamData: () => void;
+  /** Called when the apiserver accepted a watch request (HTTP 200): the informer is watching. */
+  readonly onWatchEstablished: () => void;
 }
 
 const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
@@ -29,7 +31,7 @@ export class TypedWatch extends Watch {
     super(config);
   }
 
-  override watch(
+  override async watch(
     path: string,
     queryParams: QueryParams,
     callback: WatchCallback,
@@ -45,7 +47,10 @@ export class TypedWatch extends Watch {
       // informer re-watches, so a silently dead connection cannot last forever.
       timeoutSeconds: this.timeoutSeconds(),
     };
-    return super.watch(
+    // client-node's watch resolves once the response has been handled: after done(err) when the
+    // request failed, with the stream open when it was accepted.
+    let failed = false;
+    const controller = await super.watch(
       path,
       params,
       (phase, obj, raw) => {
@@ -53,7 +58,12 @@ export class TypedWatch extends Watch {
         const typed = OBJECT_PHASES.has(phase) ? compactObject(ObjectSerializer.deserialize(obj, this.modelType, '') as object) : obj;
         callback(phase, typed, raw);
       },
-      done,
+      (err) => {
+        if (err) failed = true;
+        done(err);
+      },
     );
+    if (!failed) this.hooks.onWatchEstablished();
+    return controller;
   }
 }

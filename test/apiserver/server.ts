@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { KubeJson, StoredEvent } from './history.js';
 import { resolvePath, type ResourceInfo, type ResourceName } from './resources.js';
 import {
@@ -37,6 +37,8 @@ export interface TestApiServerOptions {
 }
 
 export type UnavailableMode = '503' | 'reset';
+/** Answer every request as an apiserver that does not accept the credentials (401) or lacks RBAC (403). */
+export type RejectCode = 401 | 403;
 
 interface OpenWatch {
   readonly res: http.ServerResponse;
@@ -64,10 +66,14 @@ export class TestApiServer {
   private readonly store: ObjectStore;
   private readonly servers: AnyServer[] = [];
   private readonly watches = new Set<OpenWatch>();
+  /** Raw sockets of every listener: closeAllConnections() misses TLS ones mid-handshake or idle. */
+  private readonly sockets = new Set<Socket>();
   private readonly listCounts = new Map<ResourceName, number>();
   private readonly watchCounts = new Map<ResourceName, number>();
   private available = true;
   private unavailableMode: UnavailableMode = '503';
+  private rejecting: RejectCode | undefined;
+  private rejected = 0;
   private tcpUrl = '';
   private unixPath: string | undefined;
 
@@ -145,6 +151,32 @@ export class TestApiServer {
     if (!available) this.dropWatches();
   }
 
+  /** While set, every API request is refused with this status, as a real apiserver words it. */
+  setRejecting(code: RejectCode | undefined): void {
+    this.rejecting = code;
+    if (code !== undefined) this.dropWatches();
+  }
+
+  /**
+   * Stop listening, as a dead apiserver process: open connections are cut and new ones refused.
+   * The objects and their history survive for restart(), like etcd behind a restarted apiserver.
+   */
+  async stop(): Promise<void> {
+    await this.closeListeners();
+  }
+
+  /** Listen again on the same port (and unix socket) after stop(). */
+  async restart(): Promise<void> {
+    if (this.servers.length > 0) throw new Error('test apiserver is still running');
+    await this.listenTcp(Number(new URL(this.tcpUrl).port));
+    if (this.unixPath) await this.listenUnix(this.unixPath);
+  }
+
+  /** Requests answered 401/403 (a wrong token, or setRejecting). */
+  rejectedRequests(): number {
+    return this.rejected;
+  }
+
   listRequests(resource: ResourceName): number {
     return this.listCounts.get(resource) ?? 0;
   }
@@ -156,17 +188,23 @@ export class TestApiServer {
   }
 
   async close(): Promise<void> {
+    await this.closeListeners();
+    if (this.unixPath) rmSync(this.unixPath, { force: true });
+  }
+
+  private async closeListeners(): Promise<void> {
     this.dropWatches();
+    const servers = this.servers.splice(0);
     await Promise.all(
-      this.servers.map(
+      servers.map(
         (s) =>
           new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeAllConnections();
+            for (const sock of this.sockets) sock.destroy();
           }),
       ),
     );
-    if (this.unixPath) rmSync(this.unixPath, { force: true });
   }
 
   // ---- listeners ----------------------------------------------------------------------------
@@ -176,6 +214,7 @@ export class TestApiServer {
     const server: AnyServer = this.tls
       ? https.createServer({ cert: this.tls.certPem, key: this.tls.keyPem }, handler)
       : http.createServer(handler);
+    this.track(server);
     await listen(server, (cb) => server.listen(port, '127.0.0.1', cb));
     const addr = server.address() as AddressInfo;
     this.tcpUrl = `${this.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`;
@@ -186,9 +225,17 @@ export class TestApiServer {
   async listenUnix(path: string): Promise<void> {
     rmSync(path, { force: true });
     const server = http.createServer((req, res) => this.handle(req, res));
+    this.track(server);
     await listen(server, (cb) => server.listen(path, cb));
     this.unixPath = path;
     this.servers.push(server);
+  }
+
+  private track(server: AnyServer): void {
+    server.on('connection', (sock: Socket) => {
+      this.sockets.add(sock);
+      sock.once('close', () => this.sockets.delete(sock));
+    });
   }
 
   // ---- request handling -----------------------------------------------------------------------
@@ -202,11 +249,23 @@ export class TestApiServer {
       this.send(res, 503, status(503, 'ServiceUnavailable', 'the test apiserver is unavailable'));
       return;
     }
-    if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
+    if (this.rejecting === 401 || (this.token && req.headers.authorization !== `Bearer ${this.token}`)) {
+      this.rejected++;
       this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.rejecting === 403) {
+      this.rejected++;
+      const resource = resolvePath(url.pathname)?.resource.name ?? 'the resource';
+      const verb = url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
+      this.send(
+        res,
+        403,
+        status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:kube-system:kube-proxy" cannot ${verb} resource "${resource}" at the cluster scope`),
+      );
+      return;
+    }
     if (req.method !== 'GET') {
       this.send(res, 405, status(405, 'MethodNotAllowed', `${req.method ?? ''} is not supported`));
       return;

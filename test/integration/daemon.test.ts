@@ -120,8 +120,13 @@ describe('daemon against the test apiserver (noop dataplane)', () => {
     expect(fieldsOf('bad-ip').some((f) => f.startsWith('spec.clusterIP'))).toBe(true);
     expect(fieldsOf('bad-port')).toContain('spec.ports[0].port');
     expect(fieldsOf('bad-proto')).toContain('spec.ports[0].protocol');
-    const warned = daemon.logs.filter((l) => l.level === 'warn' && JSON.stringify(l).includes('default/bad-port'));
-    expect(warned.length).toBeGreaterThan(0);
+    // One line per rejected object, however many layers saw it and however many syncs followed.
+    await eventually(async () => (await state()).syncs > 0, 'a sync after the rejections');
+    for (const name of ['bad-ip', 'bad-port', 'bad-proto']) {
+      const warned = daemon.logs.filter((l) => l.level === 'warn' && JSON.stringify(l).includes(name));
+      expect(warned, name).toHaveLength(1);
+      expect(warned[0]).toMatchObject({ msg: 'skipping invalid object', object: `default/${name}` });
+    }
   });
 
   it('programs legacy leading-zero IPs at their decimal address and drops only an unrenderable externalIP', async () => {
@@ -241,6 +246,20 @@ describe('daemon against the test apiserver (noop dataplane)', () => {
     const configz = JSON.stringify(await (await fetch(`${metricsUrl}/configz`)).json());
     expect(configz).toContain('KubeProxyConfiguration');
     expect(configz).toContain('"minSyncPeriod":"100ms"');
+  });
+
+  it('says why /healthz turns 503 when its own Node is deleted, once, and recovers when it returns', async () => {
+    const deleted = () => daemon.logs.filter((l) => String(l.msg).startsWith('own Node deleted'));
+    expect(deleted()).toHaveLength(0);
+    api.delete(makeNode({ name: NODE }));
+    await eventually(async () => (await fetch(`${healthUrl}/healthz`)).status === 503, 'healthz 503 after delete');
+    expect(deleted()).toHaveLength(1);
+    expect(deleted()[0]).toMatchObject({ level: 'warn', node: NODE });
+    expect(String(deleted()[0]?.msg)).toContain('/healthz');
+    api.create(makeNode({ name: NODE, internalIPs: ['198.18.0.1'] }));
+    await eventually(async () => (await fetch(`${healthUrl}/healthz`)).status === 200, 'healthz 200 after re-create');
+    expect(deleted()).toHaveLength(1);
+    expect(daemon.logs.filter((l) => l.msg === 'own Node re-created')).toHaveLength(1);
   });
 
   it('reports /healthz 503 when its own Node is tainted for deletion, /livez stays 200', async () => {

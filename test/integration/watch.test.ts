@@ -17,6 +17,9 @@ import {
 import { RecordingSink, kubeConfigOf, waitFor } from '../apiserver/recording-sink.js';
 
 const NODE = 'node-a';
+
+type LogLine = { level: string; msg: string; [k: string]: unknown };
+const records = (lines: readonly string[]): LogLine[] => lines.map((l) => JSON.parse(l) as LogLine);
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
 
 interface Harness {
@@ -219,15 +222,15 @@ describe('startClusterWatch against the test apiserver', () => {
   });
 
   for (const mode of ['503', 'reset'] as const) {
-    it(`survives the apiserver being away (${mode}) without spurious deletes`, async () => {
+    it(`survives the apiserver being away (${mode}) without spurious deletes, logging each problem once`, async () => {
       const server = await startServer();
       seed(server);
       const { logger, lines } = memoryLogger();
       const h = watchAgainst(server, { logger });
       await waitFor(() => h.watch.synced(), 'sync');
       server.setAvailable(false, mode);
-      // Several failed attempts with growing delays while it is away.
-      await waitFor(() => lines.filter((l) => l.includes('restarting informer')).length >= 6, 'retries');
+      // Several failed attempts with growing delays while it is away (repeats are at -v=4).
+      await waitFor(() => records(lines).filter((l) => l.msg === 'watch still failing').length >= 6, 'retries');
       server.delete(makeService({ name: 'db', namespace: 'prod' }));
       server.setAvailable(true);
       server.create(makeService({ name: 'back' }));
@@ -236,23 +239,88 @@ describe('startClusterWatch against the test apiserver', () => {
       expect([...h.sink.state.keys()].sort()).toEqual(
         [...EXPECTED_INITIAL.filter((k) => k !== 'Service:prod/db'), 'Service:default/back'].sort(),
       );
-      const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['level'] === 'warn');
-      expect(warn[0]).toMatchObject({ msg: 'watch failed, restarting informer', component: 'watch' });
+      const recs = records(lines);
+      const warn = recs.filter((l) => l.level === 'warn');
+      expect(warn.length).toBeGreaterThan(0);
+      for (const w of warn) expect(w).toMatchObject({ msg: 'watch failed; retrying', component: 'watch' });
       expect(typeof warn[0]?.['resource']).toBe('string');
-      const delays = warn.filter((l) => l['resource'] === 'services').map((l) => Number(l['retryInMs']));
-      expect(Math.max(...delays)).toBeGreaterThan(FAST_BACKOFF.initialMs * 1.5);
+      // One line per distinct problem, not one per informer and retry.
+      const problems = warn.map((w) => `${String(w['reason'])}|${String(w['code'])}`);
+      expect(new Set(problems).size).toBe(problems.length);
+      if (mode === '503') expect(warn, JSON.stringify(warn)).toHaveLength(1);
+      const retries = recs.filter((l) => l.msg === 'watch still failing');
+      expect(retries.length).toBeGreaterThanOrEqual(6);
+      const delays = retries.filter((l) => l['resource'] === 'services').map((l) => Number(l['retryInMs']));
+      expect(Math.max(...delays)).toBeGreaterThan(FAST_BACKOFF.initialMs * 2);
+      await waitFor(() => records(lines).some((l) => l.msg === 'watch re-established'), 're-established line');
+      const back = records(lines).filter((l) => l.msg === 'watch re-established');
+      expect(back).toHaveLength(1);
+      expect(back[0]?.['resources']).toEqual(['endpointslices', 'nodes', 'services']);
     });
   }
 
-  it('logs the error and never syncs with a wrong token', async () => {
+  it('logs a 401 once, without response headers, and never syncs with a wrong token', async () => {
     const server = await startServer();
     seed(server);
     const { logger, lines } = memoryLogger();
     const h = watchAgainst(server, { logger, token: 'wrong' });
-    await waitFor(() => lines.some((l) => l.includes('restarting informer') && l.includes('401')), '401 warning');
+    await waitFor(() => records(lines).filter((l) => l.msg === 'watch still failing').length >= 9, 'retries');
+    const warn = records(lines).filter((l) => l.level === 'warn');
+    expect(warn).toHaveLength(1);
+    expect(warn[0]).toMatchObject({ msg: 'watch failed; retrying', code: 401 });
+    expect(String(warn[0]?.['reason'])).toMatch(/401 Unauthorized.*token/);
+    expect(lines.join('\n')).not.toMatch(/Headers|content-length|HTTP-Code/i);
     expect(h.watch.synced()).toBe(false);
     expect(h.syncedCalls()).toBe(0);
     expect(h.sink.events).toEqual([]);
+  });
+
+  it('logs a 403 once per forbidden resource, then that the watch is back', async () => {
+    const server = await startServer();
+    seed(server);
+    const { logger, lines } = memoryLogger();
+    const h = watchAgainst(server, { logger });
+    await waitFor(() => h.watch.synced(), 'sync');
+    server.setRejecting(403);
+    await waitFor(() => records(lines).filter((l) => l.msg === 'watch still failing').length >= 9, 'retries');
+    server.setRejecting(undefined);
+    server.create(makeService({ name: 'after-403' }));
+    await waitFor(() => h.sink.has('Service', 'default/after-403'), 'recovery');
+    await waitFor(() => records(lines).some((l) => l.msg === 'watch re-established'), 're-established line');
+    const recs = records(lines);
+    const warn = recs.filter((l) => l.level === 'warn');
+    expect(warn.map((w) => w['resource']).sort(), JSON.stringify(warn)).toEqual(['endpointslices', 'nodes', 'services']);
+    for (const w of warn) {
+      expect(w).toMatchObject({ msg: 'watch failed; retrying', code: 403 });
+      expect(String(w['reason'])).toMatch(/403 Forbidden.*RBAC/);
+    }
+    expect(recs.filter((l) => l.msg === 'watch re-established')).toHaveLength(1);
+    expect(lines.join('\n')).not.toMatch(/Headers|HTTP-Code/);
+  });
+
+  it('logs an untrusted TLS certificate once, naming it as a TLS problem', async () => {
+    const server = await startServer({ https: true });
+    seed(server);
+    const { logger, lines } = memoryLogger();
+    const kc = kubeConfigOf(server);
+    // Trust nothing in particular: the self-signed serving certificate must be refused.
+    kc.clusters = kc.clusters.map((c) => ({ ...c, caData: undefined, caFile: undefined, skipTLSVerify: false }));
+    const watch = startClusterWatch({
+      kubeConfig: kc,
+      nodeName: NODE,
+      useEndpoints: false,
+      resyncPeriodMs: 0,
+      sink: new RecordingSink(),
+      logger,
+      onSynced: () => undefined,
+      backoff: FAST_BACKOFF,
+    });
+    cleanups.push(() => watch.stop());
+    await waitFor(() => records(lines).filter((l) => l.msg === 'watch still failing').length >= 6, 'retries');
+    const warn = records(lines).filter((l) => l.level === 'warn');
+    expect(warn).toHaveLength(1);
+    expect(String(warn[0]?.['reason'])).toMatch(/^TLS: /);
+    expect(watch.synced()).toBe(false);
   });
 
   it('works over HTTPS with the pinned self-signed certificate', async () => {

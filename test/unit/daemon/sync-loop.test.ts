@@ -4,6 +4,8 @@ import { createNoopDataplane } from '../../../modes/noop/dataplane.js';
 import { memoryLogger, silentLogger } from '../../../proxy/log.js';
 import type { ChangeSet, ProxyState, RejectedObject } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
+import { FakeClock } from '../../../sync/clock.js';
+import { BoundedFrequencyRunner } from '../../../sync/runner.js';
 import { SyncLoop, mergeChanges, type SnapshotSource } from '../../../sync/sync-loop.js';
 import { ep, nodeInfo, sp } from '../model/fixtures.js';
 
@@ -134,6 +136,39 @@ describe('SyncLoop', () => {
     expect(npl).toMatch(/_bucket\{le="2",ip_family="IPv4"\} 0/);
     expect(npl).toMatch(/_bucket\{le="3",ip_family="IPv4"\} 1/);
     expect(await t.metrics.registry.getSingleMetricAsString('kubeproxy_ts_rejected_objects_total')).toMatch(/kind="Service"} 1/);
+  });
+});
+
+describe('a failed sync and a rejected object through the runner', () => {
+  it('are each logged once: one line per failed attempt, one per rejection', async () => {
+    const { logger, lines } = memoryLogger();
+    const source = new ScriptedSource();
+    const dataplane = new RecordingDataplane();
+    const loop = new SyncLoop({
+      source,
+      dataplane,
+      metrics: new ProxyMetrics({ processMetrics: false }),
+      logger,
+      families: ['IPv4'],
+      ready: () => true,
+      observers: [],
+    });
+    const clock = new FakeClock(1_000_000);
+    const runner = new BoundedFrequencyRunner({ name: 'test', minIntervalMs: 1000, maxIntervalMs: 30_000, fn: loop.run, logger, clock });
+    const rejected: RejectedObject = { kind: 'Service', namespace: 'ns', name: 'bad', errors: [{ field: 'spec.ports[0].port', message: 'bad' }], time: '' };
+    source.queue.push({ state: stateOf(['ns/a:http']), changes: changes(['ns/a:http']), rejected: [rejected] });
+    source.queue.push({ state: stateOf(['ns/a:http']), changes: changes([]), rejected: [] });
+    dataplane.failNext = true;
+    runner.start();
+    await clock.tick(0); // fails
+    await clock.tick(1000); // the retry succeeds
+    await runner.stop();
+    const recs = lines.map((l) => JSON.parse(l) as { level: string; msg: string; object?: string });
+    expect(dataplane.requests).toHaveLength(2);
+    expect(recs.filter((r) => r.level === 'error').map((r) => r.msg)).toEqual(['Sync failed, will retry']);
+    expect(recs.filter((r) => JSON.stringify(r).includes('ns/bad') || JSON.stringify(r).includes('"bad"')).map((r) => r.msg)).toEqual([
+      'skipping invalid object',
+    ]);
   });
 });
 
