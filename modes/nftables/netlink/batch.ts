@@ -37,6 +37,8 @@ export interface BatchOptions {
   /** Ask for the echo of added/replaced rules (their handles). */
   readonly echoRules?: boolean;
   readonly maxElementBytes?: number;
+  /** Override the message flags per op (golden tests imitate nft's, which differ slightly). */
+  readonly flagsFor?: (op: NftOp) => number;
 }
 
 export interface EncodedBatch {
@@ -82,7 +84,7 @@ export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedB
   const ctxFor = (family: string, table: string): EncodeContext => ({ setIds: setIdsOf(setIds, family, table) });
 
   ops.forEach((op, i) => {
-    const flags = opFlags(op, echoRules);
+    const flags = opts.flagsFor ? opts.flagsFor(op) : opFlags(op, echoRules);
     const take = (): number => {
       opBySeq.set(seq, i);
       return seq++;
