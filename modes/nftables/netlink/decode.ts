@@ -106,7 +106,7 @@ export function ruleHandle(msg: NlMsg): bigint | undefined {
   return be64(attrMap(msg.payload.subarray(4)).get(C.NFTA_RULE_HANDLE));
 }
 
-/** The kernel's size for a dynamic set created without one. */
+/** The kernel's size for a timeout or dynamic set created without one (seen on 6.18). */
 const DYNAMIC_DEFAULT_SIZE = 65535;
 
 export function decodeSet(msg: NlMsg): NftSet {
@@ -127,7 +127,7 @@ export function decodeSet(msg: NlMsg): NftSet {
   if (desc) {
     const d = attrMap(desc);
     size = be32(d.get(C.NFTA_SET_DESC_SIZE));
-    if (size === DYNAMIC_DEFAULT_SIZE && flags & C.NFT_SET_EVAL) size = undefined;
+    if (size === DYNAMIC_DEFAULT_SIZE && flags & (C.NFT_SET_EVAL | C.NFT_SET_TIMEOUT)) size = undefined;
     const cc = d.get(C.NFTA_SET_DESC_CONCAT);
     if (cc) concat = parseAttrs(cc).map((f) => be32(attrMap(f.payload).get(C.NFTA_SET_FIELD_LEN)) ?? 0);
   }

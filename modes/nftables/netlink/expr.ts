@@ -236,10 +236,10 @@ function writeExprData(w: NlWriter, e: Expr, ctx: EncodeContext): void {
       w.be32(C.NFTA_DYNSET_SREG_KEY, e.sregKey);
       if (e.sregData !== undefined) w.be32(C.NFTA_DYNSET_SREG_DATA, e.sregData);
       w.be32(C.NFTA_DYNSET_OP, e.op === 'add' ? 0 : 1);
+      if (e.timeoutMs) w.be64(C.NFTA_DYNSET_TIMEOUT, BigInt(e.timeoutMs));
       w.string(C.NFTA_DYNSET_SET_NAME, e.set);
       const id = ctx.setIds?.get(e.set);
       if (id !== undefined) w.be32(C.NFTA_DYNSET_SET_ID, id);
-      if (e.timeoutMs) w.be64(C.NFTA_DYNSET_TIMEOUT, BigInt(e.timeoutMs));
       return;
     }
     case 'notrack':
