@@ -172,6 +172,20 @@ describe.runIf(endianness() === 'LE')('NftNetlinkClient (fake kernel)', () => {
     await c.close();
   });
 
+  it('asks for no echoes when a commit has more rules than the receive queue can hold (handles then undefined)', async () => {
+    const k = batchKernel();
+    const c = await NftNetlinkClient.open({ transport: { ...k.transport, recvBufferBytes: 3 * 1024 } });
+    expect(c.echoLimit).toBe(3);
+    const many: NftOp[] = [...ops, { op: 'add-rule', rule: rule('c') }, { op: 'add-rule', rule: rule('c') }];
+    const res = await c.commit(many);
+    expect(k.sent[0]?.msgs.some((m) => m.flags & 0x08)).toBe(false);
+    expect(res.handles.every((h) => h === undefined)).toBe(true);
+    // Within the limit the echoes are asked for.
+    await c.commit(ops);
+    expect(k.sent[2]?.msgs.filter((m) => m.flags & 0x08)).toHaveLength(2);
+    await c.close();
+  });
+
   it('no ops: nothing is sent', async () => {
     const k = batchKernel();
     const c = await NftNetlinkClient.open({ transport: k.transport });
