@@ -159,6 +159,8 @@ describe('userspace portals', () => {
       endpoints: ['10.244.0.5:8080'],
       sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 },
       activeConnections: 0,
+      // No dial of this port has timed out, so nothing is ejected.
+      ejectedEndpoints: [],
     });
     expect(await dp.describe?.('default/nope:p')).toEqual({ mode: 'userspace', service: 'default/nope:p', listener: null, endpoints: [] });
   });
