@@ -194,6 +194,15 @@ export const FLAGS: readonly FlagDef[] = [
     s.draft.oomScoreAdj = v;
   }),
 
+  // Upstream's mode-independent period flags. iptables and ipvs keep their own flags (whose
+  // defaults differ), so here these set nftables mode's periods.
+  flag('sync-period', durationKind('positive'), '30s', 'Maximum interval between full nftables rule syncs.', (s, v) => {
+    s.draft.nftables.syncPeriodMs = v;
+  }),
+  flag('min-sync-period', durationKind('nonNegative'), '1s', 'Minimum interval between nftables rule resyncs as endpoints and services change.', (s, v) => {
+    s.draft.nftables.minSyncPeriodMs = v;
+  }),
+
   // iptables.
   flag('iptables-sync-period', durationKind('positive'), '30s', 'Maximum interval between full iptables rule syncs.', (s, v) => {
     s.draft.iptables.syncPeriodMs = v;

@@ -36,3 +36,11 @@ describe('nftables config', () => {
     expect(cidr.nodePortAddresses).toEqual([NODE_IP]);
   });
 });
+
+describe('mode-independent periods', () => {
+  it('--sync-period / --min-sync-period set nftables mode periods', () => {
+    const c = loadConfig(['--mode=nftables', '--sync-period=10s', '--min-sync-period=100ms']).config;
+    expect(syncPeriods(c)).toEqual({ syncPeriodMs: 10_000, minSyncPeriodMs: 100 });
+    expect(c.iptables.minSyncPeriodMs).toBe(1000);
+  });
+});
