@@ -9,8 +9,6 @@
 //   datagrams, ended by NLMSG_DONE; an error before the dump starts comes as NLMSG_ERROR.
 
 import {
-  IPVS_GENL_NAME,
-  IPVS_GENL_VERSION,
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_NOOP,
@@ -18,7 +16,10 @@ import {
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_REQUEST,
-} from './constants.js';
+} from '../../shared/netlink/constants.js';
+import { decodeDoneError, decodeNlError, parseNlMsgs, type NlMsg } from '../../shared/netlink/nlmsg.js';
+import { openGenericNetlink, type NetlinkTransport } from '../../shared/netlink/socket.js';
+import { IPVS_GENL_NAME, IPVS_GENL_VERSION } from './constants.js';
 import { IpvsError, type IpvsOp } from './errors.js';
 import { decodeFamilyId, decodeGenlMsg, encodeGenlMsg, encodeGetFamily } from './genl.js';
 import {
@@ -40,8 +41,6 @@ import {
   setServiceRequest,
   type IpvsRequest,
 } from './ipvs-codec.js';
-import { decodeDoneError, decodeNlError, parseNlMsgs, type NlMsg } from './nlmsg.js';
-import { openGenericNetlink, type NetlinkTransport } from './socket.js';
 import type { IpvsInfo, RealServer, RealServerKey, Timeouts, VirtualServer, VirtualServerKey } from './types.js';
 
 export interface IpvsClientOptions {

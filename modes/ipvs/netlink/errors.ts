@@ -3,7 +3,7 @@
 // destination, or no such scheduler module when adding a service), so the message is chosen
 // per operation, the way ipvsadm explains them.
 
-import { constants } from 'node:os';
+import { errnoName } from '../../shared/netlink/errno.js';
 
 export type IpvsOp =
   | 'resolveFamily'
@@ -19,13 +19,6 @@ export type IpvsOp =
   | 'setTimeouts'
   | 'getInfo'
   | 'flush';
-
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
-
-/** "ENOENT" for 2, or "errno 999" for numbers Node does not name. */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `errno ${errno}`;
-}
 
 const isDestOp = (op: IpvsOp): boolean => op.endsWith('Destination') || op === 'listDestinations';
 

@@ -10,11 +10,10 @@ import {
   CTRL_VERSION,
   GENL_HDRLEN,
   GENL_ID_CTRL,
-  NLM_F_ACK,
-  NLM_F_REQUEST,
 } from './constants.js';
-import { attrMap, attrString, getU16 } from './attr.js';
-import { encodeNlMsg, type NlMsg } from './nlmsg.js';
+import { attrMap, attrString, getU16 } from '../../shared/netlink/attr.js';
+import { NLM_F_ACK, NLM_F_REQUEST } from '../../shared/netlink/constants.js';
+import { encodeNlMsg, type NlMsg } from '../../shared/netlink/nlmsg.js';
 
 export interface GenlRequest {
   readonly family: number;

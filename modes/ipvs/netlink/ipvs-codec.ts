@@ -29,7 +29,7 @@ import {
   getString,
   getU16,
   getU32,
-} from './attr.js';
+} from '../../shared/netlink/attr.js';
 import {
   AF_INET,
   AF_INET6,
@@ -81,7 +81,7 @@ import {
   IP_VS_SCHEDNAME_MAXLEN,
   IP_VS_SVC_F_HASHED,
 } from './constants.js';
-import { writeU32 } from './native-endian.js';
+import { writeU32 } from '../../shared/netlink/native-endian.js';
 import type {
   FwdMethod,
   IpvsInfo,

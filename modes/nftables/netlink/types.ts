@@ -14,11 +14,28 @@ export type NftFamily = 'ip' | 'ip6' | 'inet';
 export type Reg = number;
 export const REG_VERDICT: Reg = 0;
 export const REG32_00: Reg = 8;
+/** The first 128-bit register (overlays REG32_00..03); nft itself writes this number for it. */
+export const REG_1: Reg = 1;
 
 export type PayloadBase = 'll' | 'network' | 'transport';
 export type CmpOp = 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte';
 export type MetaKey = 'len' | 'protocol' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname' | 'nfproto' | 'l4proto' | 'pkttype';
-export type CtKey = 'state' | 'direction' | 'status' | 'mark' | 'l3protocol' | 'src' | 'dst' | 'protocol' | 'proto-src' | 'proto-dst';
+export type CtKey =
+  | 'state'
+  | 'direction'
+  | 'status'
+  | 'mark'
+  | 'l3protocol'
+  | 'src'
+  | 'dst'
+  | 'protocol'
+  | 'proto-src'
+  | 'proto-dst'
+  /** Family-specific address keys (NFT_CT_SRC_IP etc.): what nft uses for `ct original ip daddr`. */
+  | 'src-ip'
+  | 'dst-ip'
+  | 'src-ip6'
+  | 'dst-ip6';
 export type FibResult = 'oif' | 'oifname' | 'type';
 export interface FibFlags {
   readonly saddr?: boolean;
@@ -95,6 +112,8 @@ export interface BaseChainSpec {
 export interface NftTable {
   readonly family: NftFamily;
   readonly name: string;
+  /** Stored as the table's userdata comment. */
+  readonly comment?: string;
   /** Kernel handle (set in dumps). */
   readonly handle?: bigint;
 }
@@ -104,6 +123,8 @@ export interface NftChain {
   readonly table: string;
   readonly name: string;
   readonly base?: BaseChainSpec;
+  /** Stored as the chain's userdata comment (`nft list` shows `comment "..."`). */
+  readonly comment?: string;
   readonly handle?: bigint;
 }
 
@@ -116,6 +137,12 @@ export interface NftRule {
   readonly comment?: string;
   /** Kernel handle: set in dumps and in the echo of an add; required for replace/delete. */
   readonly handle?: bigint;
+  /**
+   * Set only in dumps, when the kernel returned an expression this model has no shape for (e.g.
+   * `log` added by someone else): names it, so that comparing with a rendered rule finds a
+   * difference and the rule gets replaced instead of the dump failing.
+   */
+  readonly undecodable?: string;
 }
 
 /**
@@ -140,6 +167,11 @@ export interface NftSet {
   readonly timeoutMs?: number;
   /** Elements added by the packet path (dynset), e.g. affinity sets. */
   readonly dynamic?: boolean;
+  /**
+   * Maximum number of elements (NFTA_SET_DESC_SIZE). The kernel reports 65535 for a dynamic set
+   * created without one; dumps leave that default out so it compares equal to "not given".
+   */
+  readonly size?: number;
   readonly comment?: string;
   readonly handle?: bigint;
 }

@@ -13,7 +13,7 @@ import {
   getString,
   getU32,
   parseAttrs,
-} from '../../../modes/ipvs/netlink/attr.js';
+} from '../../../modes/shared/netlink/attr.js';
 import { hex, toHex } from './hex.js';
 
 // Golden layouts assume a little-endian host (x86-64, arm64), as netlink uses host order.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { IpvsClient } from '../../../modes/ipvs/netlink/client.js';
-import { attrU16, attrU32 } from '../../../modes/ipvs/netlink/attr.js';
+import { attrU16, attrU32 } from '../../../modes/shared/netlink/attr.js';
 import { IpvsError } from '../../../modes/ipvs/netlink/errors.js';
 import { decodeGenlMsg, encodeGenlMsg } from '../../../modes/ipvs/netlink/genl.js';
-import { encodeNlMsg, parseNlMsgs, type NlMsg } from '../../../modes/ipvs/netlink/nlmsg.js';
-import type { NetlinkTransport } from '../../../modes/ipvs/netlink/socket.js';
+import { encodeNlMsg, parseNlMsgs, type NlMsg } from '../../../modes/shared/netlink/nlmsg.js';
+import type { NetlinkTransport } from '../../../modes/shared/netlink/socket.js';
 import type { VirtualServer } from '../../../modes/ipvs/netlink/types.js';
 import { hex } from './hex.js';
 

@@ -17,7 +17,7 @@ import {
   setServiceRequest,
   type IpvsRequest,
 } from '../../../modes/ipvs/netlink/ipvs-codec.js';
-import { parseNlMsgs } from '../../../modes/ipvs/netlink/nlmsg.js';
+import { parseNlMsgs } from '../../../modes/shared/netlink/nlmsg.js';
 import type { RealServer, VirtualServer } from '../../../modes/ipvs/netlink/types.js';
 import { hex, toHex } from './hex.js';
 

@@ -1,7 +1,7 @@
 import { endianness } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { decodeFamilyId, decodeGenlMsg, encodeGenlMsg, encodeGetFamily } from '../../../modes/ipvs/netlink/genl.js';
-import { decodeDoneError, decodeNlError, encodeNlMsg, parseNlMsgs } from '../../../modes/ipvs/netlink/nlmsg.js';
+import { decodeDoneError, decodeNlError, encodeNlMsg, parseNlMsgs } from '../../../modes/shared/netlink/nlmsg.js';
 import { hex, toHex } from './hex.js';
 
 describe.runIf(endianness() === 'LE')('netlink and genl framing', () => {

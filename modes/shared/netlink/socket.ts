@@ -1,16 +1,18 @@
 // The only place that touches a real netlink socket. It wraps the `netlink` npm package's
 // RawNetlinkSocket (a small N-API addon with prebuilt binaries: socket(AF_NETLINK, SOCK_RAW,
-// proto), bind, sendto and libuv-driven recvmsg delivering one Buffer per datagram) and
+// proto), bind, sendmsg and libuv-driven recvmsg delivering one Buffer per datagram) and
 // exposes only datagram send/receive: all framing, sequencing and parsing stay in pure code.
+// IPVS mode opens it for NETLINK_GENERIC, nftables mode for NETLINK_NETFILTER.
 //
 // The package is loaded with require() against a minimal local type, so this project's types
 // do not depend on the package's typings and nothing else imports it.
 
 import { createRequire } from 'node:module';
-import { NETLINK_GENERIC } from './constants.js';
+import { NETLINK_GENERIC, NETLINK_NETFILTER } from './constants.js';
 
-/** Datagram transport the IPVS client runs on; tests substitute a fake kernel. */
+/** Datagram transport the netlink clients run on; tests substitute a fake kernel. */
 export interface NetlinkTransport {
+  /** Send one datagram (one sendmsg: an nf_tables batch must arrive as a single datagram). */
   send(datagram: Buffer): Promise<void>;
   /** Every received datagram (possibly several netlink messages) is passed here. */
   onDatagram(handler: (datagram: Buffer) => void): void;
@@ -20,6 +22,13 @@ export interface NetlinkTransport {
   close(): void;
 }
 
+export interface NetlinkSocketOptions {
+  /** SO_RCVBUF in bytes: large dumps and many ACKs arrive faster than one event-loop turn. */
+  readonly recvBufferSize?: number;
+  /** SO_SNDBUF in bytes: a batch is one datagram and must fit. */
+  readonly sendBufferSize?: number;
+}
+
 interface RawSocket {
   send(msg: Uint8Array, options: { port?: number }, callback: (error?: Error) => void): void;
   on(event: 'message', listener: (msg: Buffer) => void): unknown;
@@ -27,6 +36,8 @@ interface RawSocket {
   ref(): void;
   unref(): void;
   close(): void;
+  setRecvBufferSize(size: number): unknown;
+  setSendBufferSize(size: number): unknown;
 }
 
 interface NetlinkModule {
@@ -46,10 +57,18 @@ function loadNetlink(): NetlinkModule {
   return loaded;
 }
 
-/** Open a NETLINK_GENERIC socket bound to a kernel-chosen-free port id. */
-export function openGenericNetlink(): NetlinkTransport {
+/** Open a netlink socket of `protocol`, bound to a free port id. */
+export function openNetlinkSocket(protocol: number, opts: NetlinkSocketOptions = {}): NetlinkTransport {
   const { RawNetlinkSocket } = loadNetlink();
-  const sock = new RawNetlinkSocket(NETLINK_GENERIC);
+  const sock = new RawNetlinkSocket(protocol);
+  // SO_RCVBUF/SO_SNDBUF are capped by net.core.{r,w}mem_max for an unprivileged setsockopt; a
+  // failure here only means smaller buffers, which the clients survive (ENOBUFS is reported).
+  try {
+    if (opts.recvBufferSize) sock.setRecvBufferSize(opts.recvBufferSize);
+    if (opts.sendBufferSize) sock.setSendBufferSize(opts.sendBufferSize);
+  } catch {
+    /* keep the defaults */
+  }
   sock.unref();
   return {
     send: (datagram) =>
@@ -59,4 +78,14 @@ export function openGenericNetlink(): NetlinkTransport {
     setActive: (active) => (active ? sock.ref() : sock.unref()),
     close: () => sock.close(),
   };
+}
+
+/** A NETLINK_GENERIC socket (IPVS). */
+export function openGenericNetlink(opts: NetlinkSocketOptions = {}): NetlinkTransport {
+  return openNetlinkSocket(NETLINK_GENERIC, opts);
+}
+
+/** A NETLINK_NETFILTER socket (nf_tables). */
+export function openNetfilterNetlink(opts: NetlinkSocketOptions = {}): NetlinkTransport {
+  return openNetlinkSocket(NETLINK_NETFILTER, opts);
 }

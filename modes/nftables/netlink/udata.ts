@@ -1,0 +1,87 @@
+// libnftnl "userdata": an opaque blob the kernel stores with tables, chains, rules, sets and
+// elements, which nft fills with TLVs (u8 type, u8 length, value) to remember what the kernel
+// does not: comments, and for sets the byte order of keys and data (without it `nft list`
+// prints keys as raw hex). We write what nft writes, and read back only the comments (the rest
+// follows from the set's types, so it is not part of the model).
+
+import * as C from './constants.js';
+import type { NftSet } from './types.js';
+
+type Tlv = readonly [type: number, value: Uint8Array];
+
+function encodeTlvs(tlvs: readonly Tlv[]): Uint8Array {
+  let len = 0;
+  for (const [, v] of tlvs) len += 2 + v.length;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const [t, v] of tlvs) {
+    if (v.length > 255) throw new RangeError(`userdata value of type ${t} too long (${v.length} bytes)`);
+    out[off] = t;
+    out[off + 1] = v.length;
+    out.set(v, off + 2);
+    off += 2 + v.length;
+  }
+  return out;
+}
+
+function u32host(v: number): Uint8Array {
+  // Host order: nft writes these with nftnl_udata_put_u32 (a plain uint32_t copy).
+  return new Uint8Array(new Uint32Array([v]).buffer);
+}
+
+function strz(s: string): Uint8Array {
+  const b = Buffer.from(`${s}\0`, 'utf8');
+  if (b.length > 255) throw new RangeError(`comment too long (${b.length - 1} bytes, at most 254)`);
+  return new Uint8Array(b);
+}
+
+/** Comment TLV (type 0 for tables, chains, rules and elements). */
+export function commentUdata(comment: string): Uint8Array {
+  return encodeTlvs([[0, strz(comment)]]);
+}
+
+/** First TLV of `type` as a string, or undefined. */
+export function readUdataString(blob: Uint8Array, type: number): string | undefined {
+  let off = 0;
+  while (off + 2 <= blob.length) {
+    const t = blob[off] ?? 0;
+    const len = blob[off + 1] ?? 0;
+    if (off + 2 + len > blob.length) return undefined;
+    if (t === type) {
+      const v = Buffer.from(blob.buffer, blob.byteOffset + off + 2, len);
+      const nul = v.indexOf(0);
+      return v.subarray(0, nul < 0 ? v.length : nul).toString('utf8');
+    }
+    off += 2 + len;
+  }
+  return undefined;
+}
+
+// Byte order per nft datatype (nft's datatype.c): addresses, protocols and ports are network
+// order; marks, interface names/indexes and plain integers are host order.
+const BIG_ENDIAN_TYPES = new Set<number>([6, 7, 8, 9, 10, 12, 13, 14, 15, 29, 36, 37]);
+const isConcat = (type: number): boolean => type >= 1 << C.NFT_TYPE_BITS;
+
+function byteorderOf(type: number | 'verdict'): number {
+  if (type === 'verdict' || isConcat(type)) return C.BYTEORDER_INVALID;
+  return BIG_ENDIAN_TYPES.has(type) ? C.BYTEORDER_BIG_ENDIAN : C.BYTEORDER_HOST_ENDIAN;
+}
+
+/** nft records a concatenated key as a typeof "concat" expression with no further description. */
+const CONCAT_TYPEOF = encodeTlvs([
+  [C.NFTNL_UDATA_SET_TYPEOF_EXPR, u32host(C.NFT_EXPR_CONCAT)],
+  [C.NFTNL_UDATA_SET_TYPEOF_DATA, new Uint8Array(0)],
+]);
+
+/** The set userdata nft 1.0.6 writes for a set declared with `type ...` (mnl_nft_set_add). */
+export function setUdata(s: NftSet): Uint8Array {
+  const tlvs: Tlv[] = [[C.NFTNL_UDATA_SET_KEYBYTEORDER, u32host(byteorderOf(s.keyType))]];
+  if (s.data) tlvs.push([C.NFTNL_UDATA_SET_DATABYTEORDER, u32host(byteorderOf(s.data.type))]);
+  if (isConcat(s.keyType)) tlvs.push([C.NFTNL_UDATA_SET_KEY_TYPEOF, CONCAT_TYPEOF]);
+  if (s.data) {
+    if (s.data.type !== 'verdict' && isConcat(s.data.type)) tlvs.push([C.NFTNL_UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF]);
+    tlvs.push([C.NFTNL_UDATA_SET_DATA_INTERVAL, u32host(0)]);
+  }
+  if (s.comment !== undefined) tlvs.push([C.NFTNL_UDATA_SET_COMMENT, strz(s.comment)]);
+  return encodeTlvs(tlvs);
+}
