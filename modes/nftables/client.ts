@@ -1,9 +1,10 @@
-// Opens the nf_tables netlink client the dataplane talks to. The client itself lives in
-// modes/nftables/netlink (the codec and socket shared with IPVS).
+// Opens the nf_tables netlink client the dataplane talks to (modes/nftables/netlink/client.ts,
+// on the socket layer shared with IPVS in modes/shared/netlink).
 
 import type { Logger } from '../../proxy/log.js';
+import { NftNetlinkClient } from './netlink/client.js';
 import type { NftClient } from './netlink/types.js';
 
 export async function openNftClient(_deps: { logger: Logger }): Promise<NftClient> {
-  throw new Error('nftables mode: the nf_tables netlink client is not available in this build');
+  return NftNetlinkClient.open();
 }

@@ -121,18 +121,12 @@ export function markXor(mark: number): Expr[] {
   ];
 }
 
-/** NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED: the kernel sets both for address+port. */
-export const NAT_MAP_IPS_PROTO = 1 | 2;
 export const NAT_RANGE_PROTO_RANDOM_FULLY = 16;
 
-/** `dnat to <addr reg>:<port reg>`. */
+/**
+ * `dnat to <addr reg>:<port reg>`. No flags: the kernel implies NF_NAT_RANGE_MAP_IPS and
+ * PROTO_SPECIFIED from the registers, and dumps decode without them.
+ */
 export function dnat(f: IPFamily, regAddr: Reg): Expr {
-  return {
-    type: 'nat',
-    nat: 'dnat',
-    family: f === 'IPv4' ? 'ip' : 'ip6',
-    regAddrMin: regAddr,
-    regProtoMin: next(regAddr, addrLen(f)),
-    flags: NAT_MAP_IPS_PROTO,
-  };
+  return { type: 'nat', nat: 'dnat', family: f === 'IPv4' ? 'ip' : 'ip6', regAddrMin: regAddr, regProtoMin: next(regAddr, addrLen(f)) };
 }

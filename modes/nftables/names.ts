@@ -58,7 +58,6 @@ export interface ServicePortNames {
   readonly external: string;
   readonly clusterEndpoints: string;
   readonly localEndpoints: string;
-  readonly affinity: string;
 }
 
 export function servicePortId(key: string, protocol: Protocol, sp?: Pick<ServicePort, 'namespace' | 'name' | 'portName'>): string {
@@ -78,7 +77,6 @@ export function servicePortNames(sp: ServicePort): ServicePortNames {
     external: `external-${id}`,
     clusterEndpoints: `endpoints-${id}`,
     localEndpoints: `local-endpoints-${id}`,
-    affinity: `affinity-${id}`,
   };
 }
 

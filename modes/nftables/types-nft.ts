@@ -18,5 +18,5 @@ export function addrType(f: IPFamily): number {
   return f === 'IPv4' ? TYPE_IPADDR : TYPE_IP6ADDR;
 }
 
-/** The kernel reports a verdict map's data length as sizeof(struct nft_verdict). */
-export const VERDICT_DATA_LEN = 16;
+/** Verdict maps are written (and decoded from dumps) with data length 0 (the contract's canonical form). */
+export const VERDICT_DATA_LEN = 0;

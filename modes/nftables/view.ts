@@ -103,6 +103,8 @@ const REG_FIELDS = new Set(['dreg', 'sreg', 'sregKey', 'sregData', 'regAddrMin',
 export function ruleDigest(exprs: readonly Expr[], comment: string | undefined): string {
   return JSON.stringify([comment ?? '', exprs], (k, val: unknown) => {
     if (val instanceof Uint8Array) return Buffer.from(val).toString('hex');
+    // Counter values change with traffic; they are never part of what we compare.
+    if ((k === 'packets' || k === 'bytes') && typeof val === 'bigint') return undefined;
     if (typeof val === 'bigint') return val.toString();
     if (REG_FIELDS.has(k) && typeof val === 'number' && val >= 1 && val <= 4) return 8 + (val - 1) * 4;
     return val;

@@ -11,8 +11,10 @@ import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/m
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
 import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
 import { elementKey } from '../elements.js';
+import { servicePortHash } from '../../iptables/names.js';
 import {
   addrLen,
+  cmp,
   dnat,
   fibLocal,
   loadAddr,
@@ -51,8 +53,9 @@ export function renderService(
   const sets: SetSpec[] = [];
   const slotsOut = new Map<string, readonly string[]>();
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds * 1000 : 0;
-  const usesAny = plan.usesClusterChain || plan.usesLocalChain;
-  if (affinity && usesAny) sets.push({ set: affinitySet(f, n, affinity), elements: new Map() });
+  // ClientIP affinity: one timeout set of client addresses per endpoint (as upstream), shared by
+  // the cluster and local chains.
+  if (affinity) for (const t of plan.allTargets) sets.push({ set: affinitySet(f, n, t, affinity), elements: new Map() });
 
   const internalIsLocal = plan.internalChain === plan.names.svl;
   const selection = (chain: string, mapName: string, targets: readonly EndpointTarget[], isInternal: boolean): void => {
@@ -64,15 +67,25 @@ export function renderService(
     const slots = assignSlots(history.get(mapName) ?? [], targets.map((t) => t.address));
     slotsOut.set(mapName, slots);
     const byAddr = new Map(targets.map((t) => [t.address, t]));
+    const ordered = slots.map((a) => byAddr.get(a)!);
+    if (affinity) {
+      // In the model's order: every pick rule changes with the endpoint count anyway.
+      const ordered = targets;
+      // Affinity services pick per endpoint (like iptables' probabilities), since the choice must
+      // update that endpoint's set: nft's own tools cannot print a set update whose key came from
+      // a map lookup, so the numgen map is reserved for services without affinity.
+      for (const t of ordered) rules.push(affinityHitRule(f, n, t, affinity));
+      ordered.forEach((t, i) => rules.push(affinityPickRule(f, n, t, affinity, ordered.length - i)));
+      chains.push({ name: chain, rules });
+      return;
+    }
     const elements = new Map<string, NftElement>();
-    slots.forEach((address, i) => {
-      const t = byAddr.get(address)!;
-      const e: NftElement = { key: u32Host(i), data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(address) };
+    ordered.forEach((t, i) => {
+      const e: NftElement = { key: u32Host(i), data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(t.address) };
       elements.set(elementKey(e), e);
     });
     sets.push({ set: endpointMap(f, mapName, sp.key), elements });
-    if (affinity) for (const t of targets) rules.push(affinityRule(f, n, t, affinity));
-    rules.push(selectRule(f, mapName, targets.length, affinity ? n.affinity : undefined, affinity, `${sp.key} endpoints`));
+    rules.push(selectRule(f, mapName, targets.length, `${sp.key} endpoints`));
     chains.push({ name: chain, rules });
   };
   if (plan.usesClusterChain) selection(n.cluster, n.clusterEndpoints, plan.clusterTargets, !internalIsLocal);
@@ -108,18 +121,23 @@ function endpointMap(f: IPFamily, name: string, key: string): NftSet {
   };
 }
 
-function affinitySet(f: IPFamily, n: ServicePortNames, timeoutMs: number): NftSet {
+function affinitySet(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number): NftSet {
   return {
     family: nftFamily(f),
     table: TABLE,
-    name: n.affinity,
-    keyType: concatType(addrType(f), addrType(f), TYPE_INET_SERVICE),
-    keyLen: 2 * addrLen(f) + 4,
+    name: affinitySetName(n, t),
+    keyType: addrType(f),
+    keyLen: addrLen(f),
     timeout: true,
     timeoutMs,
     dynamic: true,
-    comment: 'client . endpoint . port, refreshed on use (sessionAffinity ClientIP)',
+    comment: comment(`clients of ${t.address} (sessionAffinity ClientIP)`),
   };
+}
+
+/** Named after the endpoint, not its slot: a replaced endpoint's clients start over. */
+function affinitySetName(n: ServicePortNames, t: EndpointTarget): string {
+  return `affinity-${servicePortHash(n.id + t.address, 'TCP').slice(0, 8)}-${n.id}`;
 }
 
 /** Masquerade off-cluster traffic to the cluster IP: it may bounce off this node to another. */
@@ -134,39 +152,39 @@ function masqueradeRule(plan: ServicePlan, o: NftRenderOptions): RuleSpec | unde
   return { exprs: [...toCIP, ...notLocal, jump], comment: c };
 }
 
-/**
- * Registers: the chosen endpoint's address and port go right after the client address, so that
- * `saddr . endpoint . port` is one contiguous key for the affinity set.
- */
+/** Registers for the DNAT destination: right after a client address (which may be 16 bytes). */
 function epReg(f: IPFamily): number {
   return next(R0, addrLen(f));
 }
 
-/** ClientIP affinity: a client with a live entry for this endpoint goes back to it. */
-function affinityRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number): RuleSpec {
+/** `update @affinity { ip saddr } dnat to <endpoint>`. */
+function recordAndDnat(f: IPFamily, set: string, t: EndpointTarget, timeoutMs: number): Expr[] {
   const r = epReg(f);
-  return {
-    exprs: [
-      loadAddr(f, 'saddr', R0),
-      { type: 'immediate', dreg: r, data: ipBytes(t.ep.ip) },
-      { type: 'immediate', dreg: next(r, addrLen(f)), data: portBytes(t.ep.port) },
-      lookup(R0, n.affinity),
-      { type: 'dynset', op: 'update', set: n.affinity, sregKey: R0, timeoutMs },
-      dnat(f, r),
-    ],
-    comment: `affinity ${t.address}`,
-  };
+  return [
+    loadAddr(f, 'saddr', R0),
+    { type: 'dynset', op: 'update', set, sregKey: R0, timeoutMs },
+    { type: 'immediate', dreg: r, data: ipBytes(t.ep.ip) },
+    { type: 'immediate', dreg: next(r, addrLen(f)), data: portBytes(t.ep.port) },
+    dnat(f, r),
+  ];
 }
 
-/** `dnat to numgen random mod N map @endpoints` (+ record the choice for affinity). */
-function selectRule(f: IPFamily, map: string, count: number, affinity: string | undefined, timeoutMs: number, c: string): RuleSpec {
+/** A client with a live entry for this endpoint goes back to it (and refreshes the entry). */
+function affinityHitRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number): RuleSpec {
+  const set = affinitySetName(n, t);
+  return { exprs: [loadAddr(f, 'saddr', R0), lookup(R0, set), ...recordAndDnat(f, set, t, timeoutMs)], comment: `affinity ${t.address}` };
+}
+
+/** `numgen random mod k == 0` picks this endpoint with probability 1/k (the last one always). */
+function affinityPickRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number, k: number): RuleSpec {
+  const pick: Expr[] = k > 1 ? [{ type: 'numgen', dreg: R0, modulus: k, mode: 'random' }, cmp(R0, 'eq', u32Host(0))] : [];
+  return { exprs: [...pick, ...recordAndDnat(f, affinitySetName(n, t), t, timeoutMs)], comment: t.address };
+}
+
+/** `dnat to numgen random mod N map @endpoints`. */
+function selectRule(f: IPFamily, map: string, count: number, c: string): RuleSpec {
   const r = epReg(f);
-  const exprs: Expr[] = [{ type: 'numgen', dreg: R0, modulus: count, mode: 'random' }, lookup(R0, map, { dreg: r })];
-  if (affinity) {
-    exprs.push(loadAddr(f, 'saddr', R0), { type: 'dynset', op: 'update', set: affinity, sregKey: R0, timeoutMs });
-  }
-  exprs.push(dnat(f, r));
-  return { exprs, comment: c };
+  return { exprs: [{ type: 'numgen', dreg: R0, modulus: count, mode: 'random' }, lookup(R0, map, { dreg: r }), dnat(f, r)], comment: c };
 }
 
 function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions): RuleSpec[] {

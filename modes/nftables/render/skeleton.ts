@@ -76,7 +76,8 @@ export function renderSkeleton(o: NftRenderOptions): Unit {
   const sets: SetSpec[] = sharedSets(f).map((s) => ({ set: s, elements: new Map(), shared: true }));
   const base = (name: string, type: 'nat' | 'filter', hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', priority: number, rules: RuleSpec[]): ChainSpec => ({
     name,
-    base: { type, hook, priority, policy: 'accept' },
+    // Policy accept is the default, which dumps leave out.
+    base: { type, hook, priority },
     rules,
   });
   const jumpIfNew = (chain: string): RuleSpec => rule([...ctStateNew(), verdict('jump', chain)]);

@@ -60,17 +60,24 @@ describe('nftables full sync', () => {
     expect(m).toMatch(/kubeproxy_sync_proxy_rules_no_local_endpoints_total\{traffic_policy="external",ip_family="IPv4"\} 1/);
   });
 
-  it('programs ClientIP affinity as a timeout set with one rule per endpoint plus the numgen rule', async () => {
+  it('programs ClientIP affinity as a timeout set of clients per endpoint, a hit rule and a pick rule each', async () => {
     const h = harness();
     const aff = sp('default', 'aff', { clusterIPs: ['198.19.0.13'], sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 } });
     await h.dp.sync({ state: state([[aff, eps3]]), changes: changes([]), full: true });
     const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
-    const set = d.sets.find((s) => s.name.startsWith('affinity-'))!;
-    expect(set).toMatchObject({ timeout: true, timeoutMs: 60_000, keyLen: 12 });
+    const sets = d.sets.filter((s) => s.name.startsWith('affinity-'));
+    expect(sets).toHaveLength(3);
+    for (const set of sets) expect(set).toMatchObject({ timeout: true, timeoutMs: 60_000, keyLen: 4 });
     const chain = d.chains.find((c) => c.name.startsWith('service-') && c.name.endsWith('default/aff/tcp/p80'))!.name;
     const rules = d.rules.filter((r) => r.chain === chain);
-    expect(rules.filter((r) => r.exprs.some((e) => e.type === 'lookup' && e.set === set.name))).toHaveLength(3);
-    expect(rules.at(-1)!.exprs.some((e) => e.type === 'dynset' && e.set === set.name)).toBe(true);
+    for (const set of sets) {
+      // looked up once (hit) and updated twice (hit refresh, pick)
+      expect(rules.filter((r) => r.exprs.some((e) => e.type === 'lookup' && e.set === set.name))).toHaveLength(1);
+      expect(rules.filter((r) => r.exprs.some((e) => e.type === 'dynset' && e.set === set.name))).toHaveLength(2);
+    }
+    // Uniform picks: 1/3, then 1/2 of the rest, then the last.
+    expect(rules.map((r) => r.exprs.find((e) => e.type === 'numgen')).filter(Boolean).map((e) => (e as { modulus: number }).modulus)).toEqual([3, 2]);
+    expect(d.sets.some((s) => s.name.startsWith('endpoints-'))).toBe(false);
   });
 
   it('renders IPv6 in the ip6 table with 16-byte addresses', async () => {
@@ -160,8 +167,8 @@ describe('nftables partial sync is O(change)', () => {
       const got = (await h.client.dumpTable('ip', 'kube-proxy'))!;
       expect(canonical(got), `step ${step}`).toEqual(canonical(await (await freshDump(st)).dumpTable('ip', 'kube-proxy')));
       for (const [chain, n] of numgenModuli(got)) {
-        const map = got.sets.find((x) => x.name === chain.replace(/^service-/, 'endpoints-').replace(/^local-/, 'local-endpoints-'))!;
-        expect(got.elements.get(map.name)!.length, chain).toBe(n);
+        const map = got.sets.find((x) => x.name === chain.replace(/^service-/, 'endpoints-').replace(/^local-/, 'local-endpoints-'));
+        if (map) expect(got.elements.get(map.name)!.length, chain).toBe(n); // (affinity chains have none)
       }
     }
   });
