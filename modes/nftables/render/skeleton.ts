@@ -127,6 +127,8 @@ export function renderSkeleton(o: NftRenderOptions): Unit {
           lookup(R0, SETS.firewallIPs),
           loadAddr(f, 'saddr', next(next(r1, 1), 2)),
           lookup(R0, SETS.firewallAllow, { invert: true }),
+          // Counted, so that dropped sources show in `nft list chain ip kube-proxy firewall-check`.
+          { type: 'counter' },
           verdict('drop'),
         ]),
       ],
