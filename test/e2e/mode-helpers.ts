@@ -8,6 +8,7 @@ import {
   iptablesSave,
   linesForService,
   proxyArgs,
+  waitForRule,
   waitForTargets as iptablesWaitForTargets,
   withFlags,
   type ProxyFlavour,
@@ -21,6 +22,8 @@ export interface ModeOps {
   readonly flavour: ProxyFlavour;
   /** Waits until service port `key` ("default/web:http") is DNATed to exactly `targets`. */
   waitForTargets(ns: string, key: string, targets: readonly string[], opts?: { family?: 'IPv4' | 'IPv6'; timeoutMs?: number }): Promise<void>;
+  /** Waits until traffic to service port `key` is rejected as having no endpoints. */
+  waitForRejected(ns: string, key: string): Promise<void>;
   /** Packets dropped for LB IP `lbIP` because their source was outside the allowed ranges. */
   firewallDrops(ns: string, lbIP: string): Promise<number>;
   /** The source ranges programmed as allowed for `key`'s load balancer IP `lbIP`. */
@@ -71,13 +74,18 @@ const NFT_FLAVOUR: ProxyFlavour = {
       ['--mode=nftables', '--min-sync-period=100ms', '--sync-period=30s', ...mapped],
     );
   },
-  firstSyncTimeoutMs: 30_000,
+  // The host is shared with other suites: a loaded 2-core machine can take long to start node.
+  firstSyncTimeoutMs: 90_000,
 };
 
 const iptablesOps: ModeOps = {
   mode: 'iptables',
   flavour: { args: proxyArgs, firstSyncTimeoutMs: 30_000 },
   waitForTargets: iptablesWaitForTargets,
+  async waitForRejected(ns, key) {
+    const esc = key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    await waitForRule(ns, 'filter', new RegExp(`${esc}.* has no endpoints.* -j REJECT`));
+  },
   async firewallDrops(ns, lbIP) {
     const filter = await iptablesSave(ns, 'IPv4', 'filter', true);
     const drop = filter.split('\n').find((l) => /-A KUBE-PROXY-FIREWALL /.test(l) && l.includes(`${lbIP}/32`) && / -j DROP\b/.test(l));
@@ -101,6 +109,12 @@ const nftablesOps: ModeOps = {
     }, `${key} nftables targets in ${ns} to become [${want}]`, opts.timeoutMs ?? 20_000).catch((e: Error) => {
       throw new Error(`${e.message}; last seen [${last}]`);
     });
+  },
+  async waitForRejected(ns, key) {
+    await eventually(async () => {
+      const body = nftBlocks(await nftList(ns)).get('map no-endpoint-services') ?? '';
+      return body.includes(`comment "${key} has no endpoints" : goto reject-chain`);
+    }, `${key} in @no-endpoint-services of ${ns}`, 20_000);
   },
   async firewallDrops(ns) {
     // One drop rule for every firewalled LB IP: its counter counts them all.
