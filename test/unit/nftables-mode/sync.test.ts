@@ -227,3 +227,18 @@ describe('nftables cleanup', () => {
     expect(client.tableNames()).toEqual(['ip foreign']);
   });
 });
+
+describe('nftables explain', () => {
+  it('describes a service port: its chains as rules, its endpoint map entries and its shared-map entries', async () => {
+    const h = harness();
+    await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
+    const d = (await h.dp.describe!(web.key)) as { mode: string; families: { chains: Record<string, string[]>; maps: Record<string, string[]>; sharedMapEntries: Record<string, string[]> }[] };
+    expect(d.mode).toBe('nftables');
+    const f = d.families[0]!;
+    const [chain, rules] = Object.entries(f.chains)[0]!;
+    expect(chain).toMatch(/^service-[A-Z2-7]{8}-default\/web\/tcp\/p80$/);
+    expect(rules.at(-1)).toContain('numgen random mod 3');
+    expect(Object.values(f.maps)[0]!.sort()).toEqual(['0 : 198.18.1.1 . 8080', '1 : 198.18.1.2 . 8080', '2 : 198.18.1.3 . 8080']);
+    expect(f.sharedMapEntries['service-ips']).toEqual([`198.19.0.10 . 6 . 80 : goto ${chain}`]);
+  });
+});
