@@ -117,7 +117,8 @@ export class NftFamilySync {
     this.shared = shared;
     this.fingerprint = nftOptionsFingerprint(o);
     this.consistent = true;
-    return { full: true, ...r, servicesChanged: groups.filter((g) => g.length).length, tableMissing };
+    // Service port groups with something to do (the skeleton's and the removals' excluded).
+    return { full: true, ...r, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
   }
 
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<NftSyncResult> {
@@ -136,10 +137,12 @@ export class NftFamilySync {
     const after: Unit[] = [];
     const staleChains: string[] = [];
     const staleSets: string[] = [];
+    let rerendered = 0;
     for (const key of this.candidates(state, changed)) {
       const old = this.units.get(key);
       const r = this.render(state, key, o, true);
       if (r === old) continue;
+      rerendered++;
       if (r) next.set(key, r);
       else next.delete(key);
       if (old) {
@@ -166,7 +169,7 @@ export class NftFamilySync {
       const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
       this.units = next;
       this.consistent = true;
-      return { full: false, ...r, servicesChanged: after.length + before.length - Math.min(after.length, before.length), tableMissing: false };
+      return { full: false, ...r, servicesChanged: rerendered, tableMissing: false };
     } catch (e) {
       // Leave the record as it was; the next (full) sync rebuilds the index from scratch.
       this.consistent = false;
