@@ -101,6 +101,18 @@ const REG_FIELDS = new Set(['dreg', 'sreg', 'sregKey', 'sregData', 'regAddrMin',
  * so registers are compared in 32-bit numbering.
  */
 export function ruleDigest(exprs: readonly Expr[], comment: string | undefined): string {
+  // Rendered expression lists are reused across syncs (unchanged service ports keep their units,
+  // and the record keeps the same arrays), so their digests are computed once.
+  let byComment = digests.get(exprs);
+  if (!byComment) digests.set(exprs, (byComment = new Map()));
+  let d = byComment.get(comment ?? '');
+  if (d === undefined) byComment.set(comment ?? '', (d = computeDigest(exprs, comment)));
+  return d;
+}
+
+const digests = new WeakMap<readonly Expr[], Map<string, string>>();
+
+function computeDigest(exprs: readonly Expr[], comment: string | undefined): string {
   return JSON.stringify([comment ?? '', exprs], (k, val: unknown) => {
     if (val instanceof Uint8Array) return Buffer.from(val).toString('hex');
     // Counter values change with traffic; they are never part of what we compare.

@@ -241,6 +241,19 @@ describe.skipIf(!requireRoot()).each(E2E_MODES)('%s mode: services with packets'
     expect(bOnlyA.body).toMatchObject({ service: { namespace: 'default', name: 'local-a' }, localEndpoints: 0 });
   });
 
+  it('serves traffic from the node itself: its ClusterIPs and its own NodePort', async () => {
+    const toClusterIP = tally(await tcpHits(c.nodes.a.ns, '198.19.1.10', 80, 12));
+    expect(Object.keys(toClusterIP).every((k) => ['a1', 'a2', 'b1', 'b2'].includes(k)), JSON.stringify(toClusterIP)).toBe(true);
+    expect(Object.keys(toClusterIP).length).toBeGreaterThanOrEqual(2);
+    const toNodePort = tally(await tcpHits(c.nodes.a.ns, c.nodes.a.ipv4, 30020, 8));
+    expect(Object.keys(toNodePort).every((k) => ['a1', 'a2', 'b1', 'b2'].includes(k)), JSON.stringify(toNodePort)).toBe(true);
+    if (mode === 'nftables') {
+      // nftables mode never accepts NodePorts on loopback (upstream; CVE-2020-8558): nothing
+      // listens there, so the connection is refused rather than forwarded.
+      expect(await tcpHits(c.nodes.a.ns, '127.0.0.1', 30020, 1, { timeoutMs: 2000 })).toEqual([{ error: 'ECONNREFUSED' }]);
+    }
+  });
+
   it('hairpin: a pod reaching its own service lands on itself and gets an answer', async () => {
     const a2 = c.pod('a2');
     const hits = await tcpHits(a2.ns, '198.19.1.70', 80, 5);
