@@ -11,7 +11,6 @@ import {
 } from '../../shared/netlink/constants.js';
 import { NlWriter } from '../../shared/netlink/writer.js';
 import * as C from './constants.js';
-import type { EncodeContext } from './expr.js';
 import {
   writeBatchBegin,
   writeBatchEnd,
@@ -70,7 +69,7 @@ export function opFlags(op: NftOp, echoRules: boolean): number {
 }
 
 export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedBatch {
-  const w = new NlWriter(16 * 1024);
+  const w = new NlWriter(4096);
   const maxElementBytes = opts.maxElementBytes ?? DEFAULT_MAX_ELEMENT_BYTES;
   const echoRules = opts.echoRules ?? true;
   let seq = opts.firstSeq;
@@ -78,10 +77,15 @@ export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedB
   writeBatchBegin(w, beginSeq);
   const opBySeq = new Map<number, number>();
   // Sets created in this batch get an id; later lookups, dynsets and element lists name them by
-  // it as well as by name (what nft does; the kernel finds either).
-  const setIds = new Map<string, number>();
+  // it as well as by name (what nft does; the kernel finds either). One context per table.
+  const contexts = new Map<string, { setIds: Map<string, number> }>();
   let nextSetId = 1;
-  const ctxFor = (family: string, table: string): EncodeContext => ({ setIds: setIdsOf(setIds, family, table) });
+  const ctxFor = (family: string, table: string): { setIds: Map<string, number> } => {
+    const k = `${family}\0${table}`;
+    let ctx = contexts.get(k);
+    if (!ctx) contexts.set(k, (ctx = { setIds: new Map() }));
+    return ctx;
+  };
 
   ops.forEach((op, i) => {
     const flags = opts.flagsFor ? opts.flagsFor(op) : opFlags(op, echoRules);
@@ -126,7 +130,7 @@ export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedB
         return;
       case 'add-set': {
         const id = nextSetId++;
-        setIds.set(setKey(op.set.family, op.set.table, op.set.name), id);
+        ctxFor(op.set.family, op.set.table).setIds.set(op.set.name, id);
         writeSet(w, C.NFT_MSG_NEWSET, flags, take(), op.set, id);
         return;
       }
@@ -139,7 +143,7 @@ export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedB
       case 'add-elements':
       case 'delete-elements': {
         const msg = op.op === 'add-elements' ? C.NFT_MSG_NEWSETELEM : C.NFT_MSG_DELSETELEM;
-        const id = setIds.get(setKey(op.set.family, op.set.table, op.set.name));
+        const id = contexts.get(`${op.set.family}\0${op.set.table}`)?.setIds.get(op.set.name);
         writeElementChunks(w, msg, flags, take, op.set, op.elements, id, maxElementBytes);
         return;
       }
@@ -148,17 +152,6 @@ export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedB
   const endSeq = seq;
   writeBatchEnd(w, endSeq);
   return { datagram: w.finish(), beginSeq, endSeq, opBySeq, messages: endSeq - beginSeq - 1 };
-}
-
-const setKey = (family: string, table: string, name: string): string => `${family}\0${table}\0${name}`;
-
-/** The ids of sets created so far in this batch, by bare name, for one table. */
-function setIdsOf(all: ReadonlyMap<string, number>, family: string, table: string): ReadonlyMap<string, number> {
-  if (all.size === 0) return all;
-  const prefix = `${family}\0${table}\0`;
-  const out = new Map<string, number>();
-  for (const [k, id] of all) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), id);
-  return out;
 }
 
 /**

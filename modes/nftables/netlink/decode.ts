@@ -4,7 +4,7 @@
 // out, so a dumped object compares equal to the rendered one. Note the kernel's dump nests do
 // not carry NLA_F_NESTED; the attribute parser does not rely on it.
 
-import { attrMap, getString, parseAttrs } from '../../shared/netlink/attr.js';
+import { attrIndex, getString, parseAttrs, type AttrLookup } from '../../shared/netlink/attr.js';
 import type { NlMsg } from '../../shared/netlink/nlmsg.js';
 import * as C from './constants.js';
 import { readExpr, readVerdict, UnknownExprError } from './expr.js';
@@ -13,12 +13,12 @@ import type { BaseChainSpec, Expr, NftChain, NftElement, NftFamily, NftRule, Nft
 import { readUdataString } from './udata.js';
 
 /** The nfgenmsg family and the attributes after it. */
-function body(msg: NlMsg): { family: NftFamily; attrs: Map<number, Buffer> } {
+function body(msg: NlMsg): { family: NftFamily; attrs: AttrLookup } {
   if (msg.payload.length < 4) throw new Error(`nf_tables message too short (${msg.payload.length} bytes)`);
-  return { family: familyName(msg.payload[0] ?? 0), attrs: attrMap(msg.payload.subarray(4)) };
+  return { family: familyName(msg.payload[0] ?? 0), attrs: attrIndex(msg.payload.subarray(4)) };
 }
 
-function str(a: Map<number, Buffer>, t: number, what: string): string {
+function str(a: AttrLookup, t: number, what: string): string {
   const p = a.get(t);
   if (!p) throw new Error(`${what}: missing attribute ${t}`);
   return getString(p);
@@ -49,7 +49,7 @@ export function decodeChain(msg: NlMsg): NftChain {
   let base: BaseChainSpec | undefined;
   const hook = attrs.get(C.NFTA_CHAIN_HOOK);
   if (hook) {
-    const h = attrMap(hook);
+    const h = attrIndex(hook);
     const num = be32(h.get(C.NFTA_HOOK_HOOKNUM)) ?? -1;
     const hookName = HOOK_NAMES[num];
     if (!hookName) throw new Error(`chain ${name}: hook ${num} is not one this project uses`);
@@ -103,10 +103,10 @@ export function decodeRule(msg: NlMsg): NftRule {
 
 /** Only the handle of a NEWRULE (the echo of an add): no need to decode the expressions. */
 export function ruleHandle(msg: NlMsg): bigint | undefined {
-  return be64(attrMap(msg.payload.subarray(4)).get(C.NFTA_RULE_HANDLE));
+  return be64(attrIndex(msg.payload.subarray(4)).get(C.NFTA_RULE_HANDLE));
 }
 
-/** The kernel's size for a dynamic set created without one. */
+/** The kernel's size for a timeout or dynamic set created without one (seen on 6.18). */
 const DYNAMIC_DEFAULT_SIZE = 65535;
 
 export function decodeSet(msg: NlMsg): NftSet {
@@ -125,11 +125,11 @@ export function decodeSet(msg: NlMsg): NftSet {
   let size: number | undefined;
   const desc = attrs.get(C.NFTA_SET_DESC);
   if (desc) {
-    const d = attrMap(desc);
+    const d = attrIndex(desc);
     size = be32(d.get(C.NFTA_SET_DESC_SIZE));
-    if (size === DYNAMIC_DEFAULT_SIZE && flags & C.NFT_SET_EVAL) size = undefined;
+    if (size === DYNAMIC_DEFAULT_SIZE && flags & (C.NFT_SET_EVAL | C.NFT_SET_TIMEOUT)) size = undefined;
     const cc = d.get(C.NFTA_SET_DESC_CONCAT);
-    if (cc) concat = parseAttrs(cc).map((f) => be32(attrMap(f.payload).get(C.NFTA_SET_FIELD_LEN)) ?? 0);
+    if (cc) concat = parseAttrs(cc).map((f) => be32(attrIndex(f.payload).get(C.NFTA_SET_FIELD_LEN)) ?? 0);
   }
   const timeout = be64(attrs.get(C.NFTA_SET_TIMEOUT));
   const handle = be64(attrs.get(C.NFTA_SET_HANDLE));
@@ -168,18 +168,18 @@ export function decodeElements(msg: NlMsg, setTimeoutMs?: number): DecodedElemen
   const { family, attrs } = body(msg);
   const elements: NftElement[] = [];
   for (const item of parseAttrs(attrs.get(C.NFTA_SET_ELEM_LIST_ELEMENTS) ?? Buffer.alloc(0))) {
-    const a = attrMap(item.payload);
+    const a = attrIndex(item.payload);
     const keyNest = a.get(C.NFTA_SET_ELEM_KEY);
-    const key = keyNest && attrMap(keyNest).get(C.NFTA_DATA_VALUE);
+    const key = keyNest && attrIndex(keyNest).get(C.NFTA_DATA_VALUE);
     if (!key) continue; // the catch-all element has no key; we never create one
     const keyEndNest = a.get(C.NFTA_SET_ELEM_KEY_END);
-    const keyEnd = keyEndNest && attrMap(keyEndNest).get(C.NFTA_DATA_VALUE);
+    const keyEnd = keyEndNest && attrIndex(keyEndNest).get(C.NFTA_DATA_VALUE);
     const flags = be32(a.get(C.NFTA_SET_ELEM_FLAGS)) ?? 0;
     let data: Uint8Array | undefined;
     let verdict: NftElement['verdict'];
     const dataNest = a.get(C.NFTA_SET_ELEM_DATA);
     if (dataNest) {
-      const d = attrMap(dataNest);
+      const d = attrIndex(dataNest);
       const v = d.get(C.NFTA_DATA_VERDICT);
       if (v) verdict = readVerdict(v);
       const value = d.get(C.NFTA_DATA_VALUE);
@@ -214,6 +214,6 @@ export function decodeGenId(msg: NlMsg): number {
   return be32(body0(msg).get(C.NFTA_GEN_ID)) ?? 0;
 }
 
-function body0(msg: NlMsg): Map<number, Buffer> {
-  return attrMap(msg.payload.subarray(4));
+function body0(msg: NlMsg): AttrLookup {
+  return attrIndex(msg.payload.subarray(4));
 }

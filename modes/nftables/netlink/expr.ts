@@ -8,7 +8,7 @@
 // MAP_IPS/PROTO_SPECIFIED flags, lookup flags 0, dynset timeout 0 (= the set's default),
 // numgen offset 0, counter values 0, bitwise op MASK_XOR.
 
-import { attrMap, getString, parseAttrs } from '../../shared/netlink/attr.js';
+import { attrIndex, getString, parseAttrs, type AttrLookup } from '../../shared/netlink/attr.js';
 import type { NlWriter } from '../../shared/netlink/writer.js';
 import * as C from './constants.js';
 import type { CmpOp, CtKey, Expr, FibFlags, FibResult, MetaKey, PayloadBase, Verdict, VerdictCode } from './types.js';
@@ -90,7 +90,7 @@ export function writeVerdict(w: NlWriter, v: Verdict): void {
 }
 
 export function readVerdict(p: Buffer): Verdict {
-  const a = attrMap(p);
+  const a = attrIndex(p);
   const code = a.get(C.NFTA_VERDICT_CODE);
   if (!code) throw new Error('verdict without NFTA_VERDICT_CODE');
   const num = code.readInt32BE(0);
@@ -108,7 +108,7 @@ function writeValue(w: NlWriter, type: number, data: Uint8Array): void {
 }
 
 function readValue(p: Buffer | undefined, what: string): Uint8Array {
-  const v = p && attrMap(p).get(C.NFTA_DATA_VALUE);
+  const v = p && attrIndex(p).get(C.NFTA_DATA_VALUE);
   if (!v) throw new Error(`${what}: missing NFTA_DATA_VALUE`);
   return new Uint8Array(v);
 }
@@ -236,10 +236,10 @@ function writeExprData(w: NlWriter, e: Expr, ctx: EncodeContext): void {
       w.be32(C.NFTA_DYNSET_SREG_KEY, e.sregKey);
       if (e.sregData !== undefined) w.be32(C.NFTA_DYNSET_SREG_DATA, e.sregData);
       w.be32(C.NFTA_DYNSET_OP, e.op === 'add' ? 0 : 1);
+      if (e.timeoutMs) w.be64(C.NFTA_DYNSET_TIMEOUT, BigInt(e.timeoutMs));
       w.string(C.NFTA_DYNSET_SET_NAME, e.set);
       const id = ctx.setIds?.get(e.set);
       if (id !== undefined) w.be32(C.NFTA_DYNSET_SET_ID, id);
-      if (e.timeoutMs) w.be64(C.NFTA_DYNSET_TIMEOUT, BigInt(e.timeoutMs));
       return;
     }
     case 'notrack':
@@ -249,16 +249,16 @@ function writeExprData(w: NlWriter, e: Expr, ctx: EncodeContext): void {
 
 // --- decoding -----------------------------------------------------------------------------------
 
-const be32 = (a: Map<number, Buffer>, t: number, what: string): number => {
+const be32 = (a: AttrLookup, t: number, what: string): number => {
   const p = a.get(t);
   if (!p || p.length < 4) throw new Error(`${what}: missing attribute ${t}`);
   return p.readUInt32BE(0);
 };
-const optBe32 = (a: Map<number, Buffer>, t: number): number | undefined => {
+const optBe32 = (a: AttrLookup, t: number): number | undefined => {
   const p = a.get(t);
   return p && p.length >= 4 ? p.readUInt32BE(0) : undefined;
 };
-const optBe64 = (a: Map<number, Buffer>, t: number): bigint | undefined => {
+const optBe64 = (a: AttrLookup, t: number): bigint | undefined => {
   const p = a.get(t);
   return p && p.length >= 8 ? p.readBigUInt64BE(0) : undefined;
 };
@@ -279,11 +279,11 @@ export class UnknownExprError extends Error {
 
 /** One NFTA_LIST_ELEM payload (NFTA_EXPR_NAME + NFTA_EXPR_DATA) back to an Expr. */
 export function readExpr(elem: Buffer): Expr {
-  const top = attrMap(elem);
+  const top = attrIndex(elem);
   const nameAttr = top.get(C.NFTA_EXPR_NAME);
   if (!nameAttr) throw new Error('expression without NFTA_EXPR_NAME');
   const name = getString(nameAttr);
-  const a = attrMap(top.get(C.NFTA_EXPR_DATA) ?? Buffer.alloc(0));
+  const a = attrIndex(top.get(C.NFTA_EXPR_DATA) ?? Buffer.alloc(0));
   switch (name) {
     case 'payload': {
       if (a.has(5 /* NFTA_PAYLOAD_SREG: a payload write */)) throw new UnknownExprError(name, 'payload set is not modeled');
@@ -335,7 +335,7 @@ export function readExpr(elem: Buffer): Expr {
     }
     case 'immediate': {
       const dreg = be32(a, C.NFTA_IMMEDIATE_DREG, name);
-      const data = attrMap(a.get(C.NFTA_IMMEDIATE_DATA) ?? Buffer.alloc(0));
+      const data = attrIndex(a.get(C.NFTA_IMMEDIATE_DATA) ?? Buffer.alloc(0));
       const verdict = data.get(C.NFTA_DATA_VERDICT);
       if (verdict) return { type: 'verdict', verdict: readVerdict(verdict) };
       const value = data.get(C.NFTA_DATA_VALUE);

@@ -142,7 +142,6 @@ export function writeSet(w: NlWriter, msg: number, flags: number, seq: number, s
       w.be32(C.NFTA_SET_DATA_LEN, verdict ? 0 : s.data.len);
     }
     if (setId !== undefined) w.be32(C.NFTA_SET_ID, setId);
-    if (s.timeoutMs !== undefined) w.be64(C.NFTA_SET_TIMEOUT, BigInt(s.timeoutMs));
     if (s.size !== undefined || s.concat) {
       const desc = w.beginNest(C.NFTA_SET_DESC);
       if (s.size !== undefined) w.be32(C.NFTA_SET_DESC_SIZE, s.size);
@@ -157,6 +156,7 @@ export function writeSet(w: NlWriter, msg: number, flags: number, seq: number, s
       }
       w.endNest(desc);
     }
+    if (s.timeoutMs !== undefined) w.be64(C.NFTA_SET_TIMEOUT, BigInt(s.timeoutMs));
     w.bytes(C.NFTA_SET_USERDATA, setUdata(s));
   }
   w.endMsg(at);

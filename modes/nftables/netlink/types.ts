@@ -168,8 +168,9 @@ export interface NftSet {
   /** Elements added by the packet path (dynset), e.g. affinity sets. */
   readonly dynamic?: boolean;
   /**
-   * Maximum number of elements (NFTA_SET_DESC_SIZE). The kernel reports 65535 for a dynamic set
-   * created without one; dumps leave that default out so it compares equal to "not given".
+   * Maximum number of elements (NFTA_SET_DESC_SIZE). The kernel reports 65535 for a timeout or
+   * dynamic set created without one; dumps leave that default out so it compares equal to "not
+   * given".
    */
   readonly size?: number;
   readonly comment?: string;

@@ -24,10 +24,11 @@ function encodeTlvs(tlvs: readonly Tlv[]): Uint8Array {
   return out;
 }
 
+/** Host order: nft writes these with nftnl_udata_put_u32 (a plain uint32_t copy). */
 function u32host(v: number): Uint8Array {
-  // Host order: nft writes these with nftnl_udata_put_u32 (a plain uint32_t copy).
   return new Uint8Array(new Uint32Array([v]).buffer);
 }
+const U32_HOST = [u32host(0), u32host(1), u32host(2)] as const;
 
 function strz(s: string): Uint8Array {
   const b = Buffer.from(`${s}\0`, 'utf8');
@@ -62,7 +63,7 @@ export function readUdataString(blob: Uint8Array, type: number): string | undefi
 const BIG_ENDIAN_TYPES = new Set<number>([6, 7, 8, 9, 10, 12, 13, 14, 15, 29, 36, 37]);
 const isConcat = (type: number): boolean => type >= 1 << C.NFT_TYPE_BITS;
 
-function byteorderOf(type: number | 'verdict'): number {
+function byteorderOf(type: number | 'verdict'): 0 | 1 | 2 {
   if (type === 'verdict' || isConcat(type)) return C.BYTEORDER_INVALID;
   return BIG_ENDIAN_TYPES.has(type) ? C.BYTEORDER_BIG_ENDIAN : C.BYTEORDER_HOST_ENDIAN;
 }
@@ -75,12 +76,12 @@ const CONCAT_TYPEOF = encodeTlvs([
 
 /** The set userdata nft 1.0.6 writes for a set declared with `type ...` (mnl_nft_set_add). */
 export function setUdata(s: NftSet): Uint8Array {
-  const tlvs: Tlv[] = [[C.NFTNL_UDATA_SET_KEYBYTEORDER, u32host(byteorderOf(s.keyType))]];
-  if (s.data) tlvs.push([C.NFTNL_UDATA_SET_DATABYTEORDER, u32host(byteorderOf(s.data.type))]);
+  const tlvs: Tlv[] = [[C.NFTNL_UDATA_SET_KEYBYTEORDER, U32_HOST[byteorderOf(s.keyType)]]];
+  if (s.data) tlvs.push([C.NFTNL_UDATA_SET_DATABYTEORDER, U32_HOST[byteorderOf(s.data.type)]]);
   if (isConcat(s.keyType)) tlvs.push([C.NFTNL_UDATA_SET_KEY_TYPEOF, CONCAT_TYPEOF]);
   if (s.data) {
     if (s.data.type !== 'verdict' && isConcat(s.data.type)) tlvs.push([C.NFTNL_UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF]);
-    tlvs.push([C.NFTNL_UDATA_SET_DATA_INTERVAL, u32host(0)]);
+    tlvs.push([C.NFTNL_UDATA_SET_DATA_INTERVAL, U32_HOST[0]]);
   }
   if (s.comment !== undefined) tlvs.push([C.NFTNL_UDATA_SET_COMMENT, strz(s.comment)]);
   return encodeTlvs(tlvs);

@@ -106,3 +106,38 @@ export function getString(p: Buffer): string {
   const nul = p.indexOf(0);
   return p.subarray(0, nul < 0 ? p.length : nul).toString('utf8');
 }
+
+/** Read-only attributes by type (what the decoders need from a Map). */
+export interface AttrLookup {
+  get(type: number): Buffer | undefined;
+  has(type: number): boolean;
+}
+
+class AttrIndex implements AttrLookup {
+  constructor(private readonly byType: (Buffer | undefined)[]) {}
+  get(type: number): Buffer | undefined {
+    return this.byType[type];
+  }
+  has(type: number): boolean {
+    return this.byType[type] !== undefined;
+  }
+}
+
+/**
+ * Like attrMap, for hot decode paths (dumps of thousands of rules): one pass, no per-attribute
+ * objects, a small array indexed by type. Same rules: malformed input throws, last one wins.
+ */
+export function attrIndex(buf: Buffer): AttrLookup {
+  const byType: (Buffer | undefined)[] = [];
+  let off = 0;
+  while (off + NLA_HDRLEN <= buf.length) {
+    const len = readU16(buf, off);
+    const type = readU16(buf, off + 2) & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN || off + len > buf.length) {
+      throw new Error(`malformed netlink attribute at offset ${off}: length ${len}, buffer ${buf.length}`);
+    }
+    if (type < 64) byType[type] = buf.subarray(off + NLA_HDRLEN, off + len);
+    off += align4(len);
+  }
+  return new AttrIndex(byType);
+}

@@ -20,6 +20,8 @@ export interface NetlinkTransport {
   /** Keep the event loop alive (while requests are outstanding) or not (when idle). */
   setActive(active: boolean): void;
   close(): void;
+  /** The socket's receive buffer in bytes (SO_RCVBUF as the kernel reports it), when known. */
+  readonly recvBufferBytes?: number;
 }
 
 export interface NetlinkSocketOptions {
@@ -38,6 +40,7 @@ interface RawSocket {
   close(): void;
   setRecvBufferSize(size: number): unknown;
   setSendBufferSize(size: number): unknown;
+  getRecvBufferSize(): number;
 }
 
 interface NetlinkModule {
@@ -70,13 +73,51 @@ export function openNetlinkSocket(protocol: number, opts: NetlinkSocketOptions =
     /* keep the defaults */
   }
   sock.unref();
+  let recvBufferBytes: number | undefined;
+  try {
+    recvBufferBytes = sock.getRecvBufferSize();
+  } catch {
+    recvBufferBytes = undefined;
+  }
   return {
+    ...(recvBufferBytes !== undefined ? { recvBufferBytes } : {}),
     send: (datagram) =>
       new Promise((resolve, reject) => sock.send(datagram, { port: 0 }, (err) => (err ? reject(err) : resolve()))),
-    onDatagram: (handler) => void sock.on('message', handler),
-    onError: (handler) => void sock.on('error', handler),
-    setActive: (active) => (active ? sock.ref() : sock.unref()),
-    close: () => sock.close(),
+    // An exception thrown into the addon's callbacks aborts the whole process (a C++ Napi::Error
+    // in a libuv callback), so handler failures must never escape: they are reported instead.
+    onDatagram: (handler) =>
+      void sock.on('message', (msg) => {
+        try {
+          handler(msg);
+        } catch (e) {
+          process.emitWarning(`netlink datagram handler failed: ${(e as Error).message}`);
+        }
+      }),
+    onError: (handler) =>
+      void sock.on('error', (err) => {
+        try {
+          handler(err);
+        } catch (e) {
+          process.emitWarning(`netlink error handler failed: ${(e as Error).message}`);
+        }
+      }),
+    setActive: (active) => {
+      // The addon closes the socket itself after a poll error (e.g. ENOBUFS); ref/unref/close
+      // on a closed socket throw, which must not reach the addon's callback either.
+      try {
+        if (active) sock.ref();
+        else sock.unref();
+      } catch {
+        /* closed */
+      }
+    },
+    close: () => {
+      try {
+        sock.close();
+      } catch {
+        /* already closed by the addon after an error */
+      }
+    },
   };
 }
 

@@ -32,18 +32,41 @@ export class NlWriter {
     this.buf = next;
   }
 
+  // Byte stores instead of Buffer.write*: no range checks on the hot path (callers ensure()).
   private u16h(v: number, at: number): void {
-    if (LE) this.buf.writeUInt16LE(v, at);
-    else this.buf.writeUInt16BE(v, at);
+    const b = this.buf;
+    if (LE) {
+      b[at] = v & 0xff;
+      b[at + 1] = (v >>> 8) & 0xff;
+    } else {
+      b[at] = (v >>> 8) & 0xff;
+      b[at + 1] = v & 0xff;
+    }
   }
 
   private u32h(v: number, at: number): void {
-    if (LE) this.buf.writeUInt32LE(v >>> 0, at);
-    else this.buf.writeUInt32BE(v >>> 0, at);
+    const b = this.buf;
+    if (LE) {
+      b[at] = v & 0xff;
+      b[at + 1] = (v >>> 8) & 0xff;
+      b[at + 2] = (v >>> 16) & 0xff;
+      b[at + 3] = (v >>> 24) & 0xff;
+    } else {
+      this.u32be(v, at);
+    }
+  }
+
+  private u32be(v: number, at: number): void {
+    const b = this.buf;
+    b[at] = (v >>> 24) & 0xff;
+    b[at + 1] = (v >>> 16) & 0xff;
+    b[at + 2] = (v >>> 8) & 0xff;
+    b[at + 3] = v & 0xff;
   }
 
   private pad(): void {
     const end = align4(this.off);
+    if (end === this.off) return;
     this.ensure(end - this.off);
     while (this.off < end) this.buf[this.off++] = 0;
   }
@@ -103,7 +126,7 @@ export class NlWriter {
   be32(type: number, v: number): void {
     this.pad();
     this.attrHeader(type, 4);
-    this.buf.writeUInt32BE(v >>> 0, this.off);
+    this.u32be(v >>> 0, this.off);
     this.off += 4;
   }
 
@@ -117,9 +140,17 @@ export class NlWriter {
   /** NLA_NUL_STRING / NLA_STRING with its terminating NUL, as the nf_tables tools send names. */
   string(type: number, s: string): void {
     this.pad();
-    const n = Buffer.byteLength(s, 'utf8');
+    // Names are short ASCII: copy char codes; anything else goes through the UTF-8 encoder.
+    let ascii = s.length <= 256;
+    for (let i = 0; ascii && i < s.length; i++) if (s.charCodeAt(i) > 0x7f) ascii = false;
+    const n = ascii ? s.length : Buffer.byteLength(s, 'utf8');
     this.attrHeader(type, n + 1);
-    this.buf.write(s, this.off, 'utf8');
+    if (ascii) {
+      const b = this.buf;
+      for (let i = 0; i < n; i++) b[this.off + i] = s.charCodeAt(i);
+    } else {
+      this.buf.write(s, this.off, 'utf8');
+    }
     this.off += n;
     this.buf[this.off++] = 0;
     this.pad();
@@ -149,9 +180,9 @@ export class NlWriter {
     this.off = at;
   }
 
-  /** A copy of the written bytes (the writer's buffer may be reused or grow afterwards). */
+  /** The written bytes (a view: the writer must not be written to afterwards). */
   finish(): Buffer {
     this.pad();
-    return Buffer.from(this.buf.subarray(0, this.off));
+    return this.buf.subarray(0, this.off);
   }
 }
