@@ -17,8 +17,11 @@ import { applyOps, emptyView, viewFromDump, type TableView } from './view.js';
 
 const NO_ENDPOINTS: readonly Endpoint[] = [];
 
-/** Ops per transaction of a full sync: large enough to load 1,000 services at once. */
-export const DEFAULT_BATCH_OPS = 20_000;
+/**
+ * Ops per transaction of a large sync: keeps each commit short, and below the client's echo limit
+ * (8,192 rule echoes per commit with its 8 MiB socket buffer), so every added rule's handle is known.
+ */
+export const DEFAULT_BATCH_OPS = 8_000;
 
 interface Rendered {
   readonly sp: unknown;
