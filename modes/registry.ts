@@ -42,6 +42,15 @@ export async function createDataplane(mode: ProxyMode, deps: DataplaneDeps): Pro
     }
     case 'ipvs':
       return createIpvs(deps, logger);
+    case 'nftables': {
+      const [{ openNftClient }, { createConntrack }, { createNftablesDataplane }] = await Promise.all([
+        import('./nftables/client.js'),
+        import('./shared/conntrack-exec.js'),
+        import('./nftables/dataplane.js'),
+      ]);
+      const client = await openNftClient({ logger });
+      return createNftablesDataplane({ ...deps, logger, client, conntrack: createConntrack({ logger }) });
+    }
   }
 }
 

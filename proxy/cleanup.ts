@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { localAddresses } from './node-ips.js';
 import { ProxyMetrics } from '../sync/metrics.js';
 
-const MODES: readonly ProxyMode[] = ['iptables', 'userspace', 'ipvs'];
+const MODES: readonly ProxyMode[] = ['iptables', 'userspace', 'ipvs', 'nftables'];
 
 export async function runCleanup(config: ProxyConfig, logger: Logger): Promise<number> {
   const families = detectFamilies();
@@ -23,7 +23,7 @@ export async function runCleanup(config: ProxyConfig, logger: Logger): Promise<n
       logger.info('cleaned up', { mode });
     } catch (err) {
       // IPVS is often simply unavailable (no kernel module); that is not a cleanup failure.
-      const unavailable = mode === 'ipvs' && /not available|EPROTONOSUPPORT|family.*not found|ENOENT/i.test(String(err));
+      const unavailable = (mode === 'ipvs' || mode === 'nftables') && /not available|EPROTONOSUPPORT|family.*not found|ENOENT/i.test(String(err));
       if (unavailable) logger.info('nothing to clean up', { mode, reason: String(err) });
       else {
         failures++;

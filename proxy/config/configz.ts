@@ -52,6 +52,12 @@ export function toKubeProxyConfiguration(c: ProxyConfig): { [k: string]: Json } 
       minSyncPeriod: d(c.iptables.minSyncPeriodMs),
       syncPeriod: d(c.iptables.syncPeriodMs),
     },
+    nftables: {
+      masqueradeAll: c.nftables.masqueradeAll,
+      masqueradeBit: c.nftables.masqueradeBit,
+      minSyncPeriod: d(c.nftables.minSyncPeriodMs),
+      syncPeriod: d(c.nftables.syncPeriodMs),
+    },
     ipvs: {
       excludeCIDRs: listOrNull(c.ipvs.excludeCIDRs),
       minSyncPeriod: d(c.ipvs.minSyncPeriodMs),

@@ -42,6 +42,12 @@ export function defaultConfig(): Draft {
       syncPeriodMs: 30_000,
       minSyncPeriodMs: 1_000,
     },
+    nftables: {
+      masqueradeBit: 14,
+      masqueradeAll: false,
+      syncPeriodMs: 30_000,
+      minSyncPeriodMs: 1_000,
+    },
     ipvs: {
       syncPeriodMs: 30_000,
       minSyncPeriodMs: 0,

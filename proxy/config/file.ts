@@ -42,7 +42,7 @@ function field<T>(path: string, kind: Kind<T>, apply: (d: Draft, v: T, s: FlagSt
   };
 }
 
-const MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'userspace', 'noop'];
+const MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables', 'userspace', 'noop'];
 const DETECT: readonly DetectLocalMode[] = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'];
 const FORMATS: readonly LoggingFormat[] = ['text', 'json'];
 
@@ -78,6 +78,10 @@ const FIELDS: readonly FieldDef[] = [
   field('iptables.localhostNodePorts', boolKind, (d, v) => void (d.iptables.localhostNodePorts = v)),
   field('iptables.syncPeriod', durationKind('positive'), (d, v) => void (d.iptables.syncPeriodMs = v)),
   field('iptables.minSyncPeriod', durationKind('nonNegative'), (d, v) => void (d.iptables.minSyncPeriodMs = v)),
+  field('nftables.masqueradeBit', intKind(0, 31), (d, v) => void (d.nftables.masqueradeBit = v)),
+  field('nftables.masqueradeAll', boolKind, (d, v) => void (d.nftables.masqueradeAll = v)),
+  field('nftables.syncPeriod', durationKind('positive'), (d, v) => void (d.nftables.syncPeriodMs = v)),
+  field('nftables.minSyncPeriod', durationKind('nonNegative'), (d, v) => void (d.nftables.minSyncPeriodMs = v)),
   field('ipvs.syncPeriod', durationKind('positive'), (d, v) => void (d.ipvs.syncPeriodMs = v)),
   field('ipvs.minSyncPeriod', durationKind('nonNegative'), (d, v) => void (d.ipvs.minSyncPeriodMs = v)),
   field('ipvs.scheduler', stringKind, (d, v) => void (d.ipvs.scheduler = v === '' ? 'rr' : v)),
@@ -101,7 +105,7 @@ const FIELDS: readonly FieldDef[] = [
 const BY_PATH = new Map(FIELDS.map((f) => [f.path, f]));
 
 /** Objects whose children are described in FIELDS. */
-const BLOCKS = new Set(['clientConnection', 'detectLocal', 'iptables', 'ipvs', 'conntrack', 'logging']);
+const BLOCKS = new Set(['clientConnection', 'detectLocal', 'iptables', 'nftables', 'ipvs', 'conntrack', 'logging']);
 
 /** Upstream fields (or whole blocks) that are valid but mean nothing to us: accepted silently. */
 const IGNORED = new Set([
@@ -117,7 +121,6 @@ const IGNORED = new Set([
   'portRange',
   'udpIdleTimeout',
   'windowsRunAsService',
-  'nftables',
   'winkernel',
   'logging.flushFrequency',
   'logging.options',

@@ -92,7 +92,7 @@ function ignored<T>(name: string, kind: Kind<T>, defaultText: string, help: stri
   return flag(name, kind, defaultText, `${help} (accepted for compatibility; ignored)`, () => undefined);
 }
 
-const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'userspace', 'noop'];
+const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'ipvs', 'nftables', 'userspace', 'noop'];
 const DETECT_LOCAL_MODES: readonly DetectLocalMode[] = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'];
 const LOGGING_FORMATS: readonly LoggingFormat[] = ['text', 'json'];
 const explicit = (s: FlagState, field: string): void => void s.explicit.add(field);
@@ -167,7 +167,7 @@ export const FLAGS: readonly FlagDef[] = [
   ignored('show-hidden-metrics-for-version', stringKind, '', 'Previous version whose hidden metrics to show.'),
 
   // Mode and local-traffic detection.
-  flag('proxy-mode', enumKind(PROXY_MODES, 'iptables'), 'iptables', "Which proxy mode to use: 'iptables', 'ipvs', 'userspace', or 'noop' (dry run: programs nothing, logs what it would do). Empty means iptables.", (s, v) => {
+  flag('proxy-mode', enumKind(PROXY_MODES, 'iptables'), 'iptables', "Which proxy mode to use: 'iptables', 'ipvs', 'nftables', 'userspace', or 'noop' (dry run: programs nothing, logs what it would do). Empty means iptables.", (s, v) => {
     s.draft.mode = v;
   }, { aliases: ['mode'] }),
   flag('cluster-cidr', clusterCIDRKind, '', 'The pod CIDR range(s) of the cluster, as one CIDR or a comma-separated dual-stack pair; traffic to services from outside it is masqueraded.', (s, v) => {
@@ -186,10 +186,21 @@ export const FLAGS: readonly FlagDef[] = [
     s.draft.nodePortAddresses = v;
   }),
   flag('masquerade-all', boolKind, 'false', 'SNAT all traffic sent via service cluster IPs.', (s, v) => {
+    // Upstream's flag sets both modes' masqueradeAll.
     s.draft.iptables.masqueradeAll = v;
+    s.draft.nftables.masqueradeAll = v;
   }),
   flag('oom-score-adj', intKind(-1000, 1000), '-999', 'The oom_score_adj value for the kube-proxy process, in [-1000, 1000].', (s, v) => {
     s.draft.oomScoreAdj = v;
+  }),
+
+  // Upstream's mode-independent period flags. iptables and ipvs keep their own flags (whose
+  // defaults differ), so here these set nftables mode's periods.
+  flag('sync-period', durationKind('positive'), '30s', 'Maximum interval between full nftables rule syncs.', (s, v) => {
+    s.draft.nftables.syncPeriodMs = v;
+  }),
+  flag('min-sync-period', durationKind('nonNegative'), '1s', 'Minimum interval between nftables rule resyncs as endpoints and services change.', (s, v) => {
+    s.draft.nftables.minSyncPeriodMs = v;
   }),
 
   // iptables.

@@ -72,9 +72,9 @@ export function loadConfig(argv: readonly string[], readFile: (path: string) => 
   return { config, warnings: all, action: 'run', initOnly: state.initOnly };
 }
 
-/** The periods of the active mode's sync loop: ipvs' in ipvs mode, iptables' otherwise. */
+/** The periods of the active mode's sync loop: ipvs' / nftables' in those modes, iptables' otherwise. */
 export function syncPeriods(config: ProxyConfig): { syncPeriodMs: number; minSyncPeriodMs: number } {
-  const p = config.mode === 'ipvs' ? config.ipvs : config.iptables;
+  const p = config.mode === 'ipvs' ? config.ipvs : config.mode === 'nftables' ? config.nftables : config.iptables;
   return { syncPeriodMs: p.syncPeriodMs, minSyncPeriodMs: p.minSyncPeriodMs };
 }
 

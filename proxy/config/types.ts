@@ -2,7 +2,7 @@
 // Durations are milliseconds. Field names follow KubeProxyConfiguration (v1alpha1) where one exists,
 // so /configz reads like upstream's.
 
-export type ProxyMode = 'iptables' | 'ipvs' | 'userspace' | 'noop';
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables' | 'userspace' | 'noop';
 export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
 export type LoggingFormat = 'text' | 'json';
 
@@ -30,6 +30,13 @@ export interface ProxyConfig {
     readonly masqueradeBit: number;
     readonly masqueradeAll: boolean;
     readonly localhostNodePorts: boolean;
+    readonly syncPeriodMs: number;
+    readonly minSyncPeriodMs: number;
+  };
+  /** Upstream's nftables{} block. */
+  readonly nftables: {
+    readonly masqueradeBit: number;
+    readonly masqueradeAll: boolean;
     readonly syncPeriodMs: number;
     readonly minSyncPeriodMs: number;
   };

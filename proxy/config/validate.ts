@@ -15,12 +15,14 @@ export interface Validation {
 export function validateConfig(c: ProxyConfig): Validation {
   const errors: string[] = [];
   const warnings: string[] = [];
-  for (const [block, p] of [['iptables', c.iptables], ['ipvs', c.ipvs]] as const) {
+  for (const [block, p] of [['iptables', c.iptables], ['nftables', c.nftables], ['ipvs', c.ipvs]] as const) {
     if (p.minSyncPeriodMs > p.syncPeriodMs) {
-      errors.push(
-        `--${block}-sync-period (${block}.syncPeriod) ${formatDuration(p.syncPeriodMs)} must be at least ` +
-          `--${block}-min-sync-period (${block}.minSyncPeriod) ${formatDuration(p.minSyncPeriodMs)}`,
-      );
+      // nftables' periods have no flags of their own, only the config file fields.
+      const [sp, msp] =
+        block === 'nftables'
+          ? [`${block}.syncPeriod`, `${block}.minSyncPeriod`]
+          : [`--${block}-sync-period (${block}.syncPeriod)`, `--${block}-min-sync-period (${block}.minSyncPeriod)`];
+      errors.push(`${sp} ${formatDuration(p.syncPeriodMs)} must be at least ${msp} ${formatDuration(p.minSyncPeriodMs)}`);
     }
   }
   if (!IPVS_SCHEDULERS.includes(c.ipvs.scheduler)) {

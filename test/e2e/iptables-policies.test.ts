@@ -1,4 +1,4 @@
-// iptables mode end to end, with packets: ClientIP session affinity and its timeout, services
+// iptables and nftables modes end to end (one list of scenarios run for both), with packets: ClientIP session affinity and its timeout, services
 // without (ready) endpoints, terminating-endpoint fallback, and stale UDP conntrack entries after
 // endpoint churn. One daemon per node namespace against one test apiserver.
 
@@ -12,16 +12,17 @@ import {
   slice,
   startApi,
   startProxy,
-  waitForRule,
-  waitForTargets,
   type Proxy,
   type SvcEndpoint,
   type TestEnv,
 } from './iptables-helpers.js';
+import { E2E_MODES, modeOps } from './mode-helpers.js';
 
 const AFFINITY_TIMEOUT_S = 2;
 
-describe.skipIf(!requireRoot())('iptables mode: affinity, endpoint conditions and UDP churn', () => {
+describe.skipIf(!requireRoot()).each(E2E_MODES)('%s mode: affinity, endpoint conditions and UDP churn', (mode) => {
+  const m = modeOps(mode);
+  const waitForTargets = m.waitForTargets;
   let c: Cluster;
   let env: TestEnv;
   const proxies: Proxy[] = [];
@@ -44,10 +45,10 @@ describe.skipIf(!requireRoot())('iptables mode: affinity, endpoint conditions an
     api.create(service({ name: 'unready', clusterIP: '198.19.3.21' }));
     api.create(slice('unready', [ep('a1', { ready: false, serving: false }), ep('b1', { ready: false, serving: false })]));
 
-    proxies.push(...(await Promise.all([startProxy(env, c.nodes.a), startProxy(env, c.nodes.b)])));
+    proxies.push(...(await Promise.all([startProxy(env, c.nodes.a, {}, m.flavour), startProxy(env, c.nodes.b, {}, m.flavour)])));
     await waitForTargets(c.nodes.a.ns, 'default/sticky:http', ['a1', 'a2', 'b1', 'b2'].map((n) => target(n)));
-    await waitForRule(c.nodes.a.ns, 'filter', /default\/empty:http.* has no endpoints.* -j REJECT/);
-    await waitForRule(c.nodes.a.ns, 'filter', /default\/unready:http.* has no endpoints.* -j REJECT/);
+    await m.waitForRejected(c.nodes.a.ns, 'default/empty:http');
+    await m.waitForRejected(c.nodes.a.ns, 'default/unready:http');
   });
 
   afterAll(async () => {

@@ -139,7 +139,7 @@ describe('config file', () => {
     expect(errorOf(`${HEAD}iptables:\n  masqueradeBit: 40\n`)).toContain('field "iptables.masqueradeBit": expected an integer between 0 and 31');
     expect(errorOf(`${HEAD}iptables:\n  masqueradeAll: "yes"\n`)).toContain('field "iptables.masqueradeAll": expected a boolean');
     expect(errorOf(`${HEAD}oomScoreAdj: "-999"\n`)).toContain('field "oomScoreAdj"');
-    expect(errorOf(`${HEAD}mode: fastest\n`)).toContain('field "mode": expected one of iptables, ipvs, userspace, noop');
+    expect(errorOf(`${HEAD}mode: fastest\n`)).toContain('field "mode": expected one of iptables, ipvs, nftables, userspace, noop');
     expect(errorOf(`${HEAD}nodePortAddresses: 5\n`)).toContain('field "nodePortAddresses"');
     expect(errorOf(`${HEAD}featureGates:\n  Foo: "on"\n`)).toContain('field "featureGates"');
     expect(errorOf(`${HEAD}conntrack: 5\n`)).toContain('field "conntrack" must be an object');

@@ -36,6 +36,7 @@ describe('defaults', () => {
       featureGates: {},
       useEndpoints: false,
       iptables: { masqueradeBit: 14, masqueradeAll: false, localhostNodePorts: true, syncPeriodMs: 30_000, minSyncPeriodMs: 1000 },
+      nftables: { masqueradeBit: 14, masqueradeAll: false, syncPeriodMs: 30_000, minSyncPeriodMs: 1000 },
       ipvs: {
         syncPeriodMs: 30_000,
         minSyncPeriodMs: 0,
@@ -119,7 +120,8 @@ describe('flag syntax', () => {
     expect(run('--proxy-mode=noop').config.mode).toBe('noop');
     expect(run('--proxy-mode=ipvs', '--mode=userspace').config.mode).toBe('userspace');
     expect(run('--proxy-mode=').config.mode).toBe('iptables');
-    expect(errorOf('--mode=nftables')).toBe('invalid value "nftables" for flag --mode: expected one of iptables, ipvs, userspace, noop');
+    expect(run('--mode=nftables').config.mode).toBe('nftables');
+    expect(errorOf('--mode=ebpf')).toBe('invalid value "ebpf" for flag --mode: expected one of iptables, ipvs, nftables, userspace, noop');
   });
 
   it('rejects unknown flags, missing values and positional arguments, naming them', () => {

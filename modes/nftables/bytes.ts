@@ -1,0 +1,98 @@
+// Byte encodings of the values nf_tables compares: addresses and ports in network order, meta/ct
+// integers and numgen indexes in host order, concatenated keys with every field padded to 4 bytes
+// (the kernel stores each field in its own 32-bit register).
+
+import { isIP } from 'node:net';
+import { endianness } from 'node:os';
+import type { Protocol } from '../../proxy/model/types.js';
+
+const LITTLE = endianness() === 'LE';
+
+export const IPPROTO: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+/** An IPv4 or IPv6 address in network order (4 or 16 bytes). Throws on a malformed address. */
+export function ipBytes(ip: string): Uint8Array {
+  const v = isIP(ip);
+  if (v === 4) return Uint8Array.from(ip.split('.').map(Number));
+  if (v !== 6) throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
+  const out = new Uint8Array(16);
+  let text = ip;
+  // An embedded dotted IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1]) {
+    const b = ipBytes(dotted[1]);
+    text = text.slice(0, -dotted[1].length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[2 * i] = n >> 8;
+    out[2 * i + 1] = n & 0xff;
+  });
+  return out;
+}
+
+/** Start and end (inclusive) of a CIDR, as address bytes. */
+export function cidrRange(cidr: string): { start: Uint8Array; end: Uint8Array; prefix: number } {
+  const [addr = '', len] = cidr.split('/');
+  const start = ipBytes(addr);
+  const prefix = len === undefined ? start.length * 8 : Number(len);
+  const end = new Uint8Array(start);
+  for (let bit = prefix; bit < start.length * 8; bit++) {
+    const i = bit >> 3;
+    const m = 0x80 >> (bit & 7);
+    start[i]! &= ~m;
+    end[i]! |= m;
+  }
+  return { start, end, prefix };
+}
+
+export function portBytes(port: number): Uint8Array {
+  return Uint8Array.of(port >> 8, port & 0xff);
+}
+
+/** A 32-bit integer in host order (meta mark, ct state, fib type, numgen results). */
+export function u32Host(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, LITTLE);
+  return b;
+}
+
+/** Fields of a concatenation, each padded to a multiple of 4 bytes. */
+export function concat(...fields: Uint8Array[]): Uint8Array {
+  const len = fields.reduce((a, f) => a + pad4(f.length), 0);
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const f of fields) {
+    out.set(f, off);
+    off += pad4(f.length);
+  }
+  return out;
+}
+
+export function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** Inverse of ipBytes, for describing elements. */
+export function formatIP(b: Uint8Array): string {
+  if (b.length === 4) return Array.from(b).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+}
+
+export function readPort(b: Uint8Array, off: number): number {
+  return (b[off]! << 8) | b[off + 1]!;
+}
+
+export function readU32Host(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, LITTLE);
+}

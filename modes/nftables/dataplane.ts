@@ -1,0 +1,121 @@
+// The nftables Dataplane: per family, render (reusing unchanged service ports), plan the
+// difference from the record (partial) or from a dump of our table (full), commit it over
+// netlink, then update metrics and clear stale UDP/SCTP conntrack entries. Any failure throws
+// (the runner retries) and forces the next sync of that family to be full.
+
+import type { ProxyConfig } from '../../proxy/config/types.js';
+import type { Logger } from '../../proxy/log.js';
+import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
+import { localAddresses } from '../../proxy/node-ips.js';
+import type { ProxyMetrics } from '../../sync/metrics.js';
+import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { Conntrack } from '../shared/conntrack.js';
+import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
+import { deleteOurTables } from './cleanup.js';
+import { describeUnit } from './describe.js';
+import { NftFamilySync, type NftSyncResult } from './family-sync.js';
+import { nftMetrics } from './metrics.js';
+import type { NftClient } from './netlink/types.js';
+import { buildNftOptions, type NftRenderOptions } from './options.js';
+import { renderSkeleton } from './render/skeleton.js';
+
+export interface NftDataplaneOptions {
+  readonly config: ProxyConfig;
+  readonly client: NftClient;
+  readonly conntrack: Conntrack;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  readonly families: IPFamily[];
+  readonly nodeIPs?: () => string[];
+  readonly localAddresses?: () => string[];
+  /** Ops per transaction of a large sync (see family-sync.ts). */
+  readonly batchOps?: number;
+}
+
+export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
+  const log = opts.logger.with({ mode: 'nftables' });
+  const m = nftMetrics(opts.metrics.registry);
+  const families = opts.families.map((f) => new NftFamilySync(f, opts.client, log.with({ ipFamily: f }), opts.batchOps));
+  let lastState: ProxyState | undefined;
+  let lastOptions = new Map<IPFamily, NftRenderOptions>();
+
+  const optionsFor = (state: ProxyState, family: IPFamily): NftRenderOptions =>
+    buildNftOptions({
+      config: opts.config,
+      node: state.node,
+      family,
+      nodeIPs: opts.nodeIPs?.() ?? state.node.addresses,
+      localAddresses: (opts.localAddresses ?? localAddresses)(),
+    });
+
+  async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult> {
+    const o = optionsFor(req.state, fs.family);
+    lastOptions.set(fs.family, o);
+    const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
+    const start = performance.now();
+    try {
+      const r = full ? await fs.full(req.state, o) : await fs.partial(req.state, req.changes.changed, o);
+      const seconds = (performance.now() - start) / 1000;
+      const ip_family = fs.family;
+      (r.full ? opts.metrics.syncFullDuration : opts.metrics.syncPartialDuration).observe({ ip_family }, seconds);
+      const t = fs.totals();
+      m.objects.set({ kind: 'chains', ip_family }, t.chains);
+      m.objects.set({ kind: 'rules', ip_family }, t.rules);
+      m.objects.set({ kind: 'elements', ip_family }, t.elements);
+      m.kernelSeconds.set({ ip_family }, r.kernelMs / 1000);
+      opts.metrics.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
+      opts.metrics.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
+      return r;
+    } catch (e) {
+      fs.markInconsistent();
+      m.syncFailures.inc({ ip_family: fs.family });
+      log.error('nftables sync failed; next sync will be full', { ipFamily: fs.family, full, err: e });
+      throw e;
+    }
+  }
+
+  return {
+    mode: 'nftables',
+    async sync(req: SyncRequest): Promise<SyncResult> {
+      const results: NftSyncResult[] = [];
+      for (const fs of families) results.push(await syncFamily(fs, req));
+      const full = results.some((r) => r.full);
+      const keys = full ? new Set([...req.state.services.keys(), ...(lastState?.services.keys() ?? [])]) : req.changes.changed;
+      const ctOps = planConntrackCleanup(lastState, req.state, keys, opts.families);
+      const ctErrors = await executeConntrackPlan(opts.conntrack, ctOps);
+      for (const err of ctErrors) log.warn('conntrack cleanup failed', { err });
+      lastState = req.state;
+      const sum = (f: (r: NftSyncResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+      return {
+        full,
+        stats: {
+          ops: sum((r) => r.ops),
+          bytes: sum((r) => r.bytes),
+          kernelMs: Math.round(sum((r) => r.kernelMs) * 1000) / 1000,
+          transactions: sum((r) => r.transactions),
+          servicePortsChanged: sum((r) => r.servicesChanged),
+          conntrackOps: ctOps.length,
+          tableMissing: results.filter((r) => r.tableMissing).length,
+        },
+      };
+    },
+    async cleanup(): Promise<void> {
+      await deleteOurTables(opts.client, log, (family) => m.cleanupFailures.inc({ ip_family: family === 'ip' ? 'IPv4' : 'IPv6' }));
+    },
+    async close(): Promise<void> {
+      await opts.client.close();
+    },
+    async describe(key: string): Promise<unknown> {
+      return {
+        mode: 'nftables',
+        service: key,
+        families: families.map((fs) => {
+          const u = fs.describe(key);
+          const o = lastOptions.get(fs.family);
+          const shared = new Map(o ? renderSkeleton(o).sets.map((s) => [s.set.name, s.set]) : []);
+          return { family: fs.family, table: `${fs.nfamily} kube-proxy`, ...(u ? (describeUnit(u, shared) as object) : { chains: {}, maps: {} }) };
+        }),
+      };
+    },
+  };
+}

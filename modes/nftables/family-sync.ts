@@ -1,0 +1,233 @@
+// One IP family's nftables programming: the record of what the table holds (a TableView updated
+// with every committed batch, kernel rule handles included), the rendered unit per service port,
+// and the full and partial sync steps. A partial sync renders only the changed service ports and
+// sends only their differences; a full sync dumps our table, compares and repairs, in batches.
+
+import type { Logger } from '../../proxy/log.js';
+import type { Endpoint, IPFamily, ProxyState } from '../../proxy/model/types.js';
+import { SHARED_SETS, TABLE } from './names.js';
+import type { NftClient, NftFamily, NftOp, NftSet } from './netlink/types.js';
+import { nftOptionsFingerprint, type NftRenderOptions } from './options.js';
+import { packGroups, planRemovals, planShared, planUnit } from './plan.js';
+import { nftFamily, renderSkeleton } from './render/skeleton.js';
+import { renderService } from './render/service.js';
+import type { Unit } from './ruleset.js';
+import { SharedIndex } from './shared-index.js';
+import { applyOps, emptyView, viewFromDump, type TableView } from './view.js';
+
+const NO_ENDPOINTS: readonly Endpoint[] = [];
+
+/**
+ * Ops per transaction of a large sync: keeps each commit short, and below the client's echo limit
+ * (8,192 rule echoes per commit with its 8 MiB socket buffer), so every added rule's handle is known.
+ */
+export const DEFAULT_BATCH_OPS = 8_000;
+
+interface Rendered {
+  readonly sp: unknown;
+  readonly eps: unknown;
+  readonly unit: Unit;
+}
+
+export interface NftSyncResult {
+  readonly full: boolean;
+  readonly ops: number;
+  readonly bytes: number;
+  readonly kernelMs: number;
+  readonly transactions: number;
+  readonly servicesChanged: number;
+  readonly tableMissing: boolean;
+}
+
+export class NftFamilySync {
+  readonly nfamily: NftFamily;
+  private view: TableView = emptyView();
+  private units = new Map<string, Rendered>();
+  private skeleton: Unit | undefined;
+  private shared = new SharedIndex();
+  private fingerprint = '';
+  private consistent = false;
+
+  constructor(
+    readonly family: IPFamily,
+    private readonly client: NftClient,
+    private readonly log: Logger,
+    private readonly batchOps = DEFAULT_BATCH_OPS,
+  ) {
+    this.nfamily = nftFamily(family);
+  }
+
+  needsFull(o: NftRenderOptions): boolean {
+    return !this.consistent || nftOptionsFingerprint(o) !== this.fingerprint;
+  }
+
+  markInconsistent(): void {
+    this.consistent = false;
+  }
+
+  private sharedSets(): Map<string, NftSet> {
+    return new Map((this.skeleton?.sets ?? []).filter((s) => SHARED_SETS.includes(s.set.name)).map((s) => [s.set.name, s.set]));
+  }
+
+  private render(state: ProxyState, key: string, o: NftRenderOptions, reuse: boolean): Rendered | undefined {
+    const sp = state.services.get(key);
+    if (!sp) return undefined;
+    const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
+    const old = this.units.get(key);
+    if (reuse && old && old.sp === sp && old.eps === eps) return old;
+    return { sp, eps, unit: renderService(sp, eps, state.node, o, old?.unit.slots) };
+  }
+
+  async full(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
+    this.consistent = false;
+    const dump = await this.client.dumpTable(this.nfamily, TABLE);
+    const tableMissing = dump === undefined;
+    if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
+    const prev = dump ? viewFromDump(dump) : emptyView();
+    const reuse = nftOptionsFingerprint(o) === this.fingerprint;
+    const skeleton = renderSkeleton(o);
+    const next = new Map<string, Rendered>();
+    for (const key of state.services.keys()) next.set(key, this.render(state, key, o, reuse)!);
+    const units = [...next.values()].map((r) => r.unit);
+    const shared = SharedIndex.of(units);
+    this.skeleton = skeleton;
+
+    const groups: NftOp[][] = [];
+    const first: NftOp[] = tableMissing ? [{ op: 'add-table', table: { family: this.nfamily, name: TABLE } }] : [];
+    first.push(...planUnit(this.nfamily, prev, skeleton));
+    // A re-created shared set comes back empty: every element must be added again.
+    for (const op of first) if (op.op === 'delete-set') prev.sets.get(op.set.name)?.elements.clear();
+    groups.push(first);
+    const touched = new Map<string, Set<string>>();
+    for (const set of SHARED_SETS) {
+      const keys = new Set<string>(prev.sets.get(set)?.elements.keys() ?? []);
+      for (const k of shared.keys(set)) keys.add(k);
+      touched.set(set, keys);
+    }
+    const { byOwner, orphanDeletes } = planShared(prev, this.sharedSets(), shared, touched);
+    for (const u of units) groups.push([...planUnit(this.nfamily, prev, u), ...(byOwner.get(u.owner) ?? [])]);
+
+    const wantChains = new Set([...skeleton.chains, ...units.flatMap((u) => u.chains)].map((c) => c.name));
+    const wantSets = new Set([...skeleton.sets, ...units.flatMap((u) => u.sets)].map((s) => s.set.name));
+    const staleChains = [...prev.chains.keys()].filter((c) => !wantChains.has(c));
+    const staleSets = [...prev.sets.keys()].filter((s) => !wantSets.has(s));
+    if (staleChains.length || staleSets.length) this.log.v(2, 'deleting stale nftables objects', { family: this.family, chains: staleChains.length, sets: staleSets.length });
+    groups.push([...orphanDeletes, ...planRemovals(this.nfamily, prev, staleChains, staleSets)]);
+
+    const r = await this.commitAll(prev, packGroups(groups, this.batchOps));
+    this.view = prev;
+    this.units = next;
+    this.shared = shared;
+    this.fingerprint = nftOptionsFingerprint(o);
+    this.consistent = true;
+    // Service port groups with something to do (the skeleton's and the removals' excluded).
+    return { full: true, ...r, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
+  }
+
+  async partial(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<NftSyncResult> {
+    const groups: NftOp[][] = [];
+    const next = new Map(this.units);
+    const shared = this.shared;
+    const touched = new Map<string, Set<string>>();
+    const touch = (u: Unit): void => {
+      for (const [set, els] of u.shared) {
+        let t = touched.get(set);
+        if (!t) touched.set(set, (t = new Set()));
+        for (const k of els.keys()) t.add(k);
+      }
+    };
+    const before: Unit[] = [];
+    const after: Unit[] = [];
+    const staleChains: string[] = [];
+    const staleSets: string[] = [];
+    let rerendered = 0;
+    for (const key of this.candidates(state, changed)) {
+      const old = this.units.get(key);
+      const r = this.render(state, key, o, true);
+      if (r === old) continue;
+      rerendered++;
+      if (r) next.set(key, r);
+      else next.delete(key);
+      if (old) {
+        before.push(old.unit);
+        touch(old.unit);
+        const keepC = new Set(r?.unit.chains.map((c) => c.name));
+        const keepS = new Set(r?.unit.sets.map((s) => s.set.name));
+        staleChains.push(...old.unit.chains.map((c) => c.name).filter((c) => !keepC.has(c)));
+        staleSets.push(...old.unit.sets.map((s) => s.set.name).filter((s) => !keepS.has(s)));
+      }
+      if (r) {
+        after.push(r.unit);
+        touch(r.unit);
+      }
+    }
+    // Updated before the commit: if it fails, the next (full) sync rebuilds the index anyway.
+    for (const u of before) shared.remove(u);
+    for (const u of after) shared.add(u);
+    try {
+      const { byOwner, orphanDeletes } = planShared(this.view, this.sharedSets(), shared, touched);
+      for (const u of after) groups.push([...planUnit(this.nfamily, this.view, u), ...(byOwner.get(u.owner) ?? [])]);
+      groups.push([...orphanDeletes, ...planRemovals(this.nfamily, this.view, staleChains, staleSets)]);
+      this.consistent = false; // until every batch is known to have succeeded
+      const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
+      this.units = next;
+      this.consistent = true;
+      return { full: false, ...r, servicesChanged: rerendered, tableMissing: false };
+    } catch (e) {
+      // Leave the record as it was; the next (full) sync rebuilds the index from scratch.
+      this.consistent = false;
+      throw e;
+    }
+  }
+
+  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Omit<NftSyncResult, 'full' | 'servicesChanged' | 'tableMissing'>> {
+    let ops = 0;
+    let bytes = 0;
+    let kernelMs = 0;
+    if (batches.length > 1) this.log.v(2, 'nftables sync split into several transactions', { family: this.family, transactions: batches.length });
+    for (const b of batches) {
+      const res = await this.client.commit(b);
+      applyOps(view, b, res.handles);
+      ops += b.length;
+      bytes += res.bytes;
+      kernelMs += res.kernelMs;
+    }
+    return { ops, bytes, kernelMs, transactions: batches.length };
+  }
+
+  /** Changed keys plus any whose objects differ from the record (a cheap identity scan). */
+  private candidates(state: ProxyState, changed: ReadonlySet<string>): Set<string> {
+    const keys = new Set(changed);
+    for (const [key, sp] of state.services) {
+      const r = this.units.get(key);
+      if (!r || r.sp !== sp || r.eps !== (state.endpoints.get(key) ?? NO_ENDPOINTS)) keys.add(key);
+    }
+    for (const key of this.units.keys()) if (!state.services.has(key)) keys.add(key);
+    return keys;
+  }
+
+  /** Counts for metrics: chains/rules/elements in our table and no-local-endpoint services. */
+  totals(): { chains: number; rules: number; elements: number; noLocalInternal: number; noLocalExternal: number } {
+    let rules = 0;
+    let elements = 0;
+    for (const c of this.view.chains.values()) rules += c.rules.length;
+    for (const s of this.view.sets.values()) elements += s.elements.size;
+    let noLocalInternal = 0;
+    let noLocalExternal = 0;
+    for (const r of this.units.values()) {
+      if (r.unit.noLocal.internal) noLocalInternal++;
+      if (r.unit.noLocal.external) noLocalExternal++;
+    }
+    return { chains: this.view.chains.size, rules, elements, noLocalInternal, noLocalExternal };
+  }
+
+  /** What was programmed for a service port: its unit and the shared elements it owns. */
+  describe(key: string): Unit | undefined {
+    return this.units.get(key)?.unit;
+  }
+
+  /** The record of the whole table (for trace). */
+  recorded(): TableView {
+    return this.view;
+  }
+}

@@ -1,0 +1,169 @@
+// The pure planner: from what the table holds (the record of what we programmed, or a dump) and
+// the rendered units, the operations that make the table match, grouped per unit so that a batch
+// boundary never falls inside a service port's changes. Within a group: sets and their elements
+// first, then chains, then rules (which reference both), then the shared-map elements that point
+// at the chains; removals come last, after nothing references them any more.
+
+import { elementKey, sameElement } from './elements.js';
+import { TABLE } from './names.js';
+import type { NftChain, NftElement, NftFamily, NftOp, NftRule, NftSet } from './netlink/types.js';
+import type { ChainSpec, SetSpec, Unit } from './ruleset.js';
+import type { SharedIndex } from './shared-index.js';
+import { ruleDigest, sameSetDef, type TableView } from './view.js';
+
+export interface OpGroup {
+  readonly owner: string;
+  readonly ops: NftOp[];
+}
+
+const chainRef = (family: NftFamily, name: string): NftChain => ({ family, table: TABLE, name });
+
+/** The ops that bring one unit's own chains and sets from `prev` to `u` (shared elements aside). */
+export function planUnit(family: NftFamily, prev: TableView, u: Unit): NftOp[] {
+  const ops: NftOp[] = [];
+  const recreate = u.sets.filter((s) => {
+    const p = prev.sets.get(s.set.name);
+    return p !== undefined && !sameSetDef(p.set, s.set);
+  });
+  // A set can only be re-created once no rule references it: start this unit's chains afresh.
+  const fresh = recreate.length > 0;
+  if (fresh) for (const c of u.chains) if (prev.chains.has(c.name)) ops.push({ op: 'flush-chain', chain: chainRef(family, c.name) });
+  for (const s of u.sets) ops.push(...planSet(prev, s, recreate.includes(s)));
+  for (const c of u.chains) {
+    if (!prev.chains.has(c.name)) ops.push({ op: 'add-chain', chain: { ...chainRef(family, c.name), ...(c.base ? { base: c.base } : {}) } });
+  }
+  for (const c of u.chains) ops.push(...planRules(family, fresh ? undefined : prev.chains.get(c.name)?.rules, c));
+  return ops;
+}
+
+function planSet(prev: TableView, s: SetSpec, recreate: boolean): NftOp[] {
+  const p = prev.sets.get(s.set.name);
+  const all = [...s.elements.values()];
+  if (!p || recreate) {
+    const ops: NftOp[] = recreate ? [{ op: 'delete-set', set: s.set }] : [];
+    ops.push({ op: 'add-set', set: s.set });
+    if (all.length) ops.push({ op: 'add-elements', set: s.set, elements: all });
+    return ops;
+  }
+  // Elements the packet path adds (affinity) are not ours to compare; shared maps' elements are
+  // planned per contributing service port (planShared).
+  if (s.set.dynamic || s.shared) return [];
+  const del: NftElement[] = [];
+  const add: NftElement[] = [];
+  for (const [k, e] of p.elements) {
+    const want = s.elements.get(k);
+    if (!want || !sameElement(want, e)) del.push(e);
+  }
+  for (const [k, e] of s.elements) {
+    const have = p.elements.get(k);
+    if (!have || !sameElement(have, e)) add.push(e);
+  }
+  const ops: NftOp[] = [];
+  // Deletions first: re-adding a key whose value changed would otherwise fail with EEXIST.
+  if (del.length) ops.push({ op: 'delete-elements', set: s.set, elements: del });
+  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add });
+  return ops;
+}
+
+function planRules(family: NftFamily, have: readonly NftRule[] | undefined, c: ChainSpec): NftOp[] {
+  const want: NftRule[] = c.rules.map((r) => ({
+    family,
+    table: TABLE,
+    chain: c.name,
+    exprs: r.exprs,
+    ...(r.comment !== undefined ? { comment: r.comment } : {}),
+  }));
+  const wantD = want.map((r) => ruleDigest(r.exprs, r.comment));
+  if (have && have.length === want.length && have.every((r, i) => ruleDigest(r.exprs, r.comment) === wantD[i])) return [];
+  // Same number of rules, all with known handles: replace in place (one rule for a numgen change).
+  if (have && have.length === want.length && have.every((r) => r.handle !== undefined)) {
+    const ops: NftOp[] = [];
+    have.forEach((r, i) => {
+      if (ruleDigest(r.exprs, r.comment) !== wantD[i]) ops.push({ op: 'replace-rule', rule: { ...want[i]!, handle: r.handle! } });
+    });
+    return ops;
+  }
+  const ops: NftOp[] = have && have.length ? [{ op: 'flush-chain', chain: chainRef(family, c.name) }] : [];
+  for (const r of want) ops.push({ op: 'add-rule', rule: r });
+  return ops;
+}
+
+/**
+ * Shared-map ops for the given keys: deletions of elements nobody (or somebody else) wants, then
+ * additions, each attributed to the owner whose group must carry it (removals to '' = the end).
+ */
+export function planShared(
+  prev: TableView,
+  sets: ReadonlyMap<string, NftSet>,
+  idx: SharedIndex,
+  touched: ReadonlyMap<string, Iterable<string>>,
+): { byOwner: Map<string, NftOp[]>; orphanDeletes: NftOp[] } {
+  const byOwner = new Map<string, NftOp[]>();
+  const del = new Map<string, Map<string, NftElement[]>>();
+  const add = new Map<string, Map<string, NftElement[]>>();
+  const orphans = new Map<string, NftElement[]>();
+  const push = (m: Map<string, Map<string, NftElement[]>>, owner: string, set: string, e: NftElement): void => {
+    let o = m.get(owner);
+    if (!o) m.set(owner, (o = new Map()));
+    let l = o.get(set);
+    if (!l) o.set(set, (l = []));
+    l.push(e);
+  };
+  for (const [set, keys] of touched) {
+    const have = prev.sets.get(set)?.elements;
+    for (const k of keys) {
+      const h = have?.get(k);
+      const w = idx.winner(set, k);
+      if (w && h && sameElement(w.element, h)) continue;
+      if (h) {
+        if (w) push(del, w.owner, set, h);
+        else {
+          let l = orphans.get(set);
+          if (!l) orphans.set(set, (l = []));
+          l.push(h);
+        }
+      }
+      if (w) push(add, w.owner, set, w.element);
+    }
+  }
+  const emit = (owner: string): NftOp[] => {
+    let ops = byOwner.get(owner);
+    if (!ops) byOwner.set(owner, (ops = []));
+    return ops;
+  };
+  for (const [owner, m] of del) for (const [set, els] of m) emit(owner).push({ op: 'delete-elements', set: sets.get(set)!, elements: els });
+  for (const [owner, m] of add) for (const [set, els] of m) emit(owner).push({ op: 'add-elements', set: sets.get(set)!, elements: els });
+  const orphanDeletes: NftOp[] = [...orphans].map(([set, els]) => ({ op: 'delete-elements', set: sets.get(set)!, elements: els }));
+  return { byOwner, orphanDeletes };
+}
+
+/** Delete chains and sets: flush every chain first, since they may reference each other. */
+export function planRemovals(family: NftFamily, prev: TableView, chains: readonly string[], sets: readonly string[]): NftOp[] {
+  const ops: NftOp[] = [];
+  const present = chains.filter((c) => prev.chains.has(c));
+  for (const c of present) if (prev.chains.get(c)!.rules.length) ops.push({ op: 'flush-chain', chain: chainRef(family, c) });
+  for (const c of present) ops.push({ op: 'delete-chain', chain: chainRef(family, c) });
+  for (const s of sets) {
+    const p = prev.sets.get(s);
+    if (p) ops.push({ op: 'delete-set', set: p.set });
+  }
+  return ops;
+}
+
+/** Cut groups into batches of at most `budget` ops (a group is never split; removals last). */
+export function packGroups(groups: readonly NftOp[][], budget: number): NftOp[][] {
+  const batches: NftOp[][] = [];
+  let cur: NftOp[] = [];
+  for (const g of groups) {
+    if (g.length === 0) continue;
+    if (cur.length > 0 && cur.length + g.length > budget) {
+      batches.push(cur);
+      cur = [];
+    }
+    cur.push(...g);
+  }
+  if (cur.length) batches.push(cur);
+  return batches;
+}
+
+export { elementKey };

@@ -1,0 +1,269 @@
+// Render one service port for one family: its chains (cluster/local endpoint selection and the
+// external-destination chain), its endpoint maps and affinity set, and what it adds to the shared
+// maps. Endpoint selection is the same plan iptables mode uses (planServicePort over the model's
+// categorizeEndpoints), so both modes pick the same endpoints for every traffic policy.
+//
+// Endpoints are data, not chains: a selection chain's last rule is
+// `dnat to numgen random mod N map @endpoints-<id>`, so an endpoint change is a map element plus
+// that one rule, never a chain.
+
+import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
+import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
+import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
+import { elementKey } from '../elements.js';
+import { servicePortHash } from '../../iptables/names.js';
+import {
+  addrLen,
+  cmp,
+  dnat,
+  fibLocal,
+  loadAddr,
+  lookup,
+  matchCidr,
+  matchIifname,
+  next,
+  R0,
+  verdict,
+} from '../exprs.js';
+import { CHAINS, comment, SETS, servicePortNames, TABLE, type ServicePortNames } from '../names.js';
+import type { Expr, NftElement, NftSet, Verdict } from '../netlink/types.js';
+import type { NftRenderOptions } from '../options.js';
+import type { ChainSpec, RuleSpec, SetSpec, Unit } from '../ruleset.js';
+import { addrType, concatType, TYPE_INET_SERVICE, TYPE_INTEGER } from '../types-nft.js';
+import { assignSlots } from './endpoints.js';
+import { nftFamily } from './skeleton.js';
+
+const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
+
+/** Endpoint ids by numgen index, per endpoint map, from the previous render (for stable slots). */
+export type SlotHistory = ReadonlyMap<string, readonly string[]>;
+
+export function renderService(
+  sp: ServicePort,
+  endpoints: readonly Endpoint[],
+  node: NodeInfo,
+  o: NftRenderOptions,
+  history: SlotHistory = new Map(),
+): Unit {
+  const plan = planServicePort(sp, endpoints, node, o.family);
+  if (!plan) return { owner: sp.key, chains: [], sets: [], shared: NONE, noLocal: { internal: false, external: false } };
+  const n = servicePortNames(sp);
+  const f = o.family;
+  const chains: ChainSpec[] = [];
+  const sets: SetSpec[] = [];
+  const slotsOut = new Map<string, readonly string[]>();
+  const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds * 1000 : 0;
+  // ClientIP affinity: one timeout set of client addresses per endpoint (as upstream), shared by
+  // the cluster and local chains.
+  if (affinity) for (const t of plan.allTargets) sets.push({ set: affinitySet(f, n, t, affinity), elements: new Map() });
+
+  const internalIsLocal = plan.internalChain === plan.names.svl;
+  const selection = (chain: string, mapName: string, targets: readonly EndpointTarget[], isInternal: boolean): void => {
+    const rules: RuleSpec[] = [];
+    if (isInternal && plan.hasInternalEndpoints) {
+      const m = masqueradeRule(plan, o);
+      if (m) rules.push(m);
+    }
+    const slots = assignSlots(history.get(mapName) ?? [], targets.map((t) => t.address));
+    slotsOut.set(mapName, slots);
+    const byAddr = new Map(targets.map((t) => [t.address, t]));
+    const ordered = slots.map((a) => byAddr.get(a)!);
+    if (affinity) {
+      // In the model's order: every pick rule changes with the endpoint count anyway.
+      const ordered = targets;
+      // Affinity services pick per endpoint (like iptables' probabilities), since the choice must
+      // update that endpoint's set: nft's own tools cannot print a set update whose key came from
+      // a map lookup, so the numgen map is reserved for services without affinity.
+      for (const t of ordered) rules.push(affinityHitRule(f, n, t, affinity));
+      ordered.forEach((t, i) => rules.push(affinityPickRule(f, n, t, affinity, ordered.length - i)));
+      chains.push({ name: chain, rules });
+      return;
+    }
+    const elements = new Map<string, NftElement>();
+    ordered.forEach((t, i) => {
+      const e: NftElement = { key: u32Host(i), data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(t.address) };
+      elements.set(elementKey(e), e);
+    });
+    sets.push({ set: endpointMap(f, mapName, sp.key), elements });
+    rules.push(selectRule(f, mapName, targets.length, `${sp.key} endpoints`));
+    chains.push({ name: chain, rules });
+  };
+  if (plan.usesClusterChain) selection(n.cluster, n.clusterEndpoints, plan.clusterTargets, !internalIsLocal);
+  if (plan.usesLocalChain) selection(n.local, n.localEndpoints, plan.localTargets, internalIsLocal);
+  if (plan.usesExtChain) chains.push({ name: n.external, rules: externalRules(plan, n, o) });
+
+  return {
+    owner: sp.key,
+    chains,
+    sets,
+    shared: sharedElements(plan, n, o),
+    slots: slotsOut,
+    noLocal: {
+      internal: plan.hasEndpoints && !plan.hasInternalEndpoints,
+      external: plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
+    },
+  };
+}
+
+function chainOf(plan: ServicePlan, n: ServicePortNames, iptablesChain: string): string {
+  return iptablesChain === plan.names.svl ? n.local : n.cluster;
+}
+
+function endpointMap(f: IPFamily, name: string, key: string): NftSet {
+  return {
+    family: nftFamily(f),
+    table: TABLE,
+    name,
+    keyType: TYPE_INTEGER,
+    keyLen: 4,
+    data: { type: concatType(addrType(f), TYPE_INET_SERVICE), len: addrLen(f) + 4 },
+    comment: comment(`${key} endpoints by numgen index`),
+  };
+}
+
+function affinitySet(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number): NftSet {
+  return {
+    family: nftFamily(f),
+    table: TABLE,
+    name: affinitySetName(n, t),
+    keyType: addrType(f),
+    keyLen: addrLen(f),
+    timeout: true,
+    timeoutMs,
+    dynamic: true,
+    comment: comment(`clients of ${t.address} (sessionAffinity ClientIP)`),
+  };
+}
+
+/** Named after the endpoint, not its slot: a replaced endpoint's clients start over. */
+function affinitySetName(n: ServicePortNames, t: EndpointTarget): string {
+  return `affinity-${servicePortHash(n.id + t.address, 'TCP').slice(0, 8)}-${n.id}`;
+}
+
+/** Masquerade off-cluster traffic to the cluster IP: it may bounce off this node to another. */
+function masqueradeRule(plan: ServicePlan, o: NftRenderOptions): RuleSpec | undefined {
+  const f = o.family;
+  const toCIP = matchCidr(f, 'daddr', plan.clusterIP, false);
+  const jump = verdict('jump', CHAINS.markForMasquerade);
+  const c = `${plan.sp.key} cluster IP`;
+  if (o.masqueradeAll) return { exprs: [...toCIP, jump], comment: c };
+  if (!o.local) return undefined;
+  const notLocal = o.local.kind === 'cidr' ? matchCidr(f, 'saddr', o.local.cidr, true) : matchIifname(o.local.name, true);
+  return { exprs: [...toCIP, ...notLocal, jump], comment: c };
+}
+
+/** Registers for the DNAT destination: right after a client address (which may be 16 bytes). */
+function epReg(f: IPFamily): number {
+  return next(R0, addrLen(f));
+}
+
+/** `update @affinity { ip saddr } dnat to <endpoint>`. */
+function recordAndDnat(f: IPFamily, set: string, t: EndpointTarget, timeoutMs: number): Expr[] {
+  const r = epReg(f);
+  return [
+    loadAddr(f, 'saddr', R0),
+    { type: 'dynset', op: 'update', set, sregKey: R0, timeoutMs },
+    { type: 'immediate', dreg: r, data: ipBytes(t.ep.ip) },
+    { type: 'immediate', dreg: next(r, addrLen(f)), data: portBytes(t.ep.port) },
+    dnat(f, r),
+  ];
+}
+
+/** A client with a live entry for this endpoint goes back to it (and refreshes the entry). */
+function affinityHitRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number): RuleSpec {
+  const set = affinitySetName(n, t);
+  return { exprs: [loadAddr(f, 'saddr', R0), lookup(R0, set), ...recordAndDnat(f, set, t, timeoutMs)], comment: `affinity ${t.address}` };
+}
+
+/** `numgen random mod k == 0` picks this endpoint with probability 1/k (the last one always). */
+function affinityPickRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number, k: number): RuleSpec {
+  const pick: Expr[] = k > 1 ? [{ type: 'numgen', dreg: R0, modulus: k, mode: 'random' }, cmp(R0, 'eq', u32Host(0))] : [];
+  return { exprs: [...pick, ...recordAndDnat(f, affinitySetName(n, t), t, timeoutMs)], comment: t.address };
+}
+
+/** `dnat to numgen random mod N map @endpoints`. */
+function selectRule(f: IPFamily, map: string, count: number, c: string): RuleSpec {
+  const r = epReg(f);
+  return { exprs: [{ type: 'numgen', dreg: R0, modulus: count, mode: 'random' }, lookup(R0, map, { dreg: r }), dnat(f, r)], comment: c };
+}
+
+function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions): RuleSpec[] {
+  const key = plan.sp.key;
+  const rules: RuleSpec[] = [];
+  const policyChain = chainOf(plan, n, plan.externalPolicyChain);
+  if (policyChain === n.cluster) {
+    // Cluster policy may forward to another node, so the source must be rewritten.
+    rules.push({ exprs: [verdict('jump', CHAINS.markForMasquerade)], comment: `masquerade traffic for ${key} external destinations` });
+  } else if (plan.usesClusterChain) {
+    // Pods reaching an external address act as if they went out to the load balancer and came
+    // back: neither traffic policy applies to them.
+    if (o.local) {
+      const isLocal = o.local.kind === 'cidr' ? matchCidr(o.family, 'saddr', o.local.cidr, false) : matchIifname(o.local.name, false);
+      rules.push({ exprs: [...isLocal, verdict('goto', n.cluster)], comment: `pod traffic for ${key} external destinations` });
+    }
+    // The node's own traffic has a local source (the LB IP may be local): masquerade, cluster-wide.
+    rules.push({ exprs: [...fibLocal('saddr'), verdict('jump', CHAINS.markForMasquerade)], comment: `masquerade LOCAL traffic for ${key} external destinations` });
+    rules.push({ exprs: [...fibLocal('saddr'), verdict('goto', n.cluster)], comment: `route LOCAL traffic for ${key} external destinations` });
+  }
+  if (plan.hasExternalEndpoints) rules.push({ exprs: [verdict('goto', policyChain)] });
+  return rules;
+}
+
+function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions): Map<string, Map<string, NftElement>> {
+  const f = o.family;
+  const out = new Map<string, Map<string, NftElement>>();
+  const add = (set: string, e: NftElement): void => {
+    let m = out.get(set);
+    if (!m) out.set(set, (m = new Map()));
+    const k = elementKey(e);
+    if (!m.has(k)) m.set(k, e);
+  };
+  const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
+  const port = portBytes(plan.sp.port);
+  const ipKey = (ip: string): Uint8Array => concat(ipBytes(ip), proto, port);
+  const nodePortKey = concat(proto, portBytes(plan.sp.nodePort));
+  const key = plan.sp.key;
+  const goto = (chain: string): Verdict => ({ code: 'goto', chain });
+  // Upstream's no-endpoint verdicts: none anywhere → reject; only none usable here → drop.
+  const noEndpoints: Verdict = plan.hasEndpoints ? { code: 'drop' } : { code: 'goto', chain: CHAINS.rejectChain };
+  const noneComment = comment(plan.hasEndpoints ? `${key} has no local endpoints` : `${key} has no endpoints`);
+
+  if (plan.hasInternalEndpoints) {
+    add(SETS.serviceIPs, { key: ipKey(plan.clusterIP), verdict: goto(chainOf(plan, n, plan.internalChain)), comment: comment(`${key} cluster IP`) });
+  } else {
+    add(SETS.noEndpointServices, { key: ipKey(plan.clusterIP), verdict: noEndpoints, comment: noneComment });
+  }
+  const external = (ip: string, what: string): void => {
+    if (plan.usesExtChain) add(SETS.serviceIPs, { key: ipKey(ip), verdict: goto(n.external), comment: comment(`${key} ${what}`) });
+    if (!plan.hasExternalEndpoints) add(SETS.noEndpointServices, { key: ipKey(ip), verdict: noEndpoints, comment: noneComment });
+  };
+  for (const ip of plan.externalIPs) external(ip, 'external IP');
+  for (const ip of plan.lbIPs) external(ip, 'loadbalancer IP');
+  if (plan.usesFwChain) {
+    const ranges = plan.sp.loadBalancerSourceRanges.filter((c) => (f === 'IPv6') === c.includes(':'));
+    for (const lb of plan.lbIPs) {
+      add(SETS.firewallIPs, { key: ipKey(lb), comment: comment(`${key} loadbalancer IP`) });
+      // The node's own traffic to its LB IP leaves with the LB IP as source when the node is allowed.
+      const sources = [...ranges, ...(o.nodeIPs.some((ip) => inRanges(ranges, ip)) ? [lb] : [])];
+      for (const src of sources) {
+        const r = cidrRange(src);
+        add(SETS.firewallAllow, { key: concat(ipBytes(lb), proto, port, r.start), keyEnd: concat(ipBytes(lb), proto, port, r.end), comment: comment(key) });
+      }
+    }
+  }
+  if (plan.sp.nodePort !== 0) {
+    // NodePorts are deliberately not subject to loadBalancerSourceRanges (as upstream).
+    if (plan.usesExtChain) add(SETS.serviceNodePorts, { key: nodePortKey, verdict: goto(n.external), comment: comment(`${key} nodeport`) });
+    if (!plan.hasExternalEndpoints) add(SETS.noEndpointNodePorts, { key: nodePortKey, verdict: noEndpoints, comment: noneComment });
+  }
+  for (const t of plan.allTargets) add(SETS.hairpin, { key: concat(ipBytes(t.ep.ip), ipBytes(t.ep.ip)) });
+  return out;
+}
+
+function inRanges(ranges: readonly string[], ip: string): boolean {
+  const b = hex(ipBytes(ip));
+  return ranges.some((c) => {
+    const r = cidrRange(c);
+    return r.start.length === b.length / 2 && hex(r.start) <= b && b <= hex(r.end);
+  });
+}

@@ -1,0 +1,136 @@
+// What a table holds, as the planner compares it: chains with their rules (kernel handles where
+// known) and sets with their elements. Built from a dump, or kept as the record of what we
+// programmed by applying each committed batch to it.
+
+import { elementKey } from './elements.js';
+import type { BaseChainSpec, Expr, NftElement, NftOp, NftRule, NftSet, NftTableDump } from './netlink/types.js';
+
+export interface ChainState {
+  readonly base?: BaseChainSpec;
+  rules: NftRule[];
+}
+
+export interface SetState {
+  readonly set: NftSet;
+  readonly elements: Map<string, NftElement>;
+}
+
+export interface TableView {
+  readonly chains: Map<string, ChainState>;
+  readonly sets: Map<string, SetState>;
+}
+
+export function emptyView(): TableView {
+  return { chains: new Map(), sets: new Map() };
+}
+
+export function viewFromDump(d: NftTableDump): TableView {
+  const v = emptyView();
+  for (const c of d.chains) v.chains.set(c.name, { ...(c.base ? { base: c.base } : {}), rules: [] });
+  for (const r of d.rules) v.chains.get(r.chain)?.rules.push(r);
+  for (const s of d.sets) {
+    v.sets.set(s.name, { set: s, elements: new Map((d.elements.get(s.name) ?? []).map((e) => [elementKey(e), e])) });
+  }
+  return v;
+}
+
+/** Apply a committed batch; `handles` are CommitResult.handles (the kernel's echo for added rules). */
+export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly (bigint | undefined)[]): void {
+  ops.forEach((op, i) => {
+    switch (op.op) {
+      case 'add-table':
+        return;
+      case 'delete-table':
+        v.chains.clear();
+        v.sets.clear();
+        return;
+      case 'add-chain':
+        if (!v.chains.has(op.chain.name)) v.chains.set(op.chain.name, { ...(op.chain.base ? { base: op.chain.base } : {}), rules: [] });
+        return;
+      case 'delete-chain':
+        v.chains.delete(op.chain.name);
+        return;
+      case 'flush-chain': {
+        const c = v.chains.get(op.chain.name);
+        if (c) c.rules = [];
+        return;
+      }
+      case 'add-rule': {
+        const h = handles[i];
+        v.chains.get(op.rule.chain)?.rules.push(h !== undefined ? { ...op.rule, handle: h } : op.rule);
+        return;
+      }
+      case 'replace-rule': {
+        const c = v.chains.get(op.rule.chain);
+        if (c) c.rules = c.rules.map((r) => (r.handle === op.rule.handle ? op.rule : r));
+        return;
+      }
+      case 'delete-rule': {
+        const c = v.chains.get(op.rule.chain);
+        if (c) c.rules = c.rules.filter((r) => r.handle !== op.rule.handle);
+        return;
+      }
+      case 'add-set':
+        if (!v.sets.has(op.set.name)) v.sets.set(op.set.name, { set: op.set, elements: new Map() });
+        return;
+      case 'delete-set':
+        v.sets.delete(op.set.name);
+        return;
+      case 'flush-set':
+        v.sets.get(op.set.name)?.elements.clear();
+        return;
+      case 'add-elements': {
+        const s = v.sets.get(op.set.name);
+        if (s) for (const e of op.elements) s.elements.set(elementKey(e), e);
+        return;
+      }
+      case 'delete-elements': {
+        const s = v.sets.get(op.set.name);
+        if (s) for (const e of op.elements) s.elements.delete(elementKey(e));
+        return;
+      }
+    }
+  });
+}
+
+const REG_FIELDS = new Set(['dreg', 'sreg', 'sregKey', 'sregData', 'regAddrMin', 'regProtoMin']);
+
+/**
+ * A rule's content as text, for comparing rendered rules with recorded or dumped ones. The kernel
+ * dumps a register that starts a 16-byte register as NFT_REG_1..4 whatever number it was given,
+ * so registers are compared in 32-bit numbering.
+ */
+export function ruleDigest(exprs: readonly Expr[], comment: string | undefined): string {
+  // Rendered expression lists are reused across syncs (unchanged service ports keep their units,
+  // and the record keeps the same arrays), so their digests are computed once.
+  let byComment = digests.get(exprs);
+  if (!byComment) digests.set(exprs, (byComment = new Map()));
+  let d = byComment.get(comment ?? '');
+  if (d === undefined) byComment.set(comment ?? '', (d = computeDigest(exprs, comment)));
+  return d;
+}
+
+const digests = new WeakMap<readonly Expr[], Map<string, string>>();
+
+function computeDigest(exprs: readonly Expr[], comment: string | undefined): string {
+  return JSON.stringify([comment ?? '', exprs], (k, val: unknown) => {
+    if (val instanceof Uint8Array) return Buffer.from(val).toString('hex');
+    // Counter values change with traffic; they are never part of what we compare.
+    if ((k === 'packets' || k === 'bytes') && typeof val === 'bigint') return undefined;
+    if (typeof val === 'bigint') return val.toString();
+    if (REG_FIELDS.has(k) && typeof val === 'number' && val >= 1 && val <= 4) return 8 + (val - 1) * 4;
+    return val;
+  });
+}
+
+/** Set definitions that differ need the set re-created (the kernel cannot change a set's type). */
+export function sameSetDef(a: NftSet, b: NftSet): boolean {
+  return (
+    a.keyType === b.keyType &&
+    a.keyLen === b.keyLen &&
+    (a.data?.type ?? null) === (b.data?.type ?? null) &&
+    !!a.interval === !!b.interval &&
+    !!a.timeout === !!b.timeout &&
+    (a.timeout ? a.timeoutMs === b.timeoutMs : true)
+  );
+}

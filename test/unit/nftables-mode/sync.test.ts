@@ -1,0 +1,244 @@
+// nftables mode on the fake client: what a full sync programs, that partial syncs send O(change)
+// and leave the table equal to a fresh full sync, and that full syncs repair outside damage.
+
+import { describe, expect, it } from 'vitest';
+import { NftCommitError } from '../../../modes/nftables/netlink/errors.js';
+import type { NftOp } from '../../../modes/nftables/netlink/types.js';
+import { hex, ipBytes, concat, portBytes } from '../../../modes/nftables/bytes.js';
+import { FakeNftClient } from '../../fakes/nftables/fake-client.js';
+import { canonical, changes, ep, harness, localEp, numgenModuli, sp, state } from './fixtures.js';
+
+const web = sp('default', 'web', { clusterIPs: ['198.19.0.10'] });
+const eps3 = [ep('198.18.1.1'), ep('198.18.1.2'), ep('198.18.1.3')];
+
+async function freshDump(s: ReturnType<typeof state>, families: ('IPv4' | 'IPv6')[] = ['IPv4']) {
+  const h = harness({ families });
+  await h.dp.sync({ state: s, changes: changes([]), full: true });
+  return h.client;
+}
+
+const dispatchKey = (ip: string, port: number, proto = 6): string => hex(concat(ipBytes(ip), Uint8Array.of(proto), portBytes(port)));
+
+describe('nftables full sync', () => {
+  it('programs the skeleton, a service chain with a numgen dnat and its endpoint map', async () => {
+    const h = harness();
+    await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
+    const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    const names = d.chains.map((c) => c.name);
+    for (const c of ['nat-prerouting', 'nat-output', 'nat-postrouting', 'filter-input', 'filter-forward', 'filter-output', 'services', 'masquerading', 'mark-for-masquerade']) {
+      expect(names).toContain(c);
+    }
+    const svcChain = names.find((n) => n.startsWith('service-') && n.endsWith('default/web/tcp/p80'))!;
+    expect(svcChain).toBeDefined();
+    const ips = d.elements.get('service-ips')!;
+    expect(ips.map((e) => [hex(e.key), e.verdict])).toEqual([[dispatchKey('198.19.0.10', 80), { code: 'goto', chain: svcChain }]]);
+    const map = d.sets.find((s) => s.name.startsWith('endpoints-'))!;
+    expect(d.elements.get(map.name)!.map((e) => hex(e.data!)).sort()).toEqual(
+      eps3.map((e) => hex(concat(ipBytes(e.ip), portBytes(8080)))).sort(),
+    );
+    expect(numgenModuli(d).get(svcChain)).toBe(3);
+    // Off-cluster sources to the cluster IP are marked for masquerade (clusterCIDR given).
+    const rules = d.rules.filter((r) => r.chain === svcChain);
+    expect(rules[0]!.exprs.at(-1)).toEqual({ type: 'verdict', verdict: { code: 'jump', chain: 'mark-for-masquerade' } });
+    // Every endpoint is in the hairpin set.
+    expect(d.elements.get('hairpin-endpoints')!.length).toBe(3);
+  });
+
+  it('rejects traffic to a service without endpoints and drops NodePort traffic with no local endpoint (ETP Local)', async () => {
+    const h = harness();
+    const empty = sp('default', 'empty', { clusterIPs: ['198.19.0.11'] });
+    const local = sp('default', 'loc', { clusterIPs: ['198.19.0.12'], type: 'NodePort', nodePort: 30080, externalTrafficPolicy: 'Local' });
+    await h.dp.sync({ state: state([[empty, []], [local, [ep('198.18.1.9')]]]), changes: changes([]), full: true });
+    const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    const noEp = new Map(d.elements.get('no-endpoint-services')!.map((e) => [hex(e.key), e.verdict]));
+    expect(noEp.get(dispatchKey('198.19.0.11', 80))).toEqual({ code: 'goto', chain: 'reject-chain' });
+    const noNp = d.elements.get('no-endpoint-nodeports')!;
+    expect(noNp.map((e) => [hex(e.key), e.verdict])).toEqual([[hex(concat(Uint8Array.of(6), portBytes(30080))), { code: 'drop' }]]);
+    // The cluster IP still works (cluster policy internally).
+    expect(d.elements.get('service-ips')!.some((e) => hex(e.key) === dispatchKey('198.19.0.12', 80))).toBe(true);
+    const m = await h.metrics.text();
+    expect(m).toMatch(/kubeproxy_sync_proxy_rules_no_local_endpoints_total\{traffic_policy="external",ip_family="IPv4"\} 1/);
+  });
+
+  it('programs ClientIP affinity as a timeout set of clients per endpoint, a hit rule and a pick rule each', async () => {
+    const h = harness();
+    const aff = sp('default', 'aff', { clusterIPs: ['198.19.0.13'], sessionAffinity: { type: 'ClientIP', timeoutSeconds: 60 } });
+    await h.dp.sync({ state: state([[aff, eps3]]), changes: changes([]), full: true });
+    const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    const sets = d.sets.filter((s) => s.name.startsWith('affinity-'));
+    expect(sets).toHaveLength(3);
+    for (const set of sets) expect(set).toMatchObject({ timeout: true, timeoutMs: 60_000, keyLen: 4 });
+    const chain = d.chains.find((c) => c.name.startsWith('service-') && c.name.endsWith('default/aff/tcp/p80'))!.name;
+    const rules = d.rules.filter((r) => r.chain === chain);
+    for (const set of sets) {
+      // looked up once (hit) and updated twice (hit refresh, pick)
+      expect(rules.filter((r) => r.exprs.some((e) => e.type === 'lookup' && e.set === set.name))).toHaveLength(1);
+      expect(rules.filter((r) => r.exprs.some((e) => e.type === 'dynset' && e.set === set.name))).toHaveLength(2);
+    }
+    // Uniform picks: 1/3, then 1/2 of the rest, then the last.
+    expect(rules.map((r) => r.exprs.find((e) => e.type === 'numgen')).filter(Boolean).map((e) => (e as { modulus: number }).modulus)).toEqual([3, 2]);
+    expect(d.sets.some((s) => s.name.startsWith('endpoints-'))).toBe(false);
+  });
+
+  it('renders IPv6 in the ip6 table with 16-byte addresses', async () => {
+    const v6 = sp('default', 'v6', { clusterIPs: ['2001:db8::10'] });
+    const client = await freshDump(state([[v6, [ep('2001:db8:1::5')]]]), ['IPv4', 'IPv6']);
+    const d = (await client.dumpTable('ip6', 'kube-proxy'))!;
+    expect(d.elements.get('service-ips')!.map((e) => hex(e.key))).toEqual([dispatchKey('2001:db8::10', 80)]);
+    const v4 = (await client.dumpTable('ip', 'kube-proxy'))!;
+    expect(v4.elements.get('service-ips')).toEqual([]);
+  });
+});
+
+describe('nftables partial sync is O(change)', () => {
+  it('one endpoint added: the map element, the numgen rule replaced, the hairpin element; nothing else', async () => {
+    const h = harness();
+    const s1 = state([[web, eps3]]);
+    await h.dp.sync({ state: s1, changes: changes([]), full: true });
+    const s2 = state([[web, [...eps3, ep('198.18.1.4')]]]);
+    const before = h.client.commits.length;
+    const r = await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
+    expect(r.full).toBe(false);
+    const sent = h.client.commits.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.ops.map((o) => o.op).sort()).toEqual(['add-elements', 'add-elements', 'replace-rule']);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
+  });
+
+  it('one endpoint removed from the middle: the last slot moves into the hole (two element ops), not a rewrite', async () => {
+    const many = Array.from({ length: 10 }, (_, i) => ep(`198.18.2.${i + 1}`));
+    const h = harness();
+    await h.dp.sync({ state: state([[web, many]]), changes: changes([]), full: true });
+    const before = h.client.commits.length;
+    const s2 = state([[web, many.filter((_, i) => i !== 3)]]);
+    await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
+    const ops = h.client.commits.slice(before).flatMap((c) => c.ops);
+    const mapOps = ops.filter((o): o is Extract<NftOp, { op: 'add-elements' | 'delete-elements' }> => (o.op === 'add-elements' || o.op === 'delete-elements') && o.set.name.startsWith('endpoints-'));
+    // slot 3 gets the endpoint of slot 9; slot 9 goes away.
+    expect(mapOps.reduce((a, o) => a + o.elements.length, 0)).toBe(3);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
+  });
+
+  it('a service added and removed touches only its own objects', async () => {
+    const h = harness();
+    const others = Array.from({ length: 50 }, (_, i) => [sp('ns', `s${i}`, { clusterIPs: [`198.19.1.${i + 1}`] }), [ep(`198.18.3.${i + 1}`)]] as [ReturnType<typeof sp>, ReturnType<typeof ep>[]]);
+    await h.dp.sync({ state: state(others), changes: changes([]), full: true });
+    const s2 = state([...others, [web, eps3]]);
+    let before = h.client.commits.length;
+    await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
+    const addOps = h.client.commits.slice(before).flatMap((c) => c.ops);
+    expect(addOps.length).toBeLessThanOrEqual(8);
+    expect(addOps.every((o) => !('chain' in o) || o.chain.name.includes('default/web'))).toBe(true);
+    before = h.client.commits.length;
+    await h.dp.sync({ state: state(others), changes: changes([web.key], [web.key]), full: false });
+    const delOps = h.client.commits.slice(before).flatMap((c) => c.ops);
+    expect(delOps.length).toBeLessThanOrEqual(8);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(state(others))).dumpTable('ip', 'kube-proxy')));
+  });
+
+  it('random churn: after every partial sync the table equals a fresh full sync of the same state', async () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+    const h = harness();
+    const svcs = Array.from({ length: 8 }, (_, i) =>
+      sp('ns', `r${i}`, {
+        clusterIPs: [`198.19.2.${i + 1}`],
+        ...(i % 2 ? { type: 'NodePort' as const, nodePort: 30000 + i } : {}),
+        ...(i % 3 === 0 ? { sessionAffinity: { type: 'ClientIP' as const, timeoutSeconds: 30 } } : {}),
+        ...(i === 5 ? { externalTrafficPolicy: 'Local' as const } : {}),
+        ...(i === 6 ? { externalIPs: ['198.18.200.1'] } : {}),
+      }),
+    );
+    const eps = new Map(svcs.map((s) => [s.key, [] as ReturnType<typeof ep>[]]));
+    let present = new Set(svcs.map((s) => s.key));
+    const cur = () => state(svcs.filter((s) => present.has(s.key)).map((s) => [s, eps.get(s.key)!]));
+    await h.dp.sync({ state: cur(), changes: changes([]), full: true });
+    for (let step = 0; step < 60; step++) {
+      const s = svcs[rand(svcs.length)]!;
+      const list = eps.get(s.key)!;
+      const action = rand(4);
+      if (action === 0) list.push(rand(2) ? localEp(`198.18.4.${rand(40) + 1}`) : ep(`198.18.4.${rand(40) + 1}`));
+      else if (action === 1 && list.length) list.splice(rand(list.length), 1);
+      else if (action === 2) present = new Set(present.has(s.key) ? [...present].filter((k) => k !== s.key) : [...present, s.key]);
+      else if (list.length) list[rand(list.length)] = { ...list[0]!, ready: false, serving: true, terminating: true };
+      eps.set(s.key, [...new Map(list.map((e) => [e.ip, e])).values()]);
+      const st = cur();
+      await h.dp.sync({ state: st, changes: changes([s.key], present.has(s.key) ? [] : [s.key]), full: false });
+      const got = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+      expect(canonical(got), `step ${step}`).toEqual(canonical(await (await freshDump(st)).dumpTable('ip', 'kube-proxy')));
+      for (const [chain, n] of numgenModuli(got)) {
+        const map = got.sets.find((x) => x.name === chain.replace(/^service-/, 'endpoints-').replace(/^local-/, 'local-endpoints-'));
+        if (map) expect(got.elements.get(map.name)!.length, chain).toBe(n); // (affinity chains have none)
+      }
+    }
+  });
+});
+
+describe('nftables full sync repairs outside damage', () => {
+  it('rebuilds a deleted table, refills a flushed chain, restores a removed element, deletes a stray chain', async () => {
+    const h = harness();
+    const s = state([[web, eps3]]);
+    await h.dp.sync({ state: s, changes: changes([]), full: true });
+    const want = canonical(await h.client.dumpTable('ip', 'kube-proxy'));
+
+    h.client.externalDeleteTable('ip', 'kube-proxy');
+    const r = await h.dp.sync({ state: s, changes: changes([]), full: true });
+    expect(r.stats['tableMissing']).toBe(1);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
+
+    h.client.externalFlushChain('ip', 'kube-proxy', 'services');
+    h.client.externalDeleteElement('ip', 'kube-proxy', 'service-ips', dispatchKey('198.19.0.10', 80));
+    await h.client.commit([{ op: 'add-chain', chain: { family: 'ip', table: 'kube-proxy', name: 'stray' } }]);
+    await h.dp.sync({ state: s, changes: changes([]), full: true });
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
+  });
+
+  it('cuts a large full sync into several transactions, each valid on its own, ending equal to one transaction', async () => {
+    const big = Array.from({ length: 40 }, (_, i) => [sp('ns', `b${i}`, { clusterIPs: [`198.19.3.${i + 1}`] }), [ep(`198.18.5.${i + 1}`), ep(`198.18.6.${i + 1}`)]] as [ReturnType<typeof sp>, ReturnType<typeof ep>[]]);
+    const h = harness({ batchOps: 50 });
+    await h.dp.sync({ state: state(big), changes: changes([]), full: true });
+    expect(h.client.commits.length).toBeGreaterThan(3);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(state(big))).dumpTable('ip', 'kube-proxy')));
+  });
+
+  it('a failed commit counts a sync failure, changes nothing, and the next full sync succeeds', async () => {
+    const h = harness();
+    await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
+    const snapshot = canonical(await h.client.dumpTable('ip', 'kube-proxy'));
+    h.client.failNext(22);
+    const s2 = state([[web, eps3.slice(0, 2)]]);
+    await expect(h.dp.sync({ state: s2, changes: changes([web.key]), full: false })).rejects.toBeInstanceOf(NftCommitError);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(snapshot);
+    expect(await h.metrics.text()).toMatch(/kubeproxy_sync_proxy_rules_nftables_sync_failures_total\{ip_family="IPv4"\} 1/);
+    const r = await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
+    expect(r.full).toBe(true);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
+  });
+});
+
+describe('nftables cleanup', () => {
+  it('deletes exactly our tables', async () => {
+    const client = new FakeNftClient();
+    await client.commit([{ op: 'add-table', table: { family: 'ip', name: 'foreign' } }]);
+    const h = harness({ client, families: ['IPv4', 'IPv6'] });
+    await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
+    expect(client.tableNames().sort()).toEqual(['ip foreign', 'ip kube-proxy', 'ip6 kube-proxy']);
+    await h.dp.cleanup();
+    expect(client.tableNames()).toEqual(['ip foreign']);
+  });
+});
+
+describe('nftables explain', () => {
+  it('describes a service port: its chains as rules, its endpoint map entries and its shared-map entries', async () => {
+    const h = harness();
+    await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
+    const d = (await h.dp.describe!(web.key)) as { mode: string; families: { chains: Record<string, string[]>; maps: Record<string, string[]>; sharedMapEntries: Record<string, string[]> }[] };
+    expect(d.mode).toBe('nftables');
+    const f = d.families[0]!;
+    const [chain, rules] = Object.entries(f.chains)[0]!;
+    expect(chain).toMatch(/^service-[A-Z2-7]{8}-default\/web\/tcp\/p80$/);
+    expect(rules.at(-1)).toContain('numgen random mod 3');
+    expect(Object.values(f.maps)[0]!.sort()).toEqual(['0 : 198.18.1.1 . 8080', '1 : 198.18.1.2 . 8080', '2 : 198.18.1.3 . 8080']);
+    expect(f.sharedMapEntries['service-ips']).toEqual([`198.19.0.10 . 6 . 80 : goto ${chain}`]);
+  });
+});
