@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createIptablesDataplane } from '../../modes/iptables/dataplane.js';
 import { createIptablesRunner } from '../../modes/iptables/exec/runner.js';
 import { servicePortChains } from '../../modes/iptables/names.js';
+import { probability } from '../../modes/iptables/probability.js';
 import type { IptablesRunner } from '../../modes/iptables/runner.js';
 import { exec, type Exec } from '../../modes/shared/exec.js';
 import { silentLogger } from '../../proxy/log.js';
@@ -14,6 +15,7 @@ import { EMPTY_CHANGES, type Endpoint, type IPFamily, type ProxyState, type Serv
 import { ProxyMetrics } from '../../sync/metrics.js';
 import { deleteNamespaceSync } from '../e2e/harness/ns.js';
 import { requireRoot } from '../e2e/harness/root.js';
+import { savedProbability } from '../fakes/iptables/xt-statistic.js';
 import { config, ep, localEp, NODE_IP, recordingConntrack, sp, state } from '../unit/iptables/fixtures.js';
 
 // Deliberately not "kpt...-": sweepStale() of the e2e harness must never take it for a leftover.
@@ -46,6 +48,12 @@ function services(): [ServicePort, Endpoint[]][] {
     [sp('ns', 'empty', { type: 'NodePort', nodePort: 30007, clusterIPs: ['198.19.0.7', '2001:db8:2::7'] }), []],
     [sp('ns', 'udp', { protocol: 'UDP', clusterIPs: ['198.19.0.8', '2001:db8:2::8'] }), both(8)],
   ];
+}
+
+/** A service with `n` endpoints; `index` keeps addresses apart (eight /24s of endpoints each, the last may use more). */
+function big(name: string, n: number, index: number): [ServicePort, Endpoint[]] {
+  const eps = Array.from({ length: n }, (_, i) => ep(`198.18.${32 + index * 8 + Math.floor(i / 250)}.${(i % 250) + 1}`));
+  return [sp('big', name, { clusterIPs: [`198.19.3.${index + 1}`] }), eps];
 }
 
 function many(n: number): [ServicePort, Endpoint[]][] {
@@ -136,6 +144,43 @@ describe.skipIf(!requireRoot())('verified full syncs on the real iptables-nft', 
     const r = await n.sync(st, true);
     expect(r.rewritten).toBe(0);
     expect(n.restores).toBe(before);
+  });
+
+  it('iptables-save prints every 1/k up to 5,000 as the test emulation of libxt_statistic does', async () => {
+    const n = await node();
+    const K = 5000;
+    for (const tool of ['iptables-nft', 'iptables-legacy']) {
+      const lines = ['*nat', ':KPT-PROBE - [0:0]'];
+      for (let k = 1; k <= K; k++) lines.push(`-A KPT-PROBE -m comment --comment k${k} -m statistic --mode random --probability ${probability(k)} -j RETURN`);
+      lines.push('COMMIT', '');
+      const restore = await exec(['ip', 'netns', 'exec', n.ns, `${tool}-restore`, '--noflush'], { input: lines.join('\n') });
+      expect(restore.code, restore.stderr).toBe(0);
+      const saved = await exec(['ip', 'netns', 'exec', n.ns, `${tool}-save`, '-t', 'nat']);
+      expect(saved.code, saved.stderr).toBe(0);
+      const printed = new Map<number, string>();
+      for (const m of saved.stdout.matchAll(/--comment k(\d+) .*--probability (\S+)/g)) printed.set(Number(m[1]), m[2] as string);
+      expect(printed.size).toBe(K);
+      const wrong: string[] = [];
+      for (let k = 1; k <= K; k++) {
+        const want = savedProbability(probability(k));
+        if (printed.get(k) !== want) wrong.push(`${tool} 1/${k}: saved ${printed.get(k)}, emulated ${want}`);
+      }
+      expect(wrong).toEqual([]);
+      for (const op of ['-F', '-X']) expect((await exec(['ip', 'netns', 'exec', n.ns, tool, '-t', 'nat', op, 'KPT-PROBE'])).code).toBe(0);
+    }
+  });
+
+  it('services with 202, 839 and 4,096 endpoints are not rewritten by a periodic full sync', async () => {
+    const n = await node();
+    const st = state([big('e202', 202, 0), big('e839', 839, 1), big('e4096', 4096, 2)]);
+    expect((await n.sync(st, true)).rewritten).toBe(3);
+    const want = await n.owned();
+    expect(want).toContain('--probability 0.00495049497 ');
+    const before = n.restores;
+    const r = await n.sync(st, true);
+    expect(r.rewritten).toBe(0);
+    expect(n.restores).toBe(before);
+    expect(await n.owned()).toBe(want);
   });
 
   it('a sync cut into many restores leaves exactly what one transaction leaves', async () => {
