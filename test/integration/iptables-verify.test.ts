@@ -8,7 +8,8 @@ import { createIptablesDataplane } from '../../modes/iptables/dataplane.js';
 import { createIptablesRunner } from '../../modes/iptables/exec/runner.js';
 import { servicePortChains } from '../../modes/iptables/names.js';
 import { probability } from '../../modes/iptables/probability.js';
-import type { IptablesRunner } from '../../modes/iptables/runner.js';
+import { RestoreError, type IptablesRunner } from '../../modes/iptables/runner.js';
+import { parseSave } from '../../modes/iptables/save-parse.js';
 import { exec, type Exec } from '../../modes/shared/exec.js';
 import { silentLogger } from '../../proxy/log.js';
 import { EMPTY_CHANGES, type Endpoint, type IPFamily, type ProxyState, type ServicePort } from '../../proxy/model/types.js';
@@ -16,6 +17,7 @@ import { ProxyMetrics } from '../../sync/metrics.js';
 import { deleteNamespaceSync } from '../e2e/harness/ns.js';
 import { requireRoot } from '../e2e/harness/root.js';
 import { savedProbability } from '../fakes/iptables/xt-statistic.js';
+import { check, outcomes, owned, probes, states, type Side, type Violation } from '../unit/iptables/consistency.js';
 import { config, ep, localEp, NODE_IP, recordingConntrack, sp, state } from '../unit/iptables/fixtures.js';
 
 // Deliberately not "kpt...-": sweepStale() of the e2e harness must never take it for a leftover.
@@ -67,7 +69,11 @@ interface Node {
   readonly ns: string;
   readonly runner: IptablesRunner;
   restores: number;
-  sync(st: ProxyState, full: boolean): Promise<{ rewritten: number }>;
+  /** IPv4 payloads handed to iptables-restore so far. */
+  ipv4Payloads: number;
+  /** When set, IPv4 payload number `failPayload` gets a rule jumping to a missing chain. */
+  failPayload: number | undefined;
+  sync(st: ProxyState, full: boolean): Promise<{ rewritten: number; full: boolean }>;
   /** Our chains and their rules as iptables-save prints them, sorted. */
   owned(): Promise<string>;
 }
@@ -86,9 +92,11 @@ async function node(chainBudget?: number): Promise<Node> {
     ns,
     runner: real,
     restores: 0,
+    ipv4Payloads: 0,
+    failPayload: undefined,
     async sync(st, full) {
       const r = await dp.sync({ state: st, changes: EMPTY_CHANGES, full });
-      return { rewritten: r.stats.servicePortsRewritten };
+      return { rewritten: r.stats.servicePortsRewritten, full: r.full };
     },
     async owned() {
       const lines: string[] = [];
@@ -99,19 +107,22 @@ async function node(chainBudget?: number): Promise<Node> {
       return lines.sort().join('\n');
     },
   };
+  // The real tool has to refuse the payload: the broken rule goes in before its last COMMIT.
+  const sabotage = (f: IPFamily, p: string): string => {
+    n.restores++;
+    if (f !== 'IPv4') return p;
+    n.ipv4Payloads++;
+    return n.ipv4Payloads === n.failPayload ? p.replace(/COMMIT\n$/, '-A KUBE-SERVICES -j KPT-NO-SUCH-CHAIN\nCOMMIT\n') : p;
+  };
   const counting: IptablesRunner = {
     backend: real.backend,
     save: (f, t) => real.save(f, t),
     restore: async (f, p) => {
-      n.restores++;
-      await real.restore(f, p);
+      await real.restore(f, sabotage(f, p));
     },
     restoreEach: async (f, ps) => {
       const counted = function* (): Generator<string> {
-        for (const p of ps) {
-          n.restores++;
-          yield p;
-        }
+        for (const p of ps) yield sabotage(f, p);
       };
       await real.restoreEach(f, counted());
     },
@@ -195,6 +206,44 @@ describe.skipIf(!requireRoot())('verified full syncs on the real iptables-nft', 
     expect(want.split('\n').length).toBeGreaterThan(300);
     expect(await split.owned()).toBe(want);
   });
+
+  it('a split full sync failing at its second (or any later) restore leaves every service old or new; the next sync is full', async () => {
+    const { a, b, services } = states();
+    const side = async (st: ProxyState): Promise<Side> => {
+      const ref = await node();
+      await ref.sync(st, true);
+      const tables = parseSave(await ref.runner.save('IPv4'));
+      return { tables, outcomes: outcomes(tables, ps) };
+    };
+    const ps = probes(services);
+    const [sideA, sideB] = [await side(a), await side(b)];
+    const n = await node(6);
+    await n.sync(a, true);
+    const start = n.ipv4Payloads;
+    await n.sync(b, true);
+    const parts = n.ipv4Payloads - start;
+    expect(parts).toBeGreaterThan(10);
+    expect(owned(parseSave(await n.runner.save('IPv4')))).toBe(owned(sideB.tables));
+    const violations: Violation[] = [];
+    let mixed = 0;
+    for (let k = 2; k <= parts; k++) {
+      await n.sync(a, true);
+      expect(owned(parseSave(await n.runner.save('IPv4')))).toBe(owned(sideA.tables));
+      n.failPayload = n.ipv4Payloads + k;
+      const err = await n.sync(b, true).catch((e: unknown) => e);
+      n.failPayload = undefined;
+      expect(err).toBeInstanceOf(RestoreError);
+      expect(String(err)).toContain('KPT-NO-SUCH-CHAIN');
+      const r = check(k, parseSave(await n.runner.save('IPv4')), sideA, sideB, services, ps);
+      violations.push(...r.violations);
+      if (r.oldKeys > 0 && r.newKeys > 0) mixed++;
+      const retry = await n.sync(b, false);
+      expect(retry.full).toBe(true);
+      expect(owned(parseSave(await n.runner.save('IPv4')))).toBe(owned(sideB.tables));
+    }
+    expect(violations.slice(0, 5).map((v) => `restore ${v.k}: ${v.what}`)).toEqual([]);
+    expect(mixed).toBeGreaterThan(2);
+  }, 300_000);
 
   it('a chain flushed and a dispatch rule deleted behind its back are repaired alone', async () => {
     const n = await node();
