@@ -35,6 +35,7 @@ export class FakeIptablesRunner implements IptablesRunner {
   /**
    * When set, the commit that would be number `failCommit` (see `commits`) fails instead, as a
    * kernel refusing that transaction would: its block is not applied and the restore stops.
+   * Fires once, then clears itself.
    */
   failCommit: number | undefined;
   private readonly state: Record<IPFamily, SavedTables> = { IPv4: new Map(), IPv6: new Map() };
@@ -56,7 +57,10 @@ export class FakeIptablesRunner implements IptablesRunner {
       throw new RestoreError(msg);
     }
     applyPayload(this.state[family], payload, (committed) => {
-      if (this.failCommit === this.commits + 1) throw new RestoreError(`injected failure of commit ${this.failCommit}`);
+      if (this.failCommit === this.commits + 1) {
+        this.failCommit = undefined;
+        throw new RestoreError(`injected failure of commit ${this.commits + 1}`);
+      }
       this.commits++;
       this.state[family] = committed;
     });

@@ -8,7 +8,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseSave } from '../../../modes/iptables/save-parse.js';
+import type { SyncResult } from '../../../modes/dataplane.js';
+import { silentLogger } from '../../../proxy/log.js';
 import { EMPTY_CHANGES } from '../../../proxy/model/types.js';
+import { BoundedFrequencyRunner } from '../../../sync/runner.js';
+import { SyncLoop } from '../../../sync/sync-loop.js';
+import { eventually } from '../../support/eventually.js';
 import { check, outcomes, owned, probes, states, type Side, type Violation } from './consistency.js';
 import { harness } from './fixtures.js';
 
@@ -68,4 +73,36 @@ describe('a full sync that fails part-way leaves a consistent ruleset', () => {
     const { transactions } = await failEveryTransaction(undefined);
     expect(transactions).toBeGreaterThanOrEqual(3);
   }, 120_000);
+
+  it('the sync runner retries a failed full sync with a full sync that completes it', async () => {
+    const { a, b } = states();
+    const ref = harness();
+    await ref.dp.sync({ state: b, changes: EMPTY_CHANGES, full: true });
+    // A daemon restarting onto a kernel holding A, with the model now at B.
+    const h = harness(undefined, ['IPv4'], 6);
+    const old = harness();
+    await old.dp.sync({ state: a, changes: EMPTY_CHANGES, full: true });
+    h.runner.load('IPv4', await old.runner.save('IPv4'));
+    h.runner.failCommit = 2;
+    const results: SyncResult[] = [];
+    const loop = new SyncLoop({
+      source: { snapshot: () => ({ state: b, changes: EMPTY_CHANGES, rejected: [] }), pendingCounts: () => ({ services: 0, endpoints: 0 }) },
+      dataplane: h.dp,
+      metrics: h.metrics,
+      logger: silentLogger,
+      families: ['IPv4'],
+      ready: () => true,
+      observers: [{ synced: (_state, r) => void results.push(r) }],
+    });
+    const runner = new BoundedFrequencyRunner({ name: 'test', minIntervalMs: 0, maxIntervalMs: 0, fn: loop.run, initialBackoffMs: 10 });
+    runner.start();
+    await eventually(async () => results.length > 0, 'a sync succeeded after the failed one');
+    await runner.stop();
+    expect(h.runner.commits).toBeGreaterThan(2); // the failed commit 2 was retried past
+    expect(results).toHaveLength(1);
+    expect(results[0]?.full).toBe(true);
+    expect(runner.snapshot().consecutiveFailures).toBe(0);
+    expect(await h.metrics.text()).toMatch(/kubeproxy_ts_sync_failures_total\{mode="iptables"\} 1/);
+    expect(owned(parseSave(await h.runner.save('IPv4')))).toBe(owned(parseSave(await ref.runner.save('IPv4'))));
+  });
 });
