@@ -17,7 +17,8 @@ import { eventually } from '../../support/eventually.js';
 import { check, outcomes, owned, probes, states, type Side, type Violation } from './consistency.js';
 import { harness } from './fixtures.js';
 
-async function failEveryTransaction(budget: number | undefined): Promise<{ transactions: number; mixed: number }> {
+/** Sync A, then sync to B (full, or partial) failing at each of its transactions in turn. */
+async function failEveryTransaction(budget: number | undefined, full = true): Promise<{ transactions: number; mixed: number }> {
   const { a, b, services } = states();
   const ref = harness();
   await ref.dp.sync({ state: a, changes: EMPTY_CHANGES, full: true });
@@ -35,7 +36,7 @@ async function failEveryTransaction(budget: number | undefined): Promise<{ trans
   const probe = harness(undefined, ['IPv4'], budget);
   await probe.dp.sync({ state: a, changes: EMPTY_CHANGES, full: true });
   const before = probe.runner.commits;
-  await probe.dp.sync({ state: b, changes: EMPTY_CHANGES, full: true });
+  expect((await probe.dp.sync({ state: b, changes: EMPTY_CHANGES, full })).full).toBe(full);
   const transactions = probe.runner.commits - before;
   expect(owned(parseSave(await probe.runner.save('IPv4')))).toBe(owned(savedB));
 
@@ -45,7 +46,7 @@ async function failEveryTransaction(budget: number | undefined): Promise<{ trans
     const h = harness(undefined, ['IPv4'], budget);
     await h.dp.sync({ state: a, changes: EMPTY_CHANGES, full: true });
     h.runner.failCommit = h.runner.commits + k;
-    await expect(h.dp.sync({ state: b, changes: EMPTY_CHANGES, full: true })).rejects.toThrow(`injected failure of commit`);
+    await expect(h.dp.sync({ state: b, changes: EMPTY_CHANGES, full })).rejects.toThrow(`injected failure of commit`);
     h.runner.failCommit = undefined;
     const now = parseSave(await h.runner.save('IPv4'));
     const r = check(k, now, sideA, sideB, services, ps);
@@ -73,6 +74,12 @@ describe('a full sync that fails part-way leaves a consistent ruleset', () => {
     const { transactions } = await failEveryTransaction(undefined);
     expect(transactions).toBeGreaterThanOrEqual(3);
   }, 120_000);
+
+  it('a partial sync (cut by service port) failing at any commit leaves every service port old or new', async () => {
+    const { transactions, mixed } = await failEveryTransaction(6, false);
+    expect(transactions).toBeGreaterThan(10);
+    expect(mixed).toBeGreaterThan(3);
+  }, 300_000);
 
   it('the sync runner retries a failed full sync with a full sync that completes it', async () => {
     const { a, b } = states();
