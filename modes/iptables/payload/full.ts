@@ -11,9 +11,11 @@
 //   1. skeleton (mangle, filter): fixed chains exist, static rules, jumps from built-in chains;
 //   2. filter dispatch additions (no-endpoint REJECT/DROP, firewall DROP, health-check ACCEPT);
 //   3. nat skeleton;
-//   4. nat, one unit per service port: its rewritten chains with its own KUBE-SERVICES /
-//      KUBE-NODEPORTS rule changes, so a service port's nat rules change in one transaction
-//      (new chains before the jumps to them, never a jump to a flushed chain);
+//   4. nat: chains of service ports the kernel has nothing of yet (unreachable until step 4c);
+//      b. one unit per other changed service port: its rewritten chains with its own
+//         KUBE-SERVICES / KUBE-NODEPORTS rule changes, so its nat rules change in one
+//         transaction (new chains before the jumps to them, never a jump to a flushed chain);
+//      c. the jumps to the service ports of 4a, each port's in one unit;
 //   5. nat, dispatch rules of service ports that are gone, then the KUBE-NODEPORTS tail;
 //   6. nat, stale chains flushed, then deleted (nothing jumps to them any more);
 //   7. filter dispatch removals.
@@ -65,27 +67,41 @@ const FILTER_DISPATCH = DISPATCH_CHAINS.filter((d) => dispatchTable(d) === 'filt
 export function planFullSync(o: RenderOptions, services: readonly PlannedService[], kernel: KernelView): FullPlan {
   const existing = kernel.tables;
   const nat = natDispatchChanges(o, services, existing);
-  const serviceUnits: Unit[] = [];
+  // A service port with nothing in the kernel yet gets its chains early (nothing reaches them)
+  // and its jumps in one unit after every other service port's changes: the kernel validates
+  // every rule reachable from the built-in chains on each commit, so chains made reachable one
+  // transaction at a time would make a cold 10,000-service sync's many commits ever dearer.
+  // Every other service port that changes does so in one unit: chains and jumps together.
+  const newChains: Unit[] = [];
+  const changed: Unit[] = [];
+  const newJumps: Unit[] = [];
   let servicesRewritten = 0;
   services.forEach((s, i) => {
     const stale = [...s.chains].filter(([chain, digest]) => kernel.serviceChains.get(chain) !== digest).map(([chain]) => chain);
     const dispatch = nat.perService.get(i);
     if (stale.length === 0 && dispatch === undefined) return;
     if (stale.length > 0) servicesRewritten++;
-    serviceUnits.push({
-      // Its own chains, which its rules jump between, and its dispatch lines.
-      weight: (stale.length > 0 ? s.chains.size : 0) + (dispatch?.weight ?? 0),
+    const chains: Unit = {
+      // Its own chains, which its rules jump between. Its dispatch lines name only the dispatch
+      // chains, which every transaction of the run names anyway: no weight of their own.
+      weight: stale.length > 0 ? s.chains.size : 0,
       write: (t) => {
-        if (stale.length > 0) {
-          const rules = s.rules();
-          for (const chain of stale) {
-            t.declare(chain);
-            t.appendAll(chain, rules.chains.get(chain) ?? []);
-          }
+        if (stale.length === 0) return;
+        const rules = s.rules();
+        for (const chain of stale) {
+          t.declare(chain);
+          t.appendAll(chain, rules.chains.get(chain) ?? []);
         }
-        dispatch?.write(t);
       },
-    });
+    };
+    const jumps: Unit = { weight: 0, write: (t) => dispatch?.forEach((l) => l(t)) };
+    const fresh = stale.length > 0 && stale.every((c) => !kernel.serviceChains.has(c)) && !nat.deletesFor.has(i);
+    if (fresh) {
+      newChains.push(chains);
+      if (dispatch !== undefined) newJumps.push(jumps);
+    } else {
+      changed.push({ weight: chains.weight, write: (t) => (chains.write(t), jumps.write(t)) });
+    }
   });
 
   const wanted = new Set(services.flatMap((s) => [...s.chains.keys()]));
@@ -97,7 +113,9 @@ export function planFullSync(o: RenderOptions, services: readonly PlannedService
     { table: 'filter', units: [skeletonUnit(o, existing, 'filter')] },
     { table: 'filter', units: filter.flatMap((f) => (f.missing.length ? [linesUnit(f.missing.map((r) => (t) => f.place(t, r)))] : [])) },
     { table: 'nat', units: [skeletonUnit(o, existing, 'nat')] },
-    { table: 'nat', units: serviceUnits },
+    { table: 'nat', units: newChains },
+    { table: 'nat', units: changed },
+    { table: 'nat', units: newJumps },
     { table: 'nat', units: [...nat.orphans, ...(nat.tail ? [nat.tail] : [])] },
     // Flush first, delete after: stale chains may jump to each other.
     { table: 'nat', units: staleChains.map((c) => ({ weight: 1, write: (t: TablePayload) => t.declare(c) })) },
@@ -166,7 +184,9 @@ function ownersByKey(services: readonly PlannedService[]): Map<string, number> {
 
 interface NatDispatchChanges {
   /** Service index → its KUBE-SERVICES / KUBE-NODEPORTS lines. */
-  readonly perService: ReadonlyMap<number, Unit>;
+  readonly perService: ReadonlyMap<number, readonly ((t: TablePayload) => void)[]>;
+  /** Service indexes with kernel rules to delete. */
+  readonly deletesFor: ReadonlySet<number>;
   /** Kernel rules of service ports that are gone (or that no service port claims), per key. */
   readonly orphans: readonly Unit[];
   /** Re-establishes the KUBE-NODEPORTS jump as the last rule of nat KUBE-SERVICES. */
@@ -181,6 +201,7 @@ interface NatDispatchChanges {
 function natDispatchChanges(o: RenderOptions, services: readonly PlannedService[], existing: SavedTables): NatDispatchChanges {
   const owners = ownersByKey(services);
   const lines = new Map<number, ((t: TablePayload) => void)[]>();
+  const deletesFor = new Set<number>();
   const orphanLines = new Map<string, ((t: TablePayload) => void)[]>();
   const add = <K>(m: Map<K, ((t: TablePayload) => void)[]>, k: K, l: (t: TablePayload) => void): void => {
     const list = m.get(k);
@@ -213,6 +234,7 @@ function natDispatchChanges(o: RenderOptions, services: readonly PlannedService[
       const key = commentKey(r) ?? '';
       const owner = owners.get(key);
       if (owner !== undefined) add(lines, owner, (t) => t.deleteRule(chain, r));
+      if (owner !== undefined) deletesFor.add(owner);
       else add(orphanLines, key, (t) => t.deleteRule(chain, r));
     }
     if (missing.length > 0) {
@@ -223,7 +245,8 @@ function natDispatchChanges(o: RenderOptions, services: readonly PlannedService[
     }
   }
   return {
-    perService: new Map([...lines].map(([i, l]) => [i, linesUnit(l)])),
+    perService: lines,
+    deletesFor,
     orphans: [...orphanLines.values()].map(linesUnit),
     tail,
   };
