@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Protocol } from '../../proxy/model/types.js';
+import { tokenize } from './save-parse.js';
 
 export const CHAIN_PREFIX = {
   svc: 'KUBE-SVC-',
@@ -89,4 +90,14 @@ export function sanitizeComment(text: string): string {
 /** `-m comment --comment "<sanitized text>"` as restore-payload tokens. */
 export function commentArgs(text: string): string {
   return `-m comment --comment "${sanitizeComment(text)}"`;
+}
+
+/**
+ * The service key a rule belongs to: the first word of its comment, which every rule rendered
+ * for a service port starts with its (sanitized) key. Undefined for a rule without a comment.
+ */
+export function commentKey(rule: string): string | undefined {
+  const t = tokenize(rule);
+  const i = t.indexOf('--comment');
+  return i < 0 ? undefined : t[i + 1]?.split(' ', 1)[0];
 }

@@ -26,3 +26,18 @@ export function formatTenDecimals(x: number): string {
   const lastDigit = Number(truncated.at(-1));
   return lastDigit % 2 === 0 ? truncated : fixed;
 }
+
+/**
+ * What xt_statistic keeps of a `--probability` text: a 31-bit fixed-point fraction, computed as
+ * libxt_statistic does (`lround(0x80000000 * strtod(text))`). iptables-save prints it back as
+ * `%.11f` of that integer over 2^31, a different text (and, rounded to a fixed number of
+ * decimals, sometimes a different number: 0.0049504950 comes back as 0.00495049499), so two
+ * texts mean the same rule exactly when these integers are equal. `Number` parses like strtod
+ * (correctly rounded), scaling by 2^31 is exact, and for the non-negative values that occur
+ * Math.round is lround (ties away from zero); the sign is kept apart so a negative value rounds
+ * like lround too. NaN for text that is not a number.
+ */
+export function kernelProbability(text: string): number {
+  const x = 0x80000000 * Number(text);
+  return Math.sign(x) * Math.round(Math.abs(x));
+}

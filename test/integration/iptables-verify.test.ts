@@ -7,13 +7,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createIptablesDataplane } from '../../modes/iptables/dataplane.js';
 import { createIptablesRunner } from '../../modes/iptables/exec/runner.js';
 import { servicePortChains } from '../../modes/iptables/names.js';
-import type { IptablesRunner } from '../../modes/iptables/runner.js';
+import { probability } from '../../modes/iptables/probability.js';
+import { RestoreError, type IptablesRunner } from '../../modes/iptables/runner.js';
+import { parseSave } from '../../modes/iptables/save-parse.js';
 import { exec, type Exec } from '../../modes/shared/exec.js';
 import { silentLogger } from '../../proxy/log.js';
 import { EMPTY_CHANGES, type Endpoint, type IPFamily, type ProxyState, type ServicePort } from '../../proxy/model/types.js';
 import { ProxyMetrics } from '../../sync/metrics.js';
 import { deleteNamespaceSync } from '../e2e/harness/ns.js';
 import { requireRoot } from '../e2e/harness/root.js';
+import { savedProbability } from '../fakes/iptables/xt-statistic.js';
+import { check, outcomes, owned, probes, states, type Side, type Violation } from '../unit/iptables/consistency.js';
 import { config, ep, localEp, NODE_IP, recordingConntrack, sp, state } from '../unit/iptables/fixtures.js';
 
 // Deliberately not "kpt...-": sweepStale() of the e2e harness must never take it for a leftover.
@@ -48,6 +52,12 @@ function services(): [ServicePort, Endpoint[]][] {
   ];
 }
 
+/** A service with `n` endpoints; `index` keeps addresses apart (eight /24s of endpoints each). */
+function big(name: string, n: number, index: number): [ServicePort, Endpoint[]] {
+  const eps = Array.from({ length: n }, (_, i) => ep(`198.18.${32 + index * 8 + Math.floor(i / 250)}.${(i % 250) + 1}`));
+  return [sp('big', name, { clusterIPs: [`198.19.3.${index + 1}`] }), eps];
+}
+
 function many(n: number): [ServicePort, Endpoint[]][] {
   return Array.from({ length: n }, (_, i) => [
     sp('bulk', `s${i}`, { clusterIPs: [`198.19.1.${i + 1}`] }),
@@ -59,7 +69,11 @@ interface Node {
   readonly ns: string;
   readonly runner: IptablesRunner;
   restores: number;
-  sync(st: ProxyState, full: boolean): Promise<{ rewritten: number }>;
+  /** IPv4 payloads handed to iptables-restore so far. */
+  ipv4Payloads: number;
+  /** When set, IPv4 payload number `failPayload` gets a rule jumping to a missing chain. */
+  failPayload: number | undefined;
+  sync(st: ProxyState, full: boolean): Promise<{ rewritten: number; full: boolean }>;
   /** Our chains and their rules as iptables-save prints them, sorted. */
   owned(): Promise<string>;
 }
@@ -78,9 +92,11 @@ async function node(chainBudget?: number): Promise<Node> {
     ns,
     runner: real,
     restores: 0,
+    ipv4Payloads: 0,
+    failPayload: undefined,
     async sync(st, full) {
       const r = await dp.sync({ state: st, changes: EMPTY_CHANGES, full });
-      return { rewritten: r.stats.servicePortsRewritten };
+      return { rewritten: r.stats.servicePortsRewritten, full: r.full };
     },
     async owned() {
       const lines: string[] = [];
@@ -91,19 +107,22 @@ async function node(chainBudget?: number): Promise<Node> {
       return lines.sort().join('\n');
     },
   };
+  // The real tool has to refuse the payload: the broken rule goes in before its last COMMIT.
+  const sabotage = (f: IPFamily, p: string): string => {
+    n.restores++;
+    if (f !== 'IPv4') return p;
+    n.ipv4Payloads++;
+    return n.ipv4Payloads === n.failPayload ? p.replace(/COMMIT\n$/, '-A KUBE-SERVICES -j KPT-NO-SUCH-CHAIN\nCOMMIT\n') : p;
+  };
   const counting: IptablesRunner = {
     backend: real.backend,
     save: (f, t) => real.save(f, t),
     restore: async (f, p) => {
-      n.restores++;
-      await real.restore(f, p);
+      await real.restore(f, sabotage(f, p));
     },
     restoreEach: async (f, ps) => {
       const counted = function* (): Generator<string> {
-        for (const p of ps) {
-          n.restores++;
-          yield p;
-        }
+        for (const p of ps) yield sabotage(f, p);
       };
       await real.restoreEach(f, counted());
     },
@@ -138,6 +157,43 @@ describe.skipIf(!requireRoot())('verified full syncs on the real iptables-nft', 
     expect(n.restores).toBe(before);
   });
 
+  it('iptables-save prints every 1/k up to 5,000 as the test emulation of libxt_statistic does', async () => {
+    const n = await node();
+    const K = 5000;
+    for (const tool of ['iptables-nft', 'iptables-legacy']) {
+      const lines = ['*nat', ':KPT-PROBE - [0:0]'];
+      for (let k = 1; k <= K; k++) lines.push(`-A KPT-PROBE -m comment --comment k${k} -m statistic --mode random --probability ${probability(k)} -j RETURN`);
+      lines.push('COMMIT', '');
+      const restore = await exec(['ip', 'netns', 'exec', n.ns, `${tool}-restore`, '--noflush'], { input: lines.join('\n') });
+      expect(restore.code, restore.stderr).toBe(0);
+      const saved = await exec(['ip', 'netns', 'exec', n.ns, `${tool}-save`, '-t', 'nat']);
+      expect(saved.code, saved.stderr).toBe(0);
+      const printed = new Map<number, string>();
+      for (const m of saved.stdout.matchAll(/--comment k(\d+) .*--probability (\S+)/g)) printed.set(Number(m[1]), m[2] as string);
+      expect(printed.size).toBe(K);
+      const wrong: string[] = [];
+      for (let k = 1; k <= K; k++) {
+        const want = savedProbability(probability(k));
+        if (printed.get(k) !== want) wrong.push(`${tool} 1/${k}: saved ${printed.get(k)}, emulated ${want}`);
+      }
+      expect(wrong).toEqual([]);
+      for (const op of ['-F', '-X']) expect((await exec(['ip', 'netns', 'exec', n.ns, tool, '-t', 'nat', op, 'KPT-PROBE'])).code).toBe(0);
+    }
+  });
+
+  it('services with 202 and 839 endpoints are not rewritten by a periodic full sync', async () => {
+    const n = await node();
+    const st = state([big('e202', 202, 0), big('e839', 839, 1)]);
+    expect((await n.sync(st, true)).rewritten).toBe(2);
+    const want = await n.owned();
+    expect(want).toContain('--probability 0.00495049497 ');
+    const before = n.restores;
+    const r = await n.sync(st, true);
+    expect(r.rewritten).toBe(0);
+    expect(n.restores).toBe(before);
+    expect(await n.owned()).toBe(want);
+  });
+
   it('a sync cut into many restores leaves exactly what one transaction leaves', async () => {
     const st = state([...services(), ...many(40)]);
     const one = await node();
@@ -150,6 +206,44 @@ describe.skipIf(!requireRoot())('verified full syncs on the real iptables-nft', 
     expect(want.split('\n').length).toBeGreaterThan(300);
     expect(await split.owned()).toBe(want);
   });
+
+  it('a split full sync failing at its second (or any later) restore leaves every service old or new; the next sync is full', async () => {
+    const { a, b, services } = states();
+    const side = async (st: ProxyState): Promise<Side> => {
+      const ref = await node();
+      await ref.sync(st, true);
+      const tables = parseSave(await ref.runner.save('IPv4'));
+      return { tables, outcomes: outcomes(tables, ps) };
+    };
+    const ps = probes(services);
+    const [sideA, sideB] = [await side(a), await side(b)];
+    const n = await node(10);
+    await n.sync(a, true);
+    const start = n.ipv4Payloads;
+    await n.sync(b, true);
+    const parts = n.ipv4Payloads - start;
+    expect(parts).toBeGreaterThan(6);
+    expect(owned(parseSave(await n.runner.save('IPv4')))).toBe(owned(sideB.tables));
+    const violations: Violation[] = [];
+    let mixed = 0;
+    for (let k = 2; k <= parts; k++) {
+      await n.sync(a, true);
+      expect(owned(parseSave(await n.runner.save('IPv4')))).toBe(owned(sideA.tables));
+      n.failPayload = n.ipv4Payloads + k;
+      const err = await n.sync(b, true).catch((e: unknown) => e);
+      n.failPayload = undefined;
+      expect(err).toBeInstanceOf(RestoreError);
+      expect(String(err)).toContain('KPT-NO-SUCH-CHAIN');
+      const r = check(k, parseSave(await n.runner.save('IPv4')), sideA, sideB, services, ps);
+      violations.push(...r.violations);
+      if (r.oldKeys > 0 && r.newKeys > 0) mixed++;
+      const retry = await n.sync(b, false);
+      expect(retry.full).toBe(true);
+      expect(owned(parseSave(await n.runner.save('IPv4')))).toBe(owned(sideB.tables));
+    }
+    expect(violations.slice(0, 5).map((v) => `restore ${v.k}: ${v.what}`)).toEqual([]);
+    expect(mixed).toBeGreaterThan(2);
+  }, 300_000);
 
   it('a chain flushed and a dispatch rule deleted behind its back are repaired alone', async () => {
     const n = await node();

@@ -1,14 +1,16 @@
 // Turning a staged plan into iptables-restore payloads.
 //
-// One transaction is what upstream does and what we prefer: atomic and, for the legacy backend,
-// linear. But iptables-nft-restore --noflush (1.8.9) spends time quadratic in the number of
+// One restore is what upstream does and what we prefer: linear for the legacy backend, and
+// each table block is one transaction (iptables-restore commits at every COMMIT, so no restore
+// is atomic across tables; full.ts orders the stages so every state between commits is
+// consistent). But iptables-nft-restore --noflush (1.8.9) spends time quadratic in the number of
 // chains one transaction names (it keeps them in a sorted list), so a first sync of 10,000
 // services (~110,000 chains) in one transaction never finishes. Past a budget of chains the plan
-// is cut into several transactions, at unit boundaries inside a stage and always between stages,
-// so every cut leaves a valid ruleset and each service port still changes atomically. They are
+// is cut into several transactions, at unit boundaries, in plan order, so every cut is one of
+// those consistent states and each service port's nat rules still change atomically. They are
 // fed to one iptables-restore run, one COMMIT each (IptablesRunner.restoreEach).
 
-import type { FullPlan, TableSet, Unit } from './full.js';
+import type { FullPlan, Stage, Unit } from './full.js';
 import { renderPayload, TablePayload } from './table-payload.js';
 
 export interface PackedRestore {
@@ -31,13 +33,29 @@ export function nftChainBudget(kernelRules: number): number {
 }
 
 /**
- * The transactions for `plan`, each built only when asked for: the next one is built while
- * iptables-restore works on the previous one, so our CPU work overlaps the kernel's.
+ * The restores for `plan`, each built only when asked for: the next one is built while
+ * iptables-restore works on the previous one, so our CPU work overlaps the kernel's. Consecutive
+ * stages of one table form a run; within the budget the whole plan is one restore with a block
+ * per run (iptables-restore still commits each block on its own, in plan order), past it each
+ * run is cut at unit boundaries into restores of one block each. Merging stages of a run in one
+ * transaction never reorders them: each block's sections (declare, -D, -A, -I, -X) keep a
+ * later stage's flushes and deletions after an earlier stage's rule changes.
  */
 export function packPlan(plan: FullPlan, budget: number): Array<() => PackedRestore> {
-  const units = plan.stages.flat();
-  if (units.reduce((a, u) => a + u.weight, 0) <= budget) return [() => emit(units)];
-  return plan.stages.flatMap((stage) => chunkByWeight(stage, (u) => u.weight, budget).map((batch) => () => emit(batch)));
+  const runs = tableRuns(plan.stages);
+  const total = plan.stages.reduce((a, s) => a + s.units.reduce((b, u) => b + u.weight, 0), 0);
+  if (total <= budget) return [() => emit(runs)];
+  return runs.flatMap((run) => chunkByWeight(run.units, (u) => u.weight, budget).map((batch) => () => emit([{ table: run.table, units: batch }])));
+}
+
+function tableRuns(stages: readonly Stage[]): Stage[] {
+  const runs: { table: Stage['table']; units: Unit[] }[] = [];
+  for (const s of stages) {
+    const last = runs.at(-1);
+    if (last?.table === s.table) last.units.push(...s.units);
+    else runs.push({ table: s.table, units: [...s.units] });
+  }
+  return runs;
 }
 
 /**
@@ -62,8 +80,13 @@ export function chunkByWeight<T>(items: readonly T[], weight: (item: T) => numbe
   return groups;
 }
 
-function emit(units: readonly Unit[]): PackedRestore {
-  const t: TableSet = { filter: new TablePayload('filter'), nat: new TablePayload('nat'), mangle: new TablePayload('mangle') };
-  for (const u of units) u.write(t);
-  return { payload: renderPayload([t.filter, t.nat, t.mangle]), written: { nat: t.nat.rulesWritten, filter: t.filter.rulesWritten } };
+function emit(runs: readonly Stage[]): PackedRestore {
+  const written = { nat: 0, filter: 0 };
+  const blocks = runs.map((run) => {
+    const t = new TablePayload(run.table);
+    for (const u of run.units) u.write(t);
+    if (run.table !== 'mangle') written[run.table] += t.rulesWritten;
+    return t;
+  });
+  return { payload: renderPayload(blocks), written };
 }

@@ -2,6 +2,10 @@
 // and written in full (iptables-restore cannot edit a chain in place), vanished chains are
 // deleted, and dispatch chains get individual -D / -I lines so the other services' rules in
 // them are never re-sent.
+//
+// iptables-restore commits each table block on its own, so the blocks go in the order full.ts
+// explains: filter additions, then nat (each service port's chains and jumps at once), then
+// filter removals; whichever block fails, every packet meets either the old or the new rules.
 
 import type { ServiceSummary } from '../record.js';
 import { dispatchChainName, dispatchTable, DISPATCH_CHAINS, type ServiceRules } from '../render/types.js';
@@ -16,20 +20,24 @@ export interface ServiceDelta {
 }
 
 export function buildPartialPayload(deltas: readonly ServiceDelta[]): PackedRestore {
-  const filter = new TablePayload('filter');
+  const filterAdd = new TablePayload('filter');
   const nat = new TablePayload('nat');
+  const filterRemove = new TablePayload('filter');
   for (const { before, after } of deltas) {
     writeChainDelta(nat, before, after);
     for (const d of DISPATCH_CHAINS) {
-      const out = dispatchTable(d) === 'nat' ? nat : filter;
+      const isNat = dispatchTable(d) === 'nat';
       const chain = dispatchChainName(d);
       const old = before?.dispatch.get(d) ?? [];
       const next = after?.dispatch.get(d) ?? [];
-      for (const r of old) if (!next.includes(r)) out.deleteRule(chain, r);
-      for (const r of next) if (!old.includes(r)) out.insertFirst(chain, r);
+      for (const r of old) if (!next.includes(r)) (isNat ? nat : filterRemove).deleteRule(chain, r);
+      for (const r of next) if (!old.includes(r)) (isNat ? nat : filterAdd).insertFirst(chain, r);
     }
   }
-  return { payload: renderPayload([filter, nat]), written: { nat: nat.rulesWritten, filter: filter.rulesWritten } };
+  return {
+    payload: renderPayload([filterAdd, nat, filterRemove]),
+    written: { nat: nat.rulesWritten, filter: filterAdd.rulesWritten + filterRemove.rulesWritten },
+  };
 }
 
 /**

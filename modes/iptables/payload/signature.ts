@@ -6,6 +6,7 @@
 // the chains that differ, instead of rewriting every chain on every full sync.
 
 import { createHash, type Hash } from 'node:crypto';
+import { kernelProbability } from '../probability.js';
 
 /** Option → signature key. Options not listed (defaults the kernel adds, module names) are ignored. */
 const KEYS: ReadonlyMap<string, string> = new Map([
@@ -62,8 +63,9 @@ export function ruleSignature(rule: string): string {
     let value = m[3] ?? '';
     if (value.startsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
     if (key === 's' || key === 'd') value = value.replace(/\/(32|128)$/, '');
-    // The kernel keeps a 32-bit fraction: we write 0.1000000000, iptables-save prints 0.10000000009.
-    else if (key === 'prob') value = Number(value).toFixed(8);
+    // The kernel keeps a 31-bit fraction: we write 0.1000000000, iptables-save prints
+    // 0.10000000009. Compare what it keeps, not a rounding of either text (see probability.ts).
+    else if (key === 'prob') value = String(kernelProbability(value));
     parts.push(`${neg}${key}=${value}`);
   }
   return parts.sort().join(' ');

@@ -38,8 +38,11 @@ const MAX_DEPTH = 32;
 
 class Walker {
   readonly path: string[] = [];
-  private readonly parsed = new Map<string, ParsedRule[]>();
-  constructor(private readonly tables: SavedTables) {}
+  constructor(
+    private readonly tables: SavedTables,
+    /** Parsed rules per `table/chain`, shared by the traces of one ruleset. */
+    private readonly parsed: Map<string, ParsedRule[]> = new Map(),
+  ) {}
 
   run(table: string, chain: string, pkt: PacketState, prob: number, depth = 0): Branch[] {
     const saved = this.tables.get(table)?.get(chain);
@@ -115,8 +118,17 @@ function splitHostPort(s: string): [string, number] {
 }
 
 export function tracePacket(rules: string | SavedTables, inp: TraceInput): TraceResult {
+  return packetTracer(rules)(inp);
+}
+
+/** Many traces over one ruleset, parsing each chain's rules once for all of them. */
+export function packetTracer(rules: string | SavedTables): (inp: TraceInput) => TraceResult {
   const tables = typeof rules === 'string' ? parseSave(rules) : rules;
-  const w = new Walker(tables);
+  const parsed = new Map<string, ParsedRule[]>();
+  return (inp) => trace(new Walker(tables, parsed), inp);
+}
+
+function trace(w: Walker, inp: TraceInput): TraceResult {
   const local = inp.locallyOriginated ?? false;
   const start: PacketState = {
     src: inp.src,

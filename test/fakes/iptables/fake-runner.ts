@@ -1,6 +1,8 @@
 // An in-memory IptablesRunner that applies the same restore payloads the real adapter sends,
-// with iptables-restore --noflush semantics: every payload is applied to a copy and committed only
-// if every line succeeds, so a bad payload leaves the state untouched (as the real tool does).
+// with iptables-restore --noflush semantics: each `*table ... COMMIT` block is applied to a copy
+// and committed at its COMMIT only if every line of it succeeds, so a bad block leaves its table
+// untouched while the blocks committed before it stay applied and the ones after it never run
+// (as the real tools do, legacy and nft alike: they commit table by table).
 
 import type { IPFamily } from '../../../proxy/model/types.js';
 import { RestoreError, type IptablesBackend, type IptablesRunner, type Table } from '../../../modes/iptables/runner.js';
@@ -28,6 +30,14 @@ export class FakeIptablesRunner implements IptablesRunner {
   saveCalls = 0;
   /** When set, the next restore fails with this message (and state is untouched). */
   failNextRestore: string | undefined;
+  /** Table blocks committed so far, over all restores (each COMMIT is one transaction). */
+  commits = 0;
+  /**
+   * When set, the commit that would be number `failCommit` (see `commits`) fails instead, as a
+   * kernel refusing that transaction would: its block is not applied and the restore stops.
+   * Fires once, then clears itself.
+   */
+  failCommit: number | undefined;
   private readonly state: Record<IPFamily, SavedTables> = { IPv4: new Map(), IPv6: new Map() };
 
   /** Seed state from iptables-save text (e.g. foreign rules that must survive). */
@@ -46,9 +56,14 @@ export class FakeIptablesRunner implements IptablesRunner {
       this.failNextRestore = undefined;
       throw new RestoreError(msg);
     }
-    const copy = cloneTables(this.state[family]);
-    applyPayload(copy, payload);
-    this.state[family] = copy;
+    applyPayload(this.state[family], payload, (committed) => {
+      if (this.failCommit === this.commits + 1) {
+        this.failCommit = undefined;
+        throw new RestoreError(`injected failure of commit ${this.commits + 1}`);
+      }
+      this.commits++;
+      this.state[family] = committed;
+    });
   }
 
   /** Each payload is its own transaction and its own entry in `restores`, as with the real tool. */
@@ -95,7 +110,9 @@ export function renderSave(tables: SavedTables, only?: string): string {
   return out.length ? out.join('\n') + '\n' : '';
 }
 
-function applyPayload(tables: SavedTables, payload: string): void {
+/** Applies each block to a copy of `current` and hands the copy to `commit` at its COMMIT. */
+function applyPayload(current: SavedTables, payload: string, commit: (committed: SavedTables) => void): void {
+  let tables = current;
   let table: Map<string, SavedChain> | undefined;
   let tableName = '';
   payload.split('\n').forEach((raw, i) => {
@@ -108,12 +125,14 @@ function applyPayload(tables: SavedTables, payload: string): void {
       if (table) fail('table not committed');
       tableName = line.slice(1);
       if (!BUILTIN[tableName]) fail(`unknown table ${tableName}`);
+      tables = cloneTables(tables);
       table = ensureTable(tables, tableName);
       return;
     }
     if (!table) return fail('no table');
     if (line === 'COMMIT') {
       table = undefined;
+      commit(tables);
       return;
     }
     if (line.startsWith(':')) return declare(table, line, tableName, fail);
