@@ -20,7 +20,7 @@ import {
   type EndpointsConversion,
 } from './endpoints.js';
 import { defaultNodeInfo, nodeInfoFromNode } from './node.js';
-import { emptyPersistentMap, PersistentMapView, type PersistentMap } from './persistent-map.js';
+import { emptyPersistentMap, NewestIndex, PersistentMapView, type PersistentMap } from './persistent-map.js';
 import { formatFieldErrors, servicePortsFromService, type ServiceParseResult } from './service.js';
 import type { ChangeSet, Endpoint, FieldError, NodeInfo, ProxyState, RejectedObject, ServicePort } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -95,6 +95,9 @@ export class ModelStore implements ClusterEventSink {
   private readonly portsByService = new Map<string, readonly ServicePort[]>();
   private servicePorts: PersistentMap<string, ServicePort> = emptyPersistentMap();
   private endpointLists: PersistentMap<string, readonly Endpoint[]> = emptyPersistentMap();
+  /** Native mirrors of the two maps, for fast lookups in the newest state (persistent-map.ts). */
+  private readonly portIndex = new NewestIndex<string, ServicePort>();
+  private readonly listIndex = new NewestIndex<string, readonly Endpoint[]>();
   private readonly parsedServices = new Map<string, { obj: V1Service; result: ServiceParseResult }>();
   /** Conversions cached per object identity: a slice is converted once per version. */
   private readonly conversions = new WeakMap<object, EndpointsConversion>();
@@ -106,8 +109,8 @@ export class ModelStore implements ClusterEventSink {
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? (() => new Date());
     this.state = {
-      services: new PersistentMapView(this.servicePorts),
-      endpoints: new PersistentMapView(this.endpointLists),
+      services: this.newView(this.servicePorts, this.portIndex),
+      endpoints: this.newView(this.endpointLists, this.listIndex),
       node: defaultNodeInfo(opts.nodeName),
     };
   }
@@ -237,6 +240,12 @@ export class ModelStore implements ClusterEventSink {
     // only once per snapshot, so the previous state's maps are never touched.
     const ports = this.servicePorts.asMutable();
     const lists = this.endpointLists.asMutable();
+    if (this.dirtyServices.size > 0 || this.dirtyEndpoints.size > 0) {
+      // The native mirrors are about to change: until the new views exist, every view (the
+      // previous newest included) answers from its own trie.
+      this.portIndex.newest = undefined;
+      this.listIndex.newest = undefined;
+    }
     for (const name of this.dirtyServices) this.recompute(name, ports, lists, changed, removed);
     for (const name of this.dirtyEndpoints) {
       if (!this.dirtyServices.has(name)) this.recompute(name, ports, lists, changed, removed);
@@ -261,16 +270,25 @@ export class ModelStore implements ClusterEventSink {
 
     if (changed.size > 0 || nodeChanged) {
       this.state = {
-        services: portsChanged ? new PersistentMapView(this.servicePorts) : this.state.services,
-        endpoints: listsChanged ? new PersistentMapView(this.endpointLists) : this.state.endpoints,
+        services: portsChanged ? this.newView(this.servicePorts, this.portIndex) : this.state.services,
+        endpoints: listsChanged ? this.newView(this.endpointLists, this.listIndex) : this.state.endpoints,
         node,
       };
     }
+    // An unchanged map keeps its view, which is again the newest one.
+    if (this.portIndex.newest === undefined) this.portIndex.newest = this.state.services as PersistentMapView<string, ServicePort>;
+    if (this.listIndex.newest === undefined) this.listIndex.newest = this.state.endpoints as PersistentMapView<string, readonly Endpoint[]>;
     const triggerTimes = this.triggerTimes;
     this.triggerTimes = [];
     const rejected = this.pendingRejected;
     this.pendingRejected = [];
     return { state: this.state, changes: { changed, removed, nodeChanged, triggerTimes }, rejected };
+  }
+
+  private newView<V>(map: PersistentMap<string, V>, index: NewestIndex<string, V>): PersistentMapView<string, V> {
+    const view = new PersistentMapView(map, index);
+    index.newest = view;
+    return view;
   }
 
   private recompute(
@@ -293,12 +311,15 @@ export class ModelStore implements ClusterEventSink {
       const kept = old !== undefined && deepEqual(old, sp) ? old : sp;
       if (kept !== old) {
         servicePorts.set(sp.key, kept);
+        this.portIndex.map.set(sp.key, kept);
         changed.add(sp.key);
       }
       const eps = byPort === undefined ? NO_ENDPOINTS : endpointsForServicePort(byPort, sp);
       const oldEps = endpointLists.get(sp.key);
       if (oldEps === undefined || !deepEqual(oldEps, eps)) {
-        endpointLists.set(sp.key, reuseEndpoints(oldEps ?? NO_ENDPOINTS, eps));
+        const list = reuseEndpoints(oldEps ?? NO_ENDPOINTS, eps);
+        endpointLists.set(sp.key, list);
+        this.listIndex.map.set(sp.key, list);
         changed.add(sp.key);
       }
       next.push(kept);
@@ -308,6 +329,8 @@ export class ModelStore implements ClusterEventSink {
       if (keys.has(old.key)) continue;
       servicePorts.delete(old.key);
       endpointLists.delete(old.key);
+      this.portIndex.map.delete(old.key);
+      this.listIndex.map.delete(old.key);
       changed.add(old.key);
       removed.add(old.key);
     }
