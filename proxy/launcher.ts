@@ -7,9 +7,12 @@
 // command once with what is missing, forwards signals to that child, and exits with its status.
 //
 // Why it throws: ES modules evaluate their imports in order, and a module with top-level await
-// would not stop its siblings (the whole daemon, ~75 MB once evaluated) from evaluating in the
-// parent. A synchronous throw aborts the evaluation of main.ts's graph right here; the parent
-// swallows exactly that one error and lives on only to supervise the child.
+// would not stop its siblings (the whole daemon) from evaluating in the parent. A synchronous
+// throw aborts the evaluation of the importer's graph right here; the parent swallows exactly
+// that one error and lives on only to supervise the child. Loading (parsing) a graph happens
+// before any of it runs, though: started as `node dist/proxy/main.js` the parent has already
+// loaded the whole daemon (~110 MB RSS measured, vs ~45 MB when started through bin.ts, the
+// package's bin, which imports main.js only after this module).
 
 import { spawn } from 'node:child_process';
 import { relaunchPlan, type RelaunchPlan } from './launch-plan.js';

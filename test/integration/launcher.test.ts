@@ -3,9 +3,10 @@
 // settings, which SIGTERM to the started process stops cleanly (exit code 0).
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestApiServer, kubeconfigFor, makeNode } from '../apiserver/index.js';
-import { DaemonProcess, MAIN_JS, eventually, writeTempFile } from './daemon-process.js';
+import { DaemonProcess, MAIN_JS, REPO_ROOT, eventually, writeTempFile } from './daemon-process.js';
 
 const NODE = 'node-a';
 let api: TestApiServer;
@@ -45,12 +46,21 @@ afterAll(async () => {
   await api?.close();
 });
 
+const BIN_JS = join(REPO_ROOT, 'dist/proxy/bin.js');
+
 describe('the bin started plainly', () => {
-  it('re-executes once with --optimize-for-size and the glibc settings; SIGTERM stops it with 0', async () => {
+  it.each([
+    ['node dist/proxy/main.js', MAIN_JS],
+    ['the package bin (dist/proxy/bin.js)', BIN_JS],
+  ])('%s re-executes once with --optimize-for-size and the glibc settings; SIGTERM stops it with 0', async (_what, entry) => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(join(REPO_ROOT, pkg.bin['kube-proxy-ts']!)).toBe(BIN_JS);
     const kubeconfig = writeTempFile('kubeconfig', kubeconfigFor(api));
     const daemon = DaemonProcess.start(
       [`--kubeconfig=${kubeconfig}`, '--mode=noop', `--hostname-override=${NODE}`, '--metrics-bind-address=127.0.0.1:0', '--healthz-bind-address=127.0.0.1:0'],
       plainEnv(),
+      [],
+      entry,
     );
     try {
       await daemon.waitForLog((l) => l.msg === 'initial lists received; starting the sync loop', 'initial lists', 60_000);
@@ -61,12 +71,12 @@ describe('the bin started plainly', () => {
       const child = kids[0]!;
       const argv = nulSplit(`/proc/${child}/cmdline`);
       expect(argv).toContain('--optimize-for-size');
-      expect(argv).toContain(MAIN_JS);
+      expect(argv).toContain(entry);
       expect(argv).toContain('--mode=noop');
       const env = nulSplit(`/proc/${child}/environ`);
       expect(env).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=65536', 'KUBE_PROXY_TS_LAUNCHED=1']));
       // Exactly one re-execution: the child runs the daemon itself.
-      expect(childrenOf(child).filter((p) => nulSplit(`/proc/${p}/cmdline`).includes(MAIN_JS))).toEqual([]);
+      expect(childrenOf(child).filter((p) => nulSplit(`/proc/${p}/cmdline`).includes(entry))).toEqual([]);
 
       expect(await daemon.stop()).toBe(0);
       expect(daemon.logs.some((l) => l.msg === 'received signal, shutting down' && l['signal'] === 'SIGTERM')).toBe(true);
