@@ -18,11 +18,17 @@ export interface RelaunchPlan {
 }
 
 /** Pure: what the child needs, or undefined when this process should just run. */
-export function relaunchPlan(argv: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv): RelaunchPlan | undefined {
+export function relaunchPlan(
+  argv: readonly string[],
+  execArgv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  supervisorPid: number = process.pid,
+): RelaunchPlan | undefined {
   if (env[LAUNCHED_ENV] !== undefined || isQuickCommand(argv)) return undefined;
   const missingFlags = V8_FLAGS.filter((f) => !execArgv.includes(f));
   const missingEnv = Object.keys(MALLOC_ENV).filter((k) => env[k] === undefined);
   if (missingFlags.length === 0 && missingEnv.length === 0) return undefined;
   // The user's own values win over ours; only what is missing is added.
-  return { execArgv: [...execArgv, ...missingFlags], env: { ...MALLOC_ENV, ...env, [LAUNCHED_ENV]: '1' } };
+  // The marker holds the supervisor's pid, so the child can tell when that parent is gone.
+  return { execArgv: [...execArgv, ...missingFlags], env: { ...MALLOC_ENV, ...env, [LAUNCHED_ENV]: String(supervisorPid) } };
 }

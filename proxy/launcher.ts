@@ -15,7 +15,7 @@
 // package's bin, which imports main.js only after this module).
 
 import { spawn } from 'node:child_process';
-import { relaunchPlan, type RelaunchPlan } from './launch-plan.js';
+import { LAUNCHED_ENV, relaunchPlan, type RelaunchPlan } from './launch-plan.js';
 
 /** Signals a supervisor or a terminal sends; each is passed on to the daemon. */
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
@@ -52,5 +52,21 @@ function relaunch(plan: RelaunchPlan): never {
   throw RELAUNCHED;
 }
 
+/**
+ * In the child: a supervisor killed with SIGKILL cannot pass anything on, so the daemon would run
+ * on unsupervised (still programming rules). Linux has no portable parent-death signal for us, so
+ * poll: once re-parented, stop as if told to (SIGTERM: the normal graceful shutdown).
+ */
+function followSupervisor(): void {
+  const supervisor = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === supervisor) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, 1000);
+  timer.unref();
+}
+
 const plan = relaunchPlan(process.argv.slice(2), process.execArgv, process.env);
 if (plan !== undefined) relaunch(plan);
+else if (process.env[LAUNCHED_ENV] === String(process.ppid)) followSupervisor();

@@ -74,7 +74,7 @@ describe('the bin started plainly', () => {
       expect(argv).toContain(entry);
       expect(argv).toContain('--mode=noop');
       const env = nulSplit(`/proc/${child}/environ`);
-      expect(env).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=65536', 'KUBE_PROXY_TS_LAUNCHED=1']));
+      expect(env).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=65536', `KUBE_PROXY_TS_LAUNCHED=${parent}`]));
       // Exactly one re-execution: the child runs the daemon itself.
       expect(childrenOf(child).filter((p) => nulSplit(`/proc/${p}/cmdline`).includes(entry))).toEqual([]);
 
@@ -83,6 +83,25 @@ describe('the bin started plainly', () => {
       await eventually(async () => !existsSync(`/proc/${child}`), 'child gone');
     } finally {
       if (daemon.child.exitCode === null) await daemon.stop();
+    }
+  });
+
+  it('a supervisor killed with SIGKILL (nothing to forward) still stops the daemon', async () => {
+    const kubeconfig = writeTempFile('kubeconfig', kubeconfigFor(api));
+    const daemon = DaemonProcess.start(
+      [`--kubeconfig=${kubeconfig}`, '--mode=noop', `--hostname-override=${NODE}`, '--metrics-bind-address=127.0.0.1:0', '--healthz-bind-address=127.0.0.1:0'],
+      plainEnv(),
+      [],
+      BIN_JS,
+    );
+    try {
+      await daemon.waitForLog((l) => l.msg === 'initial lists received; starting the sync loop', 'initial lists', 60_000);
+      const [child] = childrenOf(daemon.child.pid!);
+      expect(child).toBeDefined();
+      daemon.child.kill('SIGKILL');
+      await eventually(async () => !existsSync(`/proc/${child}`) || /\) Z /.test(readFileSync(`/proc/${child}/stat`, 'utf8')), 'orphaned daemon stopped', 20_000);
+    } finally {
+      if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
     }
   });
 

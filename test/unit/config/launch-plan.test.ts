@@ -3,9 +3,9 @@ import { LAUNCHED_ENV, MALLOC_ENV, relaunchPlan } from '../../../proxy/launch-pl
 
 describe('relaunchPlan', () => {
   it('adds --optimize-for-size and the glibc settings for a plain daemon start', () => {
-    const plan = relaunchPlan(['--mode=iptables'], [], { PATH: '/bin' });
+    const plan = relaunchPlan(['--mode=iptables'], [], { PATH: '/bin' }, 4242);
     expect(plan?.execArgv).toEqual(['--optimize-for-size']);
-    expect(plan?.env).toEqual({ PATH: '/bin', ...MALLOC_ENV, [LAUNCHED_ENV]: '1' });
+    expect(plan?.env).toEqual({ PATH: '/bin', ...MALLOC_ENV, [LAUNCHED_ENV]: '4242' });
   });
 
   it('never relaunches twice, nor when everything is already there', () => {
