@@ -23,7 +23,7 @@ import { ModelStore } from './model/store.js';
 import type { IPFamily, ProxyState } from './model/types.js';
 import { localAddresses } from './node-ips.js';
 import { applyNodeSetup, applyOomScoreAdj } from './node-setup.js';
-import { serviceHealthTargets } from './service-health-targets.js';
+import { HealthTargetTracker } from './service-health-targets.js';
 import { loadKubeConfig, startClusterWatch } from './watch/index.js';
 
 export interface RunningDaemon {
@@ -58,6 +58,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   const store = new ModelStore({ nodeName, logger });
   const health = new ProxyHealth({ healthTimeoutMs: 2 * syncPeriodMs });
   const serviceHealth = new ServiceHealthServers({ health, logger, bindHost: config.bindAddress === '0.0.0.0' ? undefined : config.bindAddress });
+  const healthTargets = new HealthTargetTracker();
   let initialListsDone = false;
 
   const loop = new SyncLoop({
@@ -69,10 +70,12 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
     ready: () => initialListsDone,
     observers: [
       {
-        synced: (state: ProxyState) => {
+        synced: (state: ProxyState, _result, { changes, full }) => {
           health.updated();
           health.setNodeEligible(state.node.eligible);
-          void serviceHealth.sync(serviceHealthTargets(state));
+          // Only the changed service ports on a partial sync: no walk over every Service.
+          const update = healthTargets.update(state, changes, full);
+          void (update.full ? serviceHealth.sync(update.targets) : serviceHealth.update(update.changed));
         },
       },
     ],

@@ -2,6 +2,8 @@
 // kube-proxy-ts entry point: parse flags and config like upstream kube-proxy, then run the daemon,
 // or --cleanup, --version, --help, --write-config-to.
 
+// First: re-executes the process with the image's memory settings when they are missing (launcher.ts).
+import './launcher.js';
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from './config/errors.js';
 import { kubeProxyConfigurationYAML } from './config/configz.js';

@@ -14,9 +14,17 @@ export interface SnapshotSource {
   pendingCounts(): { services: number; endpoints: number };
 }
 
+/** What a successful sync covered, so observers can do work proportional to the change. */
+export interface SyncedInfo {
+  /** Everything that changed since the previous successful sync (failed syncs' changes included). */
+  readonly changes: ChangeSet;
+  /** A full sync (requested or done): observers may walk the whole state; otherwise they must not. */
+  readonly full: boolean;
+}
+
 export interface SyncObserver {
   /** A sync succeeded; `state` is what the dataplane now holds. */
-  synced(state: ProxyState, result: SyncResult): void;
+  synced(state: ProxyState, result: SyncResult, info: SyncedInfo): void;
 }
 
 export interface SyncLoopOptions {
@@ -83,7 +91,8 @@ export class SyncLoop {
       changed: changes.changed.size,
       ...result.stats,
     });
-    for (const o of this.opts.observers) o.synced(snap.state, result);
+    const info: SyncedInfo = { changes, full: full || result.full };
+    for (const o of this.opts.observers) o.synced(snap.state, result, info);
   };
 
   private record(changes: ChangeSet, seconds: number, nowMs: number): void {

@@ -62,6 +62,8 @@ function splitKey(key: string): { namespace: string; name: string } {
 
 export class ServiceHealthServers {
   private readonly slots = new Map<string, Slot>();
+  /** Services whose listeners failed to open: retried on every sync, partial or full. */
+  private readonly unbound = new Set<string>();
   /** Syncs are serialized so two overlapping calls never open the same port twice. */
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -74,7 +76,23 @@ export class ServiceHealthServers {
    * logged and retried on the next sync.
    */
   sync(services: ReadonlyMap<string, ServiceHealthEntry>): Promise<void> {
-    const run = this.chain.then(() => this.apply(services));
+    return this.enqueue(() => {
+      const changes = new Map<string, ServiceHealthEntry | undefined>(services);
+      for (const key of this.slots.keys()) if (!services.has(key)) changes.set(key, undefined);
+      return this.apply(changes);
+    });
+  }
+
+  /**
+   * Apply only these Services' changes (undefined: the Service no longer wants a server); every
+   * other listener is left alone, so a partial sync costs O(changed), not O(services).
+   */
+  update(changes: ReadonlyMap<string, ServiceHealthEntry | undefined>): Promise<void> {
+    return this.enqueue(() => this.apply(changes));
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn);
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -91,15 +109,17 @@ export class ServiceHealthServers {
     await this.chain;
     await Promise.all([...this.slots.values()].map((s) => this.closeSlot(s)));
     this.slots.clear();
+    this.unbound.clear();
   }
 
-  private async apply(services: ReadonlyMap<string, ServiceHealthEntry>): Promise<void> {
+  private async apply(changes: ReadonlyMap<string, ServiceHealthEntry | undefined>): Promise<void> {
     if (this.closed) return;
     const closing: Promise<void>[] = [];
-    for (const [key, slot] of this.slots) {
-      const want = services.get(key);
-      if (want && want.port === slot.port) continue;
+    for (const [key, want] of changes) {
+      const slot = this.slots.get(key);
+      if (slot === undefined || (want && want.port === slot.port)) continue;
       this.slots.delete(key);
+      this.unbound.delete(key);
       this.opts.logger.v(2, 'Closing healthcheck service', { service: key, port: slot.port });
       closing.push(this.closeSlot(slot));
     }
@@ -107,7 +127,8 @@ export class ServiceHealthServers {
     await Promise.all(closing);
 
     const opening: Promise<void>[] = [];
-    for (const [key, want] of services) {
+    for (const [key, want] of changes) {
+      if (want === undefined) continue;
       let slot = this.slots.get(key);
       if (!slot) {
         slot = { ...splitKey(key), port: want.port, localEndpoints: want.localEndpoints, listeners: [] };
@@ -115,6 +136,10 @@ export class ServiceHealthServers {
       }
       slot.localEndpoints = want.localEndpoints;
       if (slot.listeners.length === 0) opening.push(this.openSlot(key, slot));
+    }
+    for (const key of this.unbound) {
+      const slot = this.slots.get(key);
+      if (!changes.has(key) && slot !== undefined && slot.listeners.length === 0) opening.push(this.openSlot(key, slot));
     }
     await Promise.all(opening);
   }
@@ -129,6 +154,7 @@ export class ServiceHealthServers {
     if (failed.length > 0) {
       // All-or-nothing per service, so the next sync retries cleanly from no listeners.
       await Promise.all(opened.map((l) => l.close()));
+      this.unbound.add(key);
       this.opts.logger.error('Failed to start healthcheck server, will retry on next sync', {
         service: key,
         port: slot.port,
@@ -137,6 +163,7 @@ export class ServiceHealthServers {
       return;
     }
     slot.listeners = opened;
+    this.unbound.delete(key);
     this.opts.logger.v(2, 'Opened healthcheck service', { service: key, port: slot.port });
   }
 

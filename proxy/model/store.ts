@@ -2,8 +2,9 @@
 //
 // Event handlers only record the new object and mark its Service dirty (O(1)); all conversion
 // happens in snapshot(), and only for dirty Services. Unchanged ServicePort objects and endpoint
-// arrays keep their identity across snapshots so dataplanes can cache renders by identity, which
-// makes a sync after one change among 10k Services cost O(change) plus one Map copy.
+// arrays keep their identity across snapshots so dataplanes can cache renders by identity. The
+// state's two maps are persistent (persistent-map.ts): a snapshot after k changes costs
+// O(k · log S) and shares every unchanged entry with the previous snapshot, which stays valid.
 
 import type { V1EndpointSlice, V1Endpoints, V1Node, V1Service } from '@kubernetes/client-node';
 import { deepEqual } from './equal.js';
@@ -19,6 +20,7 @@ import {
   type EndpointsConversion,
 } from './endpoints.js';
 import { defaultNodeInfo, nodeInfoFromNode } from './node.js';
+import { emptyPersistentMap, NewestIndex, PersistentMapView, type PersistentMap } from './persistent-map.js';
 import { servicePortsFromService, type ServiceParseResult } from './service.js';
 import type { ChangeSet, Endpoint, FieldError, NodeInfo, ProxyState, RejectedObject, ServicePort } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -87,10 +89,15 @@ export class ModelStore implements ClusterEventSink {
   private triggerTimes: number[] = [];
   private pendingRejected: RejectedObject[] = [];
 
-  // Derived state, mutated in place only inside snapshot().
+  // Derived state, changed only inside snapshot(). servicePorts and endpointLists are the
+  // persistent maps behind the last state handed out (never mutated: snapshot() edits transient
+  // copies of them, which share all untouched nodes).
   private readonly portsByService = new Map<string, readonly ServicePort[]>();
-  private readonly servicePorts = new Map<string, ServicePort>();
-  private readonly endpointLists = new Map<string, readonly Endpoint[]>();
+  private servicePorts: PersistentMap<string, ServicePort> = emptyPersistentMap();
+  private endpointLists: PersistentMap<string, readonly Endpoint[]> = emptyPersistentMap();
+  /** Native mirrors of the two maps, for fast lookups in the newest state (persistent-map.ts). */
+  private readonly portIndex = new NewestIndex<string, ServicePort>();
+  private readonly listIndex = new NewestIndex<string, readonly Endpoint[]>();
   private readonly parsedServices = new Map<string, { obj: V1Service; result: ServiceParseResult }>();
   /** Conversions cached per object identity: a slice is converted once per version. */
   private readonly conversions = new WeakMap<object, EndpointsConversion>();
@@ -101,7 +108,11 @@ export class ModelStore implements ClusterEventSink {
     this.nodeName = opts.nodeName;
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? (() => new Date());
-    this.state = { services: new Map(), endpoints: new Map(), node: defaultNodeInfo(opts.nodeName) };
+    this.state = {
+      services: this.newView(this.servicePorts, this.portIndex),
+      endpoints: this.newView(this.endpointLists, this.listIndex),
+      node: defaultNodeInfo(opts.nodeName),
+    };
   }
 
   // ---- ClusterEventSink: record only ----
@@ -232,10 +243,24 @@ export class ModelStore implements ClusterEventSink {
   snapshot(): ModelSnapshot {
     const changed = new Set<string>();
     const removed = new Set<string>();
-    for (const name of this.dirtyServices) this.recompute(name, changed, removed);
-    for (const name of this.dirtyEndpoints) {
-      if (!this.dirtyServices.has(name)) this.recompute(name, changed, removed);
+    // Transient (mutable) copies: O(1) to make; a set() copies only the path to its entry, and
+    // only once per snapshot, so the previous state's maps are never touched.
+    const ports = this.servicePorts.asMutable();
+    const lists = this.endpointLists.asMutable();
+    if (this.dirtyServices.size > 0 || this.dirtyEndpoints.size > 0) {
+      // The native mirrors are about to change: until the new views exist, every view (the
+      // previous newest included) answers from its own trie.
+      this.portIndex.newest = undefined;
+      this.listIndex.newest = undefined;
     }
+    for (const name of this.dirtyServices) this.recompute(name, ports, lists, changed, removed);
+    for (const name of this.dirtyEndpoints) {
+      if (!this.dirtyServices.has(name)) this.recompute(name, ports, lists, changed, removed);
+    }
+    const portsChanged = ports.wasAltered();
+    const listsChanged = lists.wasAltered();
+    if (portsChanged) this.servicePorts = ports.asImmutable();
+    if (listsChanged) this.endpointLists = lists.asImmutable();
     this.dirtyServices.clear();
     this.dirtyEndpoints.clear();
 
@@ -252,12 +277,14 @@ export class ModelStore implements ClusterEventSink {
 
     if (changed.size > 0 || nodeChanged) {
       this.state = {
-        // Copies, so the previous state handed out stays valid while we mutate the internal maps.
-        services: changed.size > 0 ? new Map(this.servicePorts) : this.state.services,
-        endpoints: changed.size > 0 ? new Map(this.endpointLists) : this.state.endpoints,
+        services: portsChanged ? this.newView(this.servicePorts, this.portIndex) : this.state.services,
+        endpoints: listsChanged ? this.newView(this.endpointLists, this.listIndex) : this.state.endpoints,
         node,
       };
     }
+    // An unchanged map keeps its view, which is again the newest one.
+    if (this.portIndex.newest === undefined) this.portIndex.newest = this.state.services as PersistentMapView<string, ServicePort>;
+    if (this.listIndex.newest === undefined) this.listIndex.newest = this.state.endpoints as PersistentMapView<string, readonly Endpoint[]>;
     const triggerTimes = this.triggerTimes;
     this.triggerTimes = [];
     const rejected = this.pendingRejected;
@@ -265,7 +292,19 @@ export class ModelStore implements ClusterEventSink {
     return { state: this.state, changes: { changed, removed, nodeChanged, triggerTimes }, rejected };
   }
 
-  private recompute(name: string, changed: Set<string>, removed: Set<string>): void {
+  private newView<V>(map: PersistentMap<string, V>, index: NewestIndex<string, V>): PersistentMapView<string, V> {
+    const view = new PersistentMapView(map, index);
+    index.newest = view;
+    return view;
+  }
+
+  private recompute(
+    name: string,
+    servicePorts: PersistentMap<string, ServicePort>,
+    endpointLists: PersistentMap<string, readonly Endpoint[]>,
+    changed: Set<string>,
+    removed: Set<string>,
+  ): void {
     const oldPorts = this.portsByService.get(name) ?? [];
     const svc = this.services.get(name);
     if (svc === undefined) this.parsedServices.delete(name);
@@ -275,16 +314,19 @@ export class ModelStore implements ClusterEventSink {
     const next: ServicePort[] = [];
     const keys = new Set<string>();
     for (const sp of parsed) {
-      const old = this.servicePorts.get(sp.key);
+      const old = servicePorts.get(sp.key);
       const kept = old !== undefined && deepEqual(old, sp) ? old : sp;
       if (kept !== old) {
-        this.servicePorts.set(sp.key, kept);
+        servicePorts.set(sp.key, kept);
+        this.portIndex.map.set(sp.key, kept);
         changed.add(sp.key);
       }
       const eps = byPort === undefined ? NO_ENDPOINTS : endpointsForServicePort(byPort, sp);
-      const oldEps = this.endpointLists.get(sp.key);
+      const oldEps = endpointLists.get(sp.key);
       if (oldEps === undefined || !deepEqual(oldEps, eps)) {
-        this.endpointLists.set(sp.key, reuseEndpoints(oldEps ?? NO_ENDPOINTS, eps));
+        const list = reuseEndpoints(oldEps ?? NO_ENDPOINTS, eps);
+        endpointLists.set(sp.key, list);
+        this.listIndex.map.set(sp.key, list);
         changed.add(sp.key);
       }
       next.push(kept);
@@ -292,8 +334,10 @@ export class ModelStore implements ClusterEventSink {
     }
     for (const old of oldPorts) {
       if (keys.has(old.key)) continue;
-      this.servicePorts.delete(old.key);
-      this.endpointLists.delete(old.key);
+      servicePorts.delete(old.key);
+      endpointLists.delete(old.key);
+      this.portIndex.map.delete(old.key);
+      this.listIndex.map.delete(old.key);
       changed.add(old.key);
       removed.add(old.key);
     }

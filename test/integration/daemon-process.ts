@@ -43,9 +43,9 @@ export class DaemonProcess {
     this.exited = new Promise((res) => child.on('exit', (code, signal) => res(code ?? (signal ? 128 : 1))));
   }
 
-  static start(args: readonly string[], env: NodeJS.ProcessEnv = process.env, argv0: readonly string[] = []): DaemonProcess {
+  static start(args: readonly string[], env: NodeJS.ProcessEnv = process.env, argv0: readonly string[] = [], entry = MAIN_JS): DaemonProcess {
     const [cmd, ...pre] = argv0.length ? argv0 : ['node'];
-    const child = spawn(cmd!, [...pre, ...(argv0.length ? ['node'] : []), MAIN_JS, '--logging-format=json', ...args], {
+    const child = spawn(cmd!, [...pre, ...(argv0.length ? ['node'] : []), entry, '--logging-format=json', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });

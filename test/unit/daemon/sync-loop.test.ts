@@ -6,7 +6,7 @@ import type { ChangeSet, ProxyState, RejectedObject } from '../../../proxy/model
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { FakeClock } from '../../../sync/clock.js';
 import { BoundedFrequencyRunner } from '../../../sync/runner.js';
-import { SyncLoop, mergeChanges, type SnapshotSource } from '../../../sync/sync-loop.js';
+import { SyncLoop, mergeChanges, type SnapshotSource, type SyncedInfo } from '../../../sync/sync-loop.js';
 import { ep, nodeInfo, sp } from '../model/fixtures.js';
 
 const changes = (changed: string[], removed: string[] = [], triggerTimes: number[] = []): ChangeSet => ({
@@ -78,6 +78,7 @@ describe('SyncLoop', () => {
     const metrics = new ProxyMetrics({ processMetrics: false });
     let ready = true;
     const synced: ProxyState[] = [];
+    const infos: SyncedInfo[] = [];
     const loop = new SyncLoop({
       source,
       dataplane,
@@ -85,10 +86,10 @@ describe('SyncLoop', () => {
       logger: silentLogger,
       families: ['IPv4'],
       ready: () => ready,
-      observers: [{ synced: (s) => synced.push(s) }],
+      observers: [{ synced: (s, _r, info) => (synced.push(s), infos.push(info)) }],
       now: () => 1_000_000,
     });
-    return { source, dataplane, metrics, loop, synced, setReady: (r: boolean) => (ready = r) };
+    return { source, dataplane, metrics, loop, synced, infos, setReady: (r: boolean) => (ready = r) };
   };
 
   it('does nothing before the initial lists arrived', async () => {
@@ -109,6 +110,21 @@ describe('SyncLoop', () => {
     expect(t.dataplane.requests.map((r) => r.full)).toEqual([true, false, true]);
     expect(t.synced).toHaveLength(3);
     expect(t.loop.current()?.services.size).toBe(2);
+  });
+
+  it('tells observers what the sync covered: the change set (failed syncs included) and whether it was full', async () => {
+    const t = setup();
+    t.source.queue.push({ state: stateOf(['ns/a:http']), changes: changes(['ns/a:http']), rejected: [] });
+    await t.loop.run({ reason: 'initial' });
+    t.dataplane.failNext = true;
+    t.source.queue.push({ state: stateOf(['ns/a:http', 'ns/b:http']), changes: changes(['ns/b:http']), rejected: [] });
+    await expect(t.loop.run({ reason: 'request' })).rejects.toThrow('boom');
+    t.source.queue.push({ state: stateOf(['ns/a:http', 'ns/b:http', 'ns/c:http']), changes: changes(['ns/c:http']), rejected: [] });
+    await t.loop.run({ reason: 'request' });
+    expect(t.infos.map((i) => [i.full, [...i.changes.changed].sort()])).toEqual([
+      [true, ['ns/a:http']],
+      [false, ['ns/b:http', 'ns/c:http']],
+    ]);
   });
 
   it('keeps the changes of a failed sync for the next one and rethrows', async () => {

@@ -113,6 +113,26 @@ describe('ServiceHealthServers', () => {
     expect((await probe(blocker.port)).status).toBe(200);
   });
 
+  it('update() touches only the named services and retries a failed listen on a later partial update', async () => {
+    const { servers, probe, portOf } = setup();
+    const blocker = await occupyPort();
+    await servers.sync(new Map([['ns/a', { port: 0, localEndpoints: 1 }], ['ns/b', { port: blocker.port, localEndpoints: 1 }]]));
+    const portA = portOf('ns/a');
+    expect(servers.boundPorts().get('ns/b')).toEqual([]);
+    // A partial update naming only ns/c: ns/a stays (an update is not a whole desired set).
+    await servers.update(new Map([['ns/c', { port: 0, localEndpoints: 2 }]]));
+    expect(portOf('ns/a')).toBe(portA);
+    expect((await probe(portOf('ns/c'))).weight).toBe('2');
+    await blocker.release();
+    await servers.update(new Map([['ns/a', { port: 0, localEndpoints: 5 }]]));
+    expect(portOf('ns/a')).toBe(portA);
+    expect((await probe(portA)).weight).toBe('5');
+    expect(servers.boundPorts().get('ns/b')).toEqual([blocker.port]);
+    await servers.update(new Map([['ns/a', undefined]]));
+    expect([...servers.boundPorts().keys()].sort()).toEqual(['ns/b', 'ns/c']);
+    await expect(fetch(`http://127.0.0.1:${portA}/`)).rejects.toThrow();
+  });
+
   it('binds every address in bindHosts, all-or-nothing per service', async () => {
     const { logger, lines } = memoryLogger();
     const servers = new ServiceHealthServers({ health: { isHealthy: () => true }, logger, bindHosts: ['127.0.0.1', '127.0.0.1'] });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelStore } from '../../../proxy/model/store.js';
+import { PersistentMapView } from '../../../proxy/model/persistent-map.js';
 import { memoryLogger } from '../../../proxy/log.js';
 import { node, slice, sliceEp, svc } from './fixtures.js';
 
@@ -297,5 +298,76 @@ describe('ModelStore at scale', () => {
     expect(sameSp).toBe(N); // the ServicePort of s42 itself did not change either
     expect(sameEps).toBe(N - 1);
     // Timing belongs in `npm run bench`; the identity checks above prove there was no rebuild.
+  });
+});
+
+describe('ModelStore snapshots share structure', () => {
+  const N = 2_000;
+  const ip = (i: number): string => `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+  function loaded(): ModelStore {
+    const s = store();
+    for (let i = 0; i < N; i++) {
+      s.upsertService(svc(`s${i}`, { clusterIP: ip(i) }));
+      s.upsertEndpointSlice(slice(`s${i}-a`, `s${i}`, [sliceEp([`198.18.1.${(i % 250) + 1}`])]));
+    }
+    return s;
+  }
+
+  it('an endpoint change shares every unchanged entry and the untouched service map itself', () => {
+    const s = loaded();
+    const prev = s.snapshot().state;
+    s.upsertEndpointSlice(slice('s7-a', 's7', [sliceEp(['198.18.100.1'])]));
+    const next = s.snapshot().state;
+
+    // No ServicePort changed, so the services map is the very same object: no copy, no walk.
+    expect(next.services).toBe(prev.services);
+    expect(next.endpoints).not.toBe(prev.endpoints);
+    expect(next.endpoints).toBeInstanceOf(PersistentMapView);
+    for (const key of prev.services.keys()) {
+      expect(next.services.get(key)).toBe(prev.services.get(key));
+      if (key !== 'default/s7:http') expect(next.endpoints.get(key)).toBe(prev.endpoints.get(key));
+    }
+    expect(next.endpoints.get('default/s7:http')?.map((e) => e.ip)).toEqual(['198.18.100.1']);
+    // The previous state is persistent: still exactly what it was.
+    expect(prev.endpoints.get('default/s7:http')?.map((e) => e.ip)).toEqual(['198.18.1.8']);
+  });
+
+  it('a service add and a delete leave the previous state intact and share the rest', () => {
+    const s = loaded();
+    const prev = s.snapshot().state;
+    s.deleteService(svc('s3', { clusterIP: ip(3) }));
+    s.upsertService(svc('extra', { clusterIP: '198.19.200.1' }));
+    const { state: next, changes } = s.snapshot();
+    expect(sorted(changes.changed)).toEqual(['default/extra:http', 'default/s3:http']);
+    expect(sorted(changes.removed)).toEqual(['default/s3:http']);
+    expect(next.services.size).toBe(N);
+    expect(next.services.has('default/s3:http')).toBe(false);
+    expect(next.services.has('default/extra:http')).toBe(true);
+    expect(prev.services.size).toBe(N);
+    expect(prev.services.has('default/s3:http')).toBe(true);
+    expect(prev.services.has('default/extra:http')).toBe(false);
+    let shared = 0;
+    for (const [key, sp] of next.services) if (prev.services.get(key) === sp) shared++;
+    expect(shared).toBe(N - 1);
+  });
+
+  it('the state maps behave as ReadonlyMaps (get, has, size, forEach, keys, values, entries)', () => {
+    const s = loaded();
+    const { state } = s.snapshot();
+    const copy = new Map(state.services);
+    expect(copy.size).toBe(N);
+    expect(state.services.size).toBe(N);
+    const seen: string[] = [];
+    state.services.forEach((sp, key, map) => {
+      expect(sp.key).toBe(key);
+      expect(map).toBe(state.services);
+      seen.push(key);
+    });
+    expect(seen.sort()).toEqual([...copy.keys()].sort());
+    expect([...state.services.keys()].sort()).toEqual(seen);
+    expect([...state.services.values()].map((sp) => sp.key).sort()).toEqual(seen);
+    expect([...state.services.entries()].every(([k, v]) => copy.get(k) === v)).toBe(true);
+    expect(state.services.get('default/nope:http')).toBeUndefined();
+    expect(state.endpoints.has('default/s1:http')).toBe(true);
   });
 });
