@@ -23,6 +23,12 @@ export interface SyncResult {
    * external flush was detected by the canary chains).
    */
   readonly needFullSync?: boolean;
+  /**
+   * Seconds each IP family's own work took (upstream runs one proxier per family, each timing its
+   * own syncProxyRules). The sync loop observes these under `ip_family`; a dataplane that does not
+   * report them (one proxier for every family) is timed as a whole.
+   */
+  readonly familySeconds?: ReadonlyMap<IPFamily, number>;
 }
 
 export interface Dataplane {

@@ -7,6 +7,7 @@ import type { Dataplane, SyncResult } from '../modes/dataplane.js';
 import type { Logger } from '../proxy/log.js';
 import type { ChangeSet, IPFamily, ProxyState, RejectedObject } from '../proxy/model/types.js';
 import type { ProxyMetrics } from './metrics.js';
+import { familiesWithServices } from './program-families.js';
 import type { SyncContext } from './runner.js';
 
 export interface SnapshotSource {
@@ -42,6 +43,8 @@ export interface SyncLoopOptions {
 export class SyncLoop {
   private carried: ChangeSet | null = null;
   private lastState: ProxyState | null = null;
+  /** Families that had service ports at the last successful sync. */
+  private lastFamilies = new Set<IPFamily>();
   private syncs = 0;
 
   constructor(private readonly opts: SyncLoopOptions) {}
@@ -81,7 +84,14 @@ export class SyncLoop {
     this.lastState = snap.state;
     this.syncs++;
     const seconds = (now() - start) / 1000;
-    this.record(changes, seconds, now());
+    // A family whose last service port went away had work too (removing it).
+    const withServices = familiesWithServices(snap.state, this.opts.families);
+    const programmed = new Set([...withServices, ...this.lastFamilies]);
+    this.lastFamilies = withServices;
+    // No service at all (a fresh or test cluster): still show that syncs happen, once.
+    const primary = this.opts.families[0];
+    if (programmed.size === 0 && primary) programmed.add(primary);
+    this.record(changes, seconds, result, programmed, now());
     logger.v(2, 'synced proxy rules', {
       mode: dataplane.mode,
       full: result.full,
@@ -95,14 +105,18 @@ export class SyncLoop {
     for (const o of this.opts.observers) o.synced(snap.state, result, info);
   };
 
-  private record(changes: ChangeSet, seconds: number, nowMs: number): void {
+  private record(changes: ChangeSet, seconds: number, result: SyncResult, programmed: ReadonlySet<IPFamily>, nowMs: number): void {
     const { metrics, source } = this.opts;
     for (const family of this.opts.families) {
       const labels = { ip_family: family };
-      // Full/partial histograms are the dataplane's to observe (per family, around its own work,
-      // as upstream does in iptables mode); this is the whole sync as the runner sees it.
-      metrics.syncDuration.observe(labels, seconds);
+      // Every family is in sync now (the queued timestamp is set for every family too).
       metrics.lastSyncTimestamp.set(labels, nowMs / 1000);
+      // A family with no service ports programmed nothing: observing it would only repeat the
+      // other family's numbers (upstream's proxier for an unused family times its own, empty work).
+      if (!programmed.has(family)) continue;
+      // Each family's own work when the dataplane reports it (full/partial histograms are the
+      // dataplane's to observe, as upstream does in iptables mode); else the whole sync.
+      metrics.syncDuration.observe(labels, result.familySeconds?.get(family) ?? seconds);
       for (const t of changes.triggerTimes) {
         // Clock skew between the apiserver's annotation and this node can make this negative;
         // upstream observes it anyway, we drop impossible values.

@@ -24,8 +24,14 @@ export interface Helper {
   stop(): Promise<number>;
 }
 
+/**
+ * Helpers start in about a second on the host; in the software-emulated IPVS guest on a loaded
+ * host they can take over 10 s, so scripts/test-ipvs-guest.sh sets a longer wait.
+ */
+const READY_TIMEOUT_MS = Number(process.env['KPT_HELPER_READY_MS'] ?? '') || 10_000;
+
 /** Spawn `node <script> ...args` in `ns` and resolve once it prints READY (or reject on exit). */
-export function spawnReady(ns: string, script: string, args: readonly string[], timeoutMs = 10_000): Promise<Helper> {
+export function spawnReady(ns: string, script: string, args: readonly string[], timeoutMs = READY_TIMEOUT_MS): Promise<Helper> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, harnessScript(script), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Dataplane, SyncRequest, SyncResult } from '../../../modes/dataplane.js';
 import { createNoopDataplane } from '../../../modes/noop/dataplane.js';
 import { memoryLogger, silentLogger } from '../../../proxy/log.js';
-import type { ChangeSet, ProxyState, RejectedObject } from '../../../proxy/model/types.js';
+import type { ChangeSet, IPFamily, ProxyState, RejectedObject } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { FakeClock } from '../../../sync/clock.js';
 import { BoundedFrequencyRunner } from '../../../sync/runner.js';
@@ -185,6 +185,108 @@ describe('a failed sync and a rejected object through the runner', () => {
     expect(recs.filter((r) => JSON.stringify(r).includes('ns/bad') || JSON.stringify(r).includes('"bad"')).map((r) => r.msg)).toEqual([
       'skipping invalid object',
     ]);
+  });
+});
+
+/** A dataplane that reports fixed per-family durations (or none, like a one-proxier mode). */
+class TimedDataplane implements Dataplane {
+  readonly mode = 'timed';
+  constructor(private readonly seconds?: ReadonlyMap<IPFamily, number>) {}
+  async sync(req: SyncRequest): Promise<SyncResult> {
+    return { full: req.full, stats: {}, ...(this.seconds ? { familySeconds: this.seconds } : {}) };
+  }
+  async cleanup(): Promise<void> {}
+}
+
+/** ip_family → [sum, count] of one histogram. */
+async function histogram(m: ProxyMetrics, name: string): Promise<Record<string, [number, number]>> {
+  const out: Record<string, [number, number]> = {};
+  const h = [m.syncDuration, m.networkProgrammingDuration].find((x) => (x as unknown as { name: string }).name === name)!;
+  for (const v of (await h.get()).values) {
+    const fam = String(v.labels['ip_family']);
+    const cur = out[fam] ?? [0, 0];
+    if (v.metricName === `${name}_sum`) cur[0] = v.value;
+    if (v.metricName === `${name}_count`) cur[1] = v.value;
+    if (v.metricName === `${name}_sum` || v.metricName === `${name}_count`) out[fam] = cur;
+  }
+  return out;
+}
+
+describe('SyncLoop: per-family sync duration (issue #16 item 5)', () => {
+  const SYNC = 'kubeproxy_sync_proxy_rules_duration_seconds';
+  const NPL = 'kubeproxy_network_programming_duration_seconds';
+  const v4 = (name: string) => sp({ key: `ns/${name}:http`, name, clusterIPs: ['198.19.0.10'] });
+  const v6 = (name: string) => sp({ key: `ns/${name}:http`, name, clusterIPs: ['2001:db8:ff::10'] });
+  const stateWith = (...sps: ReturnType<typeof sp>[]): ProxyState => ({
+    services: new Map(sps.map((s) => [s.key, s])),
+    endpoints: new Map(),
+    node: nodeInfo(),
+  });
+
+  function setup(dataplane: Dataplane) {
+    const source = new ScriptedSource();
+    const metrics = new ProxyMetrics({ processMetrics: false });
+    let clock = 1_000_000;
+    const loop = new SyncLoop({
+      source,
+      dataplane,
+      metrics,
+      logger: silentLogger,
+      families: ['IPv4', 'IPv6'],
+      ready: () => true,
+      observers: [],
+      // Each sync takes 700 ms by the loop's clock (read at its start and end).
+      now: () => (clock += 350),
+    });
+    const push = (state: ProxyState, triggerTimes: number[] = []) =>
+      source.queue.push({ state, changes: changes([...state.services.keys()], [], triggerTimes), rejected: [] });
+    return { metrics, loop, push };
+  }
+
+  it('single stack: only the family with service ports is observed, with its own duration', async () => {
+    const t = setup(new TimedDataplane(new Map([['IPv4', 0.25], ['IPv6', 0.004]])));
+    t.push(stateWith(v4('a')), [1_000_000 - 2000]);
+    t.push(stateWith(v4('a'), v4('b')));
+    await t.loop.run({ reason: 'initial' });
+    await t.loop.run({ reason: 'request' });
+    expect(await histogram(t.metrics, SYNC)).toEqual({ IPv4: [0.5, 2] });
+    // Trigger times are not filed twice either.
+    expect(Object.keys(await histogram(t.metrics, NPL))).toEqual(['IPv4']);
+    // Both families are in sync (the queued timestamp is set for both as well).
+    const ts = (await t.metrics.registry.getSingleMetric('kubeproxy_sync_proxy_rules_last_timestamp_seconds')!.get()).values;
+    expect(ts.map((v) => v.labels['ip_family']).sort()).toEqual(['IPv4', 'IPv6']);
+  });
+
+  it('dual stack: each family gets its own, different duration', async () => {
+    const t = setup(new TimedDataplane(new Map([['IPv4', 0.25], ['IPv6', 0.004]])));
+    t.push(stateWith(v4('a'), v6('b')));
+    await t.loop.run({ reason: 'initial' });
+    expect(await histogram(t.metrics, SYNC)).toEqual({ IPv4: [0.25, 1], IPv6: [0.004, 1] });
+  });
+
+  it('the sync that removes a family`s last service port is observed for that family', async () => {
+    const t = setup(new TimedDataplane(new Map([['IPv4', 0.25], ['IPv6', 0.004]])));
+    t.push(stateWith(v4('a'), v6('b')));
+    t.push(stateWith(v4('a')));
+    t.push(stateWith(v4('a')));
+    for (let i = 0; i < 3; i++) await t.loop.run({ reason: 'periodic' });
+    const h = await histogram(t.metrics, SYNC);
+    expect(h['IPv4']?.[1]).toBe(3);
+    expect(h['IPv6']?.[1]).toBe(2);
+  });
+
+  it('a dataplane without per-family times is timed as a whole, still only for families with work', async () => {
+    const t = setup(new TimedDataplane());
+    t.push(stateWith(v6('b')));
+    await t.loop.run({ reason: 'initial' });
+    expect(await histogram(t.metrics, SYNC)).toEqual({ IPv6: [0.35, 1] });
+  });
+
+  it('with no service at all, syncs still show up under the primary family', async () => {
+    const t = setup(new TimedDataplane(new Map([['IPv4', 0.25], ['IPv6', 0.004]])));
+    t.push(stateWith());
+    await t.loop.run({ reason: 'initial' });
+    expect(await histogram(t.metrics, SYNC)).toEqual({ IPv4: [0.25, 1] });
   });
 });
 

@@ -5,7 +5,7 @@ import { ProxyMetrics } from '../../../sync/metrics.js';
 import { createIpvsDataplane } from '../../../modes/ipvs/dataplane.js';
 import type { VirtualServer } from '../../../modes/ipvs/ops.js';
 import { FakeIptablesRunner } from '../../fakes/iptables/fake-runner.js';
-import { FakeIpset, FakeIpvs, FakeLink, NODE_IP, config, ep, sp, state } from './fixtures.js';
+import { FakeIpset, FakeIpvs, FakeLink, NODE_IP, config, ep, inertConntrack, sp, state } from './fixtures.js';
 
 const NO_CHANGES: ChangeSet = { changed: new Set(), removed: new Set(), nodeChanged: false, triggerTimes: [] };
 const changed = (...keys: string[]): ChangeSet => ({ ...NO_CHANGES, changed: new Set(keys) });
@@ -30,6 +30,7 @@ async function harness(edit?: Parameters<typeof config>[0]) {
     link,
     sysctl: async (n, v) => void sysctls.push(`${n}=${v}`),
     clock: () => now,
+    conntrack: inertConntrack,
   });
   return { dp, ipvs, runner, ipset, link, metrics, sysctls, tick: (ms: number) => void (now += ms) };
 }
@@ -145,7 +146,7 @@ describe('createIpvsDataplane', () => {
 
     const fresh = await createIpvsDataplane({
       config: config(), logger: silentLogger, metrics: h.metrics, families: ['IPv4'], nodeIPs: () => [NODE_IP],
-      ipvs: h.ipvs, runner: h.runner, ipset: h.ipset, link: h.link,
+      ipvs: h.ipvs, runner: h.runner, ipset: h.ipset, link: h.link, conntrack: inertConntrack,
     });
     await fresh.cleanup();
     expect([...h.ipvs.table.keys()]).toEqual(['TCP 192.168.50.1:80']);

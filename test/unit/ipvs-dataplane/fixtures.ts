@@ -6,7 +6,16 @@ import type { DummyLink } from '../../../modes/ipvs/dummy-link.js';
 import type { IpsetRunner } from '../../../modes/ipvs/ipset-exec.js';
 import { parseIpsetSave, type Membership } from '../../../modes/ipvs/ipsets.js';
 import { rsKey, vsKey, type IpvsOps, type RealServer, type RealServerKey, type VirtualServer, type VirtualServerKey } from '../../../modes/ipvs/ops.js';
+import type { Conntrack } from '../../../modes/shared/conntrack.js';
 import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
+
+/** Unit tests never run the conntrack tool (it would act on the host's own table). */
+export const inertConntrack: Conntrack = {
+  clearEntriesForIP: async () => undefined,
+  clearEntriesForPort: async () => undefined,
+  clearEntriesForNAT: async () => undefined,
+  clearEntriesForPortNAT: async () => undefined,
+};
 
 export const NODE_IP = '198.18.0.2';
 
