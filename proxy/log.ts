@@ -67,6 +67,16 @@ function errorReplacer(_key: string, value: unknown): unknown {
   return value instanceof Error ? value.message : value;
 }
 
+/**
+ * Fields for logging a failure: the error's message, plus the `context` lines an error may carry
+ * (iptables-restore's failing payload lines), so one log line tells the whole story and the
+ * place that threw does not need a line of its own.
+ */
+export function errorFields(err: unknown): Record<string, unknown> {
+  const context = (err as { context?: unknown } | null)?.context;
+  return Array.isArray(context) ? { err, context } : { err };
+}
+
 /** A logger that drops everything, for tests that do not look at logs. */
 export const silentLogger: Logger = createLogger({ sink: { write: () => undefined } });
 

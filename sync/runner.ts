@@ -6,7 +6,7 @@
 // drive it with FakeClock.
 
 import type { Logger } from '../proxy/log.js';
-import { silentLogger } from '../proxy/log.js';
+import { errorFields, silentLogger } from '../proxy/log.js';
 import { backoffDelay } from './backoff.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { realClock } from './clock.js';
@@ -183,7 +183,7 @@ export class BoundedFrequencyRunner {
       );
       this.retryDueMs = this.clock.now() + delayMs;
       this.pending = stronger(this.pending, 'retry');
-      this.logger.error('Sync failed, will retry', { reason, err, failures: this.failures, retryInMs: delayMs });
+      this.logger.error('Sync failed, will retry', { reason, ...errorFields(err), failures: this.failures, retryInMs: delayMs });
     }
   }
 }

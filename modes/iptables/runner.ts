@@ -30,6 +30,11 @@ export class RestoreError extends Error {
     message: string,
     /** 1-based line of the payload iptables-restore complained about, when it said. */
     readonly line?: number,
+    /**
+     * The payload lines around `line`, numbered. Carried on the error rather than logged where it
+     * is thrown, so that the one line that reports the failed sync shows them (see errorFields).
+     */
+    readonly context?: readonly string[],
   ) {
     super(message);
     this.name = 'RestoreError';

@@ -5,7 +5,6 @@
 //   "iptables-restore: line 5 failed"      (older releases, some COMMIT failures)
 // nft reports a bad rule at COMMIT time, so the line may be the COMMIT of the broken table.
 
-import type { Logger } from '../../../proxy/log.js';
 import { RestoreError } from '../runner.js';
 
 const LINE_PATTERNS: readonly RegExp[] = [/Error occurred at line:\s*(\d+)/, /line (\d+) failed/];
@@ -48,14 +47,11 @@ export function restoreError(
   code: number,
   stderr: string,
   payload: string,
-  logger: Logger,
   skipped = 0,
 ): RestoreError {
   const line = failedLine(stderr);
   const detail = stderr.trim() || `exit code ${code}`;
-  const fields: Record<string, unknown> = { tool, code, stderr: detail };
-  if (line !== undefined && line > skipped) fields['context'] = linesAround(payload, line, skipped + 1);
-  logger.error('iptables-restore failed', fields);
+  const context = line !== undefined && line > skipped ? linesAround(payload, line, skipped + 1) : undefined;
   const where = line !== undefined ? ` at line ${line}` : '';
-  return new RestoreError(`${tool} failed${where}: ${detail}`, line);
+  return new RestoreError(`${tool} failed${where} (exit code ${code}): ${detail}`, line, context);
 }

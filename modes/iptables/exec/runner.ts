@@ -45,7 +45,7 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
       const tool = argv[0] ?? 'iptables-restore';
       logger.v(5, 'Running iptables-restore', { tool, bytes: payload.length });
       const r = await run(argv, { input: payload, timeoutMs: TOOL_TIMEOUT_MS });
-      if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, payload, logger);
+      if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, payload);
     },
     async restoreEach(family, payloads) {
       const argv = restoreArgv(family);
@@ -68,7 +68,7 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
       logger.v(5, 'Ran iptables-restore with several transactions', { tool, transactions: count });
       if (r.code === 0) return;
       const base = recent[0]?.firstLine ?? 1;
-      throw restoreError(tool, r.code, r.stderr, recent.map((x) => x.text).join(''), logger, base - 1);
+      throw restoreError(tool, r.code, r.stderr, recent.map((x) => x.text).join(''), base - 1);
     },
     async save(family, table?: Table) {
       const argv = [toolName(backend, family, 'save')];

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../sync/backoff.js';
 import { FakeClock } from '../../../sync/clock.js';
 import { BoundedFrequencyRunner, type SyncReason } from '../../../sync/runner.js';
+import { memoryLogger } from '../../../proxy/log.js';
+import { RestoreError } from '../../../modes/iptables/runner.js';
 
 interface Call {
   reason: SyncReason;
@@ -248,5 +250,35 @@ describe('backoffDelay', () => {
     const p = { initialMs: 1000, minMs: 0, maxMs: 30_000 };
     expect([1, 2, 3, 4, 5, 6, 100].map((n) => backoffDelay(p, n))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
     expect(backoffDelay({ initialMs: 1000, minMs: 5000, maxMs: 30_000 }, 1)).toBe(5000);
+  });
+});
+
+describe('a failed sync is reported on one line', () => {
+  it('with the context lines the error carries (e.g. the iptables-restore payload around the failure)', async () => {
+    const { logger, lines } = memoryLogger();
+    const clock = new FakeClock(1_000_000);
+    let failed = false;
+    const runner = new BoundedFrequencyRunner({
+      name: 'test',
+      minIntervalMs: 1000,
+      maxIntervalMs: 30_000,
+      clock,
+      logger,
+      fn: async () => {
+        if (failed) return;
+        failed = true;
+        throw new RestoreError('iptables-nft-restore failed at line 5 (exit code 1): bad rule', 5, ['4: -A X', '5: COMMIT']);
+      },
+    });
+    runner.start();
+    await clock.tick(0);
+    await runner.stop();
+    const errors = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r['level'] === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      msg: 'Sync failed, will retry',
+      err: 'iptables-nft-restore failed at line 5 (exit code 1): bad rule',
+      context: ['4: -A X', '5: COMMIT'],
+    });
   });
 });
