@@ -137,9 +137,16 @@ function formatBytes(b: readonly number[]): ParsedIP {
   if (mapped) return { address: b.slice(12).join('.'), family: 'IPv4' };
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
-  // Longest run of zero groups (the first on a tie); a single zero group is not compressed.
+  return { address: formatIPv6Groups(groups), family: 'IPv6' };
+}
+
+/**
+ * The canonical text of an IPv6 address given as its eight 16-bit groups (RFC 5952: lowercase
+ * hex, the longest run of two or more zero groups compressed, the first one on a tie).
+ */
+export function formatIPv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
-  let bestLen = 0;
+  let bestLen = 1;
   for (let i = 0; i < 8; ) {
     if (groups[i] !== 0) {
       i++;
@@ -153,8 +160,7 @@ function formatBytes(b: readonly number[]): ParsedIP {
     }
     i = j;
   }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestLen < 2) return { address: hex(groups), family: 'IPv6' };
-  const address = `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-  return { address, family: 'IPv6' };
+  const hex = (gs: readonly number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

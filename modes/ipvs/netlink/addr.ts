@@ -4,6 +4,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import type { IPFamily } from '../../../proxy/model/types.js';
+import { formatIPv6Groups } from '../../../proxy/model/ip-parse.js';
 
 export function addressToBytes(address: string): Buffer {
   if (isIPv4(address)) return Buffer.from(address.split('.').map((o) => Number(o)));
@@ -36,25 +37,7 @@ export function bytesToAddress(bytes: Buffer, family: IPFamily): string {
   if (bytes.length < 16) throw new Error(`IPv6 address needs 16 bytes, got ${bytes.length}`);
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push(bytes.readUInt16BE(i * 2));
-  // Longest run of >= 2 zero groups, first one on ties (RFC 5952 section 4.2).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIPv6Groups(groups);
 }
 
 export function familyOf(address: string): IPFamily {
