@@ -48,7 +48,8 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
       localAddresses: (opts.localAddresses ?? localAddresses)(),
     });
 
-  async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult> {
+  /** One family's sync, with its own duration (the sync loop files it under that family). */
+  async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult & { seconds: number }> {
     const o = optionsFor(req.state, fs.family);
     lastOptions.set(fs.family, o);
     const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
@@ -65,7 +66,7 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
       m.kernelSeconds.set({ ip_family }, r.kernelMs / 1000);
       opts.metrics.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
       opts.metrics.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
-      return r;
+      return { ...r, seconds };
     } catch (e) {
       fs.markInconsistent();
       m.syncFailures.inc({ ip_family: fs.family });
@@ -77,8 +78,13 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   return {
     mode: 'nftables',
     async sync(req: SyncRequest): Promise<SyncResult> {
-      const results: NftSyncResult[] = [];
-      for (const fs of families) results.push(await syncFamily(fs, req));
+      const results: (NftSyncResult & { seconds: number })[] = [];
+      const familySeconds = new Map<IPFamily, number>();
+      for (const fs of families) {
+        const r = await syncFamily(fs, req);
+        results.push(r);
+        familySeconds.set(fs.family, r.seconds);
+      }
       const full = results.some((r) => r.full);
       const keys = full ? new Set([...req.state.services.keys(), ...(lastState?.services.keys() ?? [])]) : req.changes.changed;
       const ctOps = planConntrackCleanup(lastState, req.state, keys, opts.families);
@@ -88,6 +94,7 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
       const sum = (f: (r: NftSyncResult) => number): number => results.reduce((a, r) => a + f(r), 0);
       return {
         full,
+        familySeconds,
         stats: {
           ops: sum((r) => r.ops),
           bytes: sum((r) => r.bytes),

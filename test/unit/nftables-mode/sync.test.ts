@@ -88,6 +88,18 @@ describe('nftables full sync', () => {
     const v4 = (await client.dumpTable('ip', 'kube-proxy'))!;
     expect(v4.elements.get('service-ips')).toEqual([]);
   });
+
+  it('reports each family`s own sync time, the one its full-sync histogram observed (issue #16 item 5)', async () => {
+    const v6 = sp('default', 'v6', { clusterIPs: ['2001:db8::10'] });
+    const h = harness({ families: ['IPv4', 'IPv6'] });
+    const r = await h.dp.sync({ state: state([[web, eps3], [v6, [ep('2001:db8:1::5')]]]), changes: changes([]), full: true });
+    const observed = new Map<string, number>();
+    for (const v of (await h.metrics.syncFullDuration.get()).values) {
+      if (v.metricName?.endsWith('_sum')) observed.set(String(v.labels['ip_family']), v.value);
+    }
+    expect([...(r.familySeconds?.keys() ?? [])]).toEqual(['IPv4', 'IPv6']);
+    for (const f of ['IPv4', 'IPv6'] as const) expect(r.familySeconds?.get(f)).toBe(observed.get(f));
+  });
 });
 
 describe('nftables partial sync is O(change)', () => {
