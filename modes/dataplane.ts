@@ -4,6 +4,7 @@
 // successful sync; the dataplane decides whether it can do a partial sync. `full` asks for a
 // full resync (first sync, periodic resync, after a failure, after a node topology change).
 
+import type { ProxyMode } from '../proxy/config/types.js';
 import type { ChangeSet, IPFamily, ProxyState } from '../proxy/model/types.js';
 
 export interface SyncRequest {
@@ -31,12 +32,23 @@ export interface SyncResult {
   readonly familySeconds?: ReadonlyMap<IPFamily, number>;
 }
 
+export interface CleanupOptions {
+  /** The mode now running on this node; its objects must survive this cleanup. */
+  readonly active?: ProxyMode;
+}
+
 export interface Dataplane {
   readonly mode: string;
   /** Program the kernel (or proxy) to match `req.state`. Throws on failure; the runner retries. */
   sync(req: SyncRequest): Promise<SyncResult>;
-  /** Remove everything this dataplane ever created (for --cleanup). Foreign state survives. */
-  cleanup(): Promise<void>;
+  /**
+   * Remove what this dataplane created, found by looking at the kernel (works in a fresh
+   * process). Without options: everything (--cleanup). With `active` (a mode switch, after the
+   * active mode's first successful sync): only what the active mode does not program itself, so
+   * objects two modes share (e.g. KUBE-SERVICES for iptables and ipvs) survive. Foreign state
+   * always survives.
+   */
+  cleanup(opts?: CleanupOptions): Promise<void>;
   /** Release resources (listeners, timers) on shutdown without removing rules. */
   close?(): Promise<void>;
   /** Per-mode description of what is programmed for one service port, for `explain`. */

@@ -21,6 +21,7 @@ import { startMetricsServer } from './http/metrics-server.js';
 import type { Logger } from './log.js';
 import { ModelStore } from './model/store.js';
 import type { IPFamily, ProxyState } from './model/types.js';
+import { removeOtherModesLeftovers } from './mode-switch.js';
 import { localAddresses } from './node-ips.js';
 import { applyNodeSetup, applyOomScoreAdj } from './node-setup.js';
 import { HealthTargetTracker } from './service-health-targets.js';
@@ -54,12 +55,15 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   await applyOomScoreAdj(config.oomScoreAdj, logger);
   await applyNodeSetup(config, logger);
 
-  const dataplane = await createDataplane(config.mode, { config, logger, metrics, families, nodeIPs: localAddresses });
+  const deps = { config, logger, metrics, families, nodeIPs: localAddresses };
+  const dataplane = await createDataplane(config.mode, deps);
   const store = new ModelStore({ nodeName, logger });
   const health = new ProxyHealth({ healthTimeoutMs: 2 * syncPeriodMs });
   const serviceHealth = new ServiceHealthServers({ health, logger, bindHost: config.bindAddress === '0.0.0.0' ? undefined : config.bindAddress });
   const healthTargets = new HealthTargetTracker();
   let initialListsDone = false;
+  // Once, after this mode's first successful sync: the other modes' leftovers go (mode switch).
+  let leftoversRemoved = false;
 
   const loop = new SyncLoop({
     source: store,
@@ -76,6 +80,10 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
           // Only the changed service ports on a partial sync: no walk over every Service.
           const update = healthTargets.update(state, changes, full);
           void (update.full ? serviceHealth.sync(update.targets) : serviceHealth.update(update.changed));
+          if (!leftoversRemoved) {
+            leftoversRemoved = true;
+            void removeOtherModesLeftovers(config.mode, deps);
+          }
         },
       },
     ],

@@ -7,7 +7,7 @@ import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
 import { localAddresses } from '../../proxy/node-ips.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
-import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { CleanupOptions, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
 import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
 import { buildCleanupPayload } from './cleanup.js';
@@ -94,7 +94,10 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
         },
       };
     },
-    async cleanup(): Promise<void> {
+    async cleanup(co?: CleanupOptions): Promise<void> {
+      // IPVS mode programs chains of the same names (KUBE-SERVICES, KUBE-POSTROUTING, ...): until
+      // a switch knows which of ours it does not use, a switch to IPVS removes nothing.
+      if (co?.active === 'ipvs') return;
       await cleanupAll(opts.runner, log);
     },
     async rules(family: IPFamily): Promise<string | undefined> {

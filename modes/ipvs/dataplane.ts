@@ -12,7 +12,7 @@ import type { Logger } from '../../proxy/log.js';
 import { ipsOfFamily } from '../../proxy/model/family.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
-import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { CleanupOptions, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
 import { createConntrack } from '../shared/conntrack-exec.js';
 import { cleanupCandidates, executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
@@ -211,7 +211,10 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     }
   }
 
-  async function cleanup(): Promise<void> {
+  async function cleanup(co?: CleanupOptions): Promise<void> {
+    // iptables mode programs chains of the same names (KUBE-SERVICES, KUBE-POSTROUTING, ...):
+    // until a switch knows which of ours it does not use, a switch to iptables removes nothing.
+    if (co?.active === 'iptables') return;
     const vips = new Set(await link.addresses());
     const members = parseIpsetSave(await ipset.save().catch(() => ''), new Set(allSetNames()));
     const owned = isOwnedBy({
