@@ -37,6 +37,11 @@ export interface CleanupOptions {
   readonly active?: ProxyMode;
 }
 
+/** What a cleanup removed, by kind ("chains", "rules", "tables", ...), for the mode-switch log line. */
+export interface CleanupReport {
+  readonly removed: Readonly<Record<string, number>>;
+}
+
 export interface Dataplane {
   readonly mode: string;
   /** Program the kernel (or proxy) to match `req.state`. Throws on failure; the runner retries. */
@@ -48,7 +53,7 @@ export interface Dataplane {
    * objects two modes share (e.g. KUBE-SERVICES for iptables and ipvs) survive. Foreign state
    * always survives.
    */
-  cleanup(opts?: CleanupOptions): Promise<void>;
+  cleanup(opts?: CleanupOptions): Promise<CleanupReport | void>;
   /** Release resources (listeners, timers) on shutdown without removing rules. */
   close?(): Promise<void>;
   /** Per-mode description of what is programmed for one service port, for `explain`. */

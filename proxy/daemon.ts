@@ -21,7 +21,7 @@ import { startMetricsServer } from './http/metrics-server.js';
 import type { Logger } from './log.js';
 import { ModelStore } from './model/store.js';
 import type { IPFamily, ProxyState } from './model/types.js';
-import { removeOtherModesLeftovers } from './mode-switch.js';
+import { handOffToKernelRules, removeOtherModesLeftovers } from './mode-switch.js';
 import { localAddresses } from './node-ips.js';
 import { applyNodeSetup, applyOomScoreAdj } from './node-setup.js';
 import { HealthTargetTracker } from './service-health-targets.js';
@@ -64,6 +64,8 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   let initialListsDone = false;
   // Once, after this mode's first successful sync: the other modes' leftovers go (mode switch).
   let leftoversRemoved = false;
+  // userspace mode hands this over to kernel rules when it stops (see mode-switch.ts).
+  let lastSynced: ProxyState | undefined;
 
   const loop = new SyncLoop({
     source: store,
@@ -77,6 +79,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
         synced: (state: ProxyState, _result, { changes, full }) => {
           health.updated();
           health.setNodeEligible(state.node.eligible);
+          lastSynced = state;
           // Only the changed service ports on a partial sync: no walk over every Service.
           const update = healthTargets.update(state, changes, full);
           void (update.full ? serviceHealth.sync(update.targets) : serviceHealth.update(update.changed));
@@ -147,6 +150,11 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
       await serviceHealth.close();
       await healthz.close();
       await metricsServer?.close();
+      if (config.mode === 'userspace' && lastSynced) {
+        await handOffToKernelRules(lastSynced, dataplane, deps).catch((err: unknown) =>
+          logger.warn('could not hand the services over to iptables rules; they fail until the next proxy syncs', { err }),
+        );
+      }
       await dataplane.close?.();
       logger.info('stopped; proxy rules are left in place');
     },

@@ -59,3 +59,14 @@ function referencedByForeign(table: SavedTable, owned: ReadonlySet<string>): Set
   }
   return keep;
 }
+
+/** How many chains and rules a cleanup payload removes (its `-X` and `-D` lines). */
+export function countCleanupPayload(payload: string): { chains: number; rules: number } {
+  let chains = 0;
+  let rules = 0;
+  for (const l of payload.split('\n')) {
+    if (l.startsWith('-X ')) chains++;
+    else if (l.startsWith('-D ')) rules++;
+  }
+  return { chains, rules };
+}

@@ -7,10 +7,10 @@ import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
 import { localAddresses } from '../../proxy/node-ips.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
-import type { CleanupOptions, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { CleanupOptions, CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
 import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
-import { buildCleanupPayload } from './cleanup.js';
+import { buildCleanupPayload, countCleanupPayload } from './cleanup.js';
 import { FamilySync, type FamilySyncResult } from './family-sync.js';
 import { buildRenderOptions, type RenderOptions } from './options.js';
 import type { IptablesRunner } from './runner.js';
@@ -94,11 +94,12 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
         },
       };
     },
-    async cleanup(co?: CleanupOptions): Promise<void> {
+    async cleanup(co?: CleanupOptions): Promise<CleanupReport | void> {
       // IPVS mode programs chains of the same names (KUBE-SERVICES, KUBE-POSTROUTING, ...): until
       // a switch knows which of ours it does not use, a switch to IPVS removes nothing.
       if (co?.active === 'ipvs') return;
-      await cleanupAll(opts.runner, log);
+      // userspace and nftables modes program no chain of ours: everything goes.
+      return cleanupAll(opts.runner, log);
     },
     async rules(family: IPFamily): Promise<string | undefined> {
       // What the kernel holds (our rules and anyone else's), so a trace shows what packets meet.
@@ -140,8 +141,9 @@ function recordMetrics(m: ProxyMetrics, fs: FamilySync, o: RenderOptions, r: Fam
 }
 
 /** Both families, each read fresh from the kernel so it works in a new process. */
-async function cleanupAll(runner: IptablesRunner, log: Logger): Promise<void> {
+async function cleanupAll(runner: IptablesRunner, log: Logger): Promise<CleanupReport> {
   const failures: string[] = [];
+  const removed = { chains: 0, rules: 0 };
   for (const family of ['IPv4', 'IPv6'] as const) {
     let saved: string;
     try {
@@ -154,6 +156,9 @@ async function cleanupAll(runner: IptablesRunner, log: Logger): Promise<void> {
     try {
       const payload = buildCleanupPayload(parseSave(saved));
       if (payload !== '') await runner.restore(family, payload);
+      const n = countCleanupPayload(payload);
+      removed.chains += n.chains;
+      removed.rules += n.rules;
       log.info('iptables cleanup done', { ipFamily: family, removedLines: payload.split('\n').length - 1 });
     } catch (e) {
       log.error('iptables cleanup failed', { ipFamily: family, err: e });
@@ -161,4 +166,5 @@ async function cleanupAll(runner: IptablesRunner, log: Logger): Promise<void> {
     }
   }
   if (failures.length) throw new Error(`iptables cleanup failed: ${failures.join('; ')}`);
+  return { removed };
 }

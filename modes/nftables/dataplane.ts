@@ -8,7 +8,7 @@ import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
 import { localAddresses } from '../../proxy/node-ips.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
-import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
 import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
 import { deleteOurTables } from './cleanup.js';
@@ -106,8 +106,9 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
         },
       };
     },
-    async cleanup(): Promise<void> {
-      await deleteOurTables(opts.client, log, (family) => m.cleanupFailures.inc({ ip_family: family === 'ip' ? 'IPv4' : 'IPv6' }));
+    async cleanup(): Promise<CleanupReport> {
+      const tables = await deleteOurTables(opts.client, log, (family) => m.cleanupFailures.inc({ ip_family: family === 'ip' ? 'IPv4' : 'IPv6' }));
+      return { removed: { tables } };
     },
     async close(): Promise<void> {
       await opts.client.close();

@@ -24,11 +24,21 @@ export function emptyView(): TableView {
   return { chains: new Map(), sets: new Map() };
 }
 
+/** The names nft gives anonymous sets (`__set%d`, `__map%d`); no kube-proxy names a set so. */
+export function isAnonymousSetName(name: string): boolean {
+  return /^__(set|map)\d+$/.test(name);
+}
+
 export function viewFromDump(d: NftTableDump): TableView {
   const v = emptyView();
   for (const c of d.chains) v.chains.set(c.name, { ...(c.base ? { base: c.base } : {}), rules: [] });
   for (const r of d.rules) v.chains.get(r.chain)?.rules.push(r);
   for (const s of d.sets) {
+    // Anonymous sets (`__set0`, `__map0`: an inline `{ ... }` or `vmap { ... }` in a rule, as
+    // upstream kube-proxy's numgen vmaps are) belong to the rule that binds them and go with it; an
+    // explicit delete of one fails (ENOENT). We never create one, so they only appear when taking
+    // over a table someone else wrote.
+    if (isAnonymousSetName(s.name)) continue;
     v.sets.set(s.name, { set: s, elements: new Map((d.elements.get(s.name) ?? []).map((e) => [elementKey(e), e])) });
   }
   return v;

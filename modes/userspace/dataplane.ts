@@ -18,7 +18,8 @@ import { ipFamily } from '../../proxy/model/ip.js';
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../proxy/model/types.js';
 import { realClock, type Clock } from '../../sync/clock.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
-import type { Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import type { CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
+import { countCleanupPayload } from '../iptables/cleanup.js';
 import type { IptablesRunner } from '../iptables/runner.js';
 import { LoadBalancer, type Target } from './balancer.js';
 import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
@@ -263,18 +264,24 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       return { full: true, stats: { servicePorts: listeners.size, opened, removed, portalRules } };
     },
 
-    async cleanup(): Promise<void> {
+    async cleanup(): Promise<CleanupReport> {
+      // No other mode programs a portal chain: whatever the active mode, all of them go.
       const errors: string[] = [];
+      const removed = { chains: 0, rules: 0 };
       for (const family of families) {
         try {
           const payload = renderPortalsCleanup(await opts.runner.save(family, 'nat'));
           if (payload) await opts.runner.restore(family, payload);
+          const n = countCleanupPayload(payload ?? '');
+          removed.chains += n.chains;
+          removed.rules += n.rules;
         } catch (err) {
           errors.push(`${family}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
       jumpsVerified.clear();
       if (errors.length > 0) throw new Error(`userspace cleanup failed: ${errors.join('; ')}`);
+      return { removed };
     },
 
     async close(): Promise<void> {
