@@ -64,6 +64,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   let initialListsDone = false;
   // Once, after this mode's first successful sync: the other modes' leftovers go (mode switch).
   let leftoversRemoved = false;
+  let leftovers: Promise<void> = Promise.resolve();
   // userspace mode hands this over to kernel rules when it stops (see mode-switch.ts).
   let lastSynced: ProxyState | undefined;
 
@@ -85,7 +86,8 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
           void (update.full ? serviceHealth.sync(update.targets) : serviceHealth.update(update.changed));
           if (!leftoversRemoved) {
             leftoversRemoved = true;
-            void removeOtherModesLeftovers(config.mode, deps);
+            // Not awaited: the sync loop goes on meanwhile (each cleanup touches only its own mode).
+            leftovers = removeOtherModesLeftovers(config.mode, deps);
           }
         },
       },
@@ -150,6 +152,8 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
       await serviceHealth.close();
       await healthz.close();
       await metricsServer?.close();
+      // A removal still running could delete the handed-over rules (they reuse the old names).
+      await leftovers;
       if (config.mode === 'userspace' && lastSynced) {
         await handOffToKernelRules(lastSynced, dataplane, deps).catch((err: unknown) =>
           logger.warn('could not hand the services over to iptables rules; they fail until the next proxy syncs', { err }),

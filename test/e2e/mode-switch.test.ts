@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { endpointChainName, servicePortChains } from '../../modes/iptables/names.js';
 import { makeService } from '../apiserver/index.js';
-import { createCluster, nsExec, nsExecOk, openLongLived, requireRoot, rootSnapshot, type Cluster, type LongLived } from './harness/index.js';
+import { DEFAULT_DAEMON_ENTRY, createCluster, nsExec, nsExecOk, openLongLived, requireRoot, rootSnapshot, type Cluster, type LongLived } from './harness/index.js';
 import { track } from './harness/processes.js';
 import { eventually, logRecords, proxyArgs, sleep, startApi, startProxy, withFlags, type Proxy, type ProxyFlavour, type TestEnv } from './iptables-helpers.js';
 import { modeOps } from './mode-helpers.js';
@@ -293,14 +293,15 @@ describe.skipIf(!requireRoot())('taking over from upstream kube-proxy, and switc
     expect(logRecords(proxy!.daemon).filter((r) => r.msg === 'synced proxy rules').length).toBeGreaterThan(0);
   });
 
-  // Every ordered pair of the three modes once (an Euler circuit from iptables back to iptables).
+  // Every ordered pair of the three modes once: iptables → userspace → iptables, then
+  // iptables → nftables → userspace → nftables → iptables.
   for (const [from, to] of [
     ['iptables', 'userspace'],
-    ['userspace', 'nftables'],
-    ['nftables', 'iptables'],
+    ['userspace', 'iptables'],
     ['iptables', 'nftables'],
     ['nftables', 'userspace'],
-    ['userspace', 'iptables'],
+    ['userspace', 'nftables'],
+    ['nftables', 'iptables'],
   ] as const) {
     it(`${from} → ${to}`, async () => {
       expect(proxy, 'the previous step left a daemon running').toBeDefined();
@@ -312,9 +313,10 @@ describe.skipIf(!requireRoot())('taking over from upstream kube-proxy, and switc
     exitCodes.push(await proxy!.stop(true));
     const bridge = proxy!.bridge;
     proxy = undefined;
-    // Leave only upstream's nftables state behind: our table goes, upstream's is loaded.
-    await nsExecOk(node(), ['nft', 'delete', 'table', 'ip', 'kube-proxy']);
-    await nsExecOk(node(), ['nft', 'delete', 'table', 'ip6', 'kube-proxy']);
+    // Leave only upstream's nftables state behind: ours goes (--cleanup), upstream's is loaded.
+    const cleanup = await nsExec(node(), [process.execPath, DEFAULT_DAEMON_ENTRY, '--cleanup']);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(await artefacts(node())).toEqual({ iptables: [], userspace: [], nftables: [] });
     const r = await nsExec(node(), ['nft', '-f', '-'], { input: upstreamNftTable() });
     expect(r.code, r.stderr).toBe(0);
     const fresh = openLongLived(c.client.ns, WEB_IP, 80);
