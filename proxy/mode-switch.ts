@@ -61,9 +61,15 @@ export async function removeOtherModesLeftovers(active: ProxyMode, deps: Datapla
  * first sync. Connections that run through this process's proxy end with it; they cannot be
  * moved.
  */
-export async function handOffToKernelRules(state: ProxyState, running: Dataplane, deps: DataplaneDeps): Promise<void> {
-  const ipt = await createDataplane('iptables', { ...deps, config: { ...deps.config, mode: 'iptables' } });
+export async function handOffToKernelRules(
+  state: ProxyState,
+  running: Dataplane,
+  deps: DataplaneDeps,
+  kernelDataplane: (deps: DataplaneDeps) => Promise<Dataplane> = (d) => createDataplane('iptables', d),
+): Promise<void> {
+  const ipt = await kernelDataplane({ ...deps, config: { ...deps.config, mode: 'iptables' } });
   try {
+    // If this throws, the portals stay: rules that work while the listeners do beat no rules.
     await ipt.sync({ state, changes: EMPTY_CHANGES, full: true });
   } finally {
     await ipt.close?.();
