@@ -48,7 +48,13 @@ const EXTRA_ADDRESSES: ReadonlyArray<readonly [pod: string, ip: string]> = [
 const FLAVOURS: Record<Mode, ProxyFlavour> = {
   iptables: modeOps('iptables').flavour,
   nftables: modeOps('nftables').flavour,
-  userspace: { args: (node, kubeconfig, extra = []) => withFlags(proxyArgs(node, kubeconfig), ['--mode=userspace', ...extra]), firstSyncTimeoutMs: 30_000 },
+  userspace: {
+    args: (node, kubeconfig, extra = []) => withFlags(proxyArgs(node, kubeconfig), ['--mode=userspace', ...extra]),
+    firstSyncTimeoutMs: 30_000,
+    // A stopping userspace daemon writes iptables rules first (the hand-over): on a loaded host
+    // that can take longer than the harness's default 5 s before SIGKILL.
+    stopGraceMs: 20_000,
+  },
 };
 
 /** Planted after upstream's rules and before any daemon of ours, as other programs would have. */
