@@ -108,6 +108,21 @@ describe.skipIf(!requireRoot()).each(E2E_MODES)('explain and trace against a liv
     expect(hits.map((h) => h.error)).toEqual(['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED']);
   });
 
+  // Upstream's cluster-ips-check exists in nftables mode only: a port of a cluster IP that no
+  // service uses is rejected at once there; iptables mode leaves such a packet alone.
+  it(`a cluster IP's unused port: ${mode === 'nftables' ? 'REJECT, refused at once' : 'not DNATed (no rule)'}`, async () => {
+    const r = await cli(c.nodes.a.ns, ['trace', '--src', c.client.ipv4, '--dst', `${WEB_IP}:81/tcp`]);
+    expect(r.code).toBe(0);
+    if (mode === 'iptables') {
+      expect(r.stdout).toMatch(/verdict: ACCEPT/);
+      return;
+    }
+    expect(r.stdout).toMatch(/verdict: REJECT/);
+    expect(r.stdout).toMatch(/cluster-ips-check #1 \(Reject traffic to invalid ports of ClusterIPs\): in @cluster-ips 198\.19\.0\.60; reject/);
+    const hits = await tcpHits(c.client.ns, WEB_IP, 81, 2, { timeoutMs: 3000 });
+    expect(hits.map((h) => h.error)).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);
+  });
+
   it('rejects bad arguments with a message naming the flag', async () => {
     const r = await cli(c.nodes.a.ns, ['trace', '--src', c.client.ipv4, '--dst', 'not-an-address']);
     expect(r.code).toBe(1);

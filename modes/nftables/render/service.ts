@@ -230,6 +230,8 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
   const noEndpoints: Verdict = plan.hasEndpoints ? { code: 'drop' } : { code: 'goto', chain: CHAINS.rejectChain };
   const noneComment = comment(plan.hasEndpoints ? `${key} has no local endpoints` : `${key} has no endpoints`);
 
+  // Every active cluster IP, endpoints or not: cluster-ips-check rejects its unused ports.
+  add(SETS.clusterIPs, { key: ipBytes(plan.clusterIP) });
   if (plan.hasInternalEndpoints) {
     add(SETS.serviceIPs, { key: ipKey(plan.clusterIP), verdict: goto(chainOf(plan, n, plan.internalChain)), comment: comment(`${key} cluster IP`) });
   } else {

@@ -104,6 +104,19 @@ describe('nftables trace', () => {
     expect(r.outcomes.map((o) => o.steps.join('\n')).join('\n')).toMatch(/update @affinity-/);
   });
 
+  it("cluster-ips-check: a cluster IP's unused port is rejected after DNAT, arriving or from the node", async () => {
+    const d = await dump();
+    for (const locallyOriginated of [false, true]) {
+      const r = traceNftPacket(d, pkt('198.19.0.10', 81, { locallyOriginated, ...(locallyOriginated ? { src: NODE_IP } : {}) }));
+      expect(r.verdict).toBe('REJECT');
+      expect(r.outcomes[0]!.steps.join('\n')).toMatch(/cluster-ips-check #1 \(Reject traffic to invalid ports of ClusterIPs\): in @cluster-ips 198\.19\.0\.10; reject/);
+      // The service's own port still reaches its endpoints (DNAT happened before the check).
+      expect(traceNftPacket(d, pkt('198.19.0.10', 80, { locallyOriginated, ...(locallyOriginated ? { src: NODE_IP } : {}) })).verdict).toBe('DNAT');
+    }
+    // Also a cluster IP whose service has no endpoints (rejected earlier, by no-endpoint-services).
+    expect(traceNftPacket(d, pkt('198.19.0.11', 81)).verdict).toBe('REJECT');
+  });
+
   it('a destination no service uses is accepted untouched', async () => {
     const r = traceNftPacket(await dump(), pkt('198.18.1.1', 8080));
     expect(r.verdict).toBe('ACCEPT');
