@@ -60,7 +60,12 @@ describe.skipIf(!requireRoot())('nftables mode on the real kernel', () => {
       const units = [renderSkeleton(o), ...last.entries.map(([s, e]) => renderService(s, e, node(), o))];
       const fam = family === 'IPv4' ? 'ip' : 'ip6';
       // Plain text must parse too (nft itself must be able to print every rule we write).
-      expect(nft('list', 'table', fam, 'kube-proxy')).toContain('chain services');
+      const listed = nft('list', 'table', fam, 'kube-proxy');
+      expect(listed).toContain('chain services');
+      // Endpoint maps name their key (nft printed "type 0" for a plain integer key).
+      expect(listed).not.toMatch(/\btype 0\b/);
+      expect(listed).toContain(`typeof numgen random mod 65536 : ${fam} daddr . tcp dport`);
+      if (fam === 'ip') expect(listed).toContain('typeof numgen random mod 65536 : ip daddr . sctp dport');
       const text = nft('--json', 'list', 'table', fam, 'kube-proxy');
       // Exact: every chain, set, element and map entry the model implies, and nothing else.
       expect(diffContents(expectedContents(units), actualContents(text)), fam).toEqual([]);
