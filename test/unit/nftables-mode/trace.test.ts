@@ -117,6 +117,17 @@ describe('nftables trace', () => {
     expect(traceNftPacket(d, pkt('198.19.0.11', 81)).verdict).toBe('REJECT');
   });
 
+  it('IPv6: 16-byte addresses through the dispatch key, the endpoint map and cluster-ips-check', async () => {
+    const h = harness({ families: ['IPv4', 'IPv6'] });
+    const v6 = sp('default', 'v6', { clusterIPs: ['2001:db8:2::10'] });
+    await h.dp.sync({ state: state([[v6, [ep('2001:db8:1::1'), ep('2001:db8:1::2')]]]), changes: changes([]), full: true });
+    const d = (await h.client.dumpTable('ip6', 'kube-proxy'))!;
+    const six = (dst: string, dport: number): NftTraceInput => ({ src: '2001:db8:1::99', dst, dport, protocol: 'tcp', localAddresses: ['2001:db8::2'] });
+    const r = traceNftPacket(d, six('2001:db8:2::10', 80));
+    expect(r.destinations.map((x) => [x.ip, x.port, x.probability]).sort()).toEqual([['2001:db8:1::1', 8080, 0.5], ['2001:db8:1::2', 8080, 0.5]]);
+    expect(traceNftPacket(d, six('2001:db8:2::10', 81)).verdict).toBe('REJECT');
+  });
+
   it('a destination no service uses is accepted untouched', async () => {
     const r = traceNftPacket(await dump(), pkt('198.18.1.1', 8080));
     expect(r.verdict).toBe('ACCEPT');
