@@ -68,6 +68,15 @@ describe('nftables trace', () => {
     expect(r.outcomes[0]!.steps.join('\n')).toMatch(/masquerading #3: masquerade/);
   });
 
+  it('hairpin: a pod landing on itself is masqueraded (after DNAT, in nat-postrouting), the others not', async () => {
+    const r = traceNftPacket(await dump(), pkt('198.19.0.10', 80, { src: '198.18.1.1' }));
+    const self = r.outcomes.filter((o) => o.ip === '198.18.1.1');
+    const others = r.outcomes.filter((o) => o.ip !== '198.18.1.1');
+    expect(self.map((o) => o.masquerade)).toEqual([true]);
+    expect(self[0]!.steps.join('\n')).toMatch(/nat-postrouting #1 \(hairpin\): in @hairpin-endpoints 198\.18\.1\.1 \. 198\.18\.1\.1; jump mark-for-masquerade/);
+    expect(others.length).toBe(2);
+  });
+
   it('a service without endpoints is rejected in filter-forward, before any DNAT', async () => {
     const r = traceNftPacket(await dump(), pkt('198.19.0.11', 80));
     expect(r.verdict).toBe('REJECT');
