@@ -10,8 +10,10 @@
 
 import { formatIP, hex, ipBytes, readPort, readU32Host, u32Host } from '../bytes.js';
 import { elementText, exprText } from '../describe.js';
-import type { Expr, NftElement, NftRule, NftSet, NftTableDump, Verdict } from '../netlink/types.js';
+import type { Expr, NftRule, NftTableDump, Verdict } from '../netlink/types.js';
 import { viewFromDump, type TableView } from '../view.js';
+import { compareBytes, readReg, REG_BYTES, writeReg } from './registers.js';
+import { findElement } from './set-lookup.js';
 
 export interface NftTraceInput {
   readonly src: string;
@@ -54,7 +56,6 @@ const RTN_UNICAST = 1;
 const RTN_LOCAL = 2;
 const CT_STATE_NEW = 1 << 3;
 const MAX_DEPTH = 64;
-const REG_BYTES = 64;
 
 interface Pkt {
   readonly src: Uint8Array;
@@ -90,29 +91,6 @@ interface Eval {
   verdict?: Verdict;
   /** Terminal effect of a nat/masq/reject expression. */
   stop?: 'accept' | 'reject';
-}
-
-function regOffset(r: number): number {
-  if (r >= 8 && r <= 23) return (r - 8) * 4;
-  if (r >= 1 && r <= 4) return (r - 1) * 16;
-  throw new Error(`register ${r} is not a data register`);
-}
-
-function writeReg(regs: Uint8Array, r: number, data: Uint8Array): void {
-  const off = regOffset(r);
-  // The kernel zeroes the last 32-bit word a value partly fills.
-  regs.fill(0, off, Math.min(REG_BYTES, off + ((data.length + 3) & ~3)));
-  regs.set(data.subarray(0, REG_BYTES - off), off);
-}
-
-function readReg(regs: Uint8Array, r: number, len: number): Uint8Array {
-  const off = regOffset(r);
-  return regs.slice(off, off + len);
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 function isLoopback(b: Uint8Array): boolean {
@@ -337,27 +315,6 @@ class Tracer {
         return [e];
     }
   }
-}
-
-/** The element a key finds: exact keys, or (interval sets) every field within its range. */
-function findElement(set: NftSet, elements: Iterable<NftElement>, key: Uint8Array): NftElement | undefined {
-  const fields = set.concat?.map((l) => (l + 3) & ~3) ?? [key.length];
-  for (const el of elements) {
-    if (el.intervalEnd) continue;
-    if (!el.keyEnd) {
-      if (compareBytes(el.key, key) === 0) return el;
-      continue;
-    }
-    let off = 0;
-    let ok = true;
-    for (const len of fields) {
-      const k = key.subarray(off, off + len);
-      if (compareBytes(el.key.subarray(off, off + len), k) > 0 || compareBytes(k, el.keyEnd.subarray(off, off + len)) > 0) ok = false;
-      off += len;
-    }
-    if (ok) return el;
-  }
-  return undefined;
 }
 
 function stateKey(b: Branch): string {
