@@ -58,6 +58,9 @@ export interface Dataplane {
   close?(): Promise<void>;
   /** Per-mode description of what is programmed for one service port, for `explain`. */
   describe?(serviceKey: string): Promise<unknown>;
-  /** The rules this dataplane programmed, in iptables-save format, for `trace` (iptables-based modes). */
+  /**
+   * The rules this dataplane programmed, for `trace`: iptables-save text (iptables-based modes),
+   * or our table's netlink dump as JSON (nftables; modes/nftables/trace/dump-json.ts).
+   */
   rules?(family: IPFamily): Promise<string | undefined>;
 }

@@ -18,6 +18,8 @@ import { nftMetrics } from './metrics.js';
 import type { NftClient } from './netlink/types.js';
 import { buildNftOptions, type NftRenderOptions } from './options.js';
 import { renderSkeleton } from './render/skeleton.js';
+import { TABLE } from './names.js';
+import { dumpToJson } from './trace/dump-json.js';
 
 export interface NftDataplaneOptions {
   readonly config: ProxyConfig;
@@ -112,6 +114,11 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     },
     async close(): Promise<void> {
       await opts.client.close();
+    },
+    /** For `trace`: our table as the kernel dumps it now (not the record), as JSON. */
+    async rules(family: IPFamily): Promise<string | undefined> {
+      const d = await opts.client.dumpTable(family === 'IPv4' ? 'ip' : 'ip6', TABLE);
+      return d ? dumpToJson(d) : undefined;
     },
     async describe(key: string): Promise<unknown> {
       return {

@@ -65,6 +65,8 @@ export function elementText(set: NftSet, e: NftElement): string {
   return value !== undefined ? `${key} : ${value}` : key;
 }
 
+const PROTO_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
 /** Split a concatenated key by its nft type (6 bits a field, 7/8 = address, 12 = proto, 13 = port). */
 function keyFields(key: Uint8Array, set: NftSet): string[] {
   const types: number[] = [];
@@ -74,7 +76,7 @@ function keyFields(key: Uint8Array, set: NftSet): string[] {
   for (const t of types) {
     if (t === 7) (out.push(formatIP(key.slice(off, off + 4))), (off += 4));
     else if (t === 8) (out.push(formatIP(key.slice(off, off + 16))), (off += 16));
-    else if (t === 12) (out.push(String(key[off])), (off += 4));
+    else if (t === 12) (out.push(PROTO_NAMES[key[off]!] ?? String(key[off])), (off += 4));
     else if (t === 13) (out.push(String(readPort(key, off))), (off += 4));
     else (out.push(hex(key.slice(off, off + 4))), (off += 4));
   }

@@ -17,6 +17,7 @@ export const CHAINS = {
   filterInput: 'filter-input',
   filterForward: 'filter-forward',
   filterOutput: 'filter-output',
+  filterOutputPostDnat: 'filter-output-post-dnat',
   services: 'services',
   markForMasquerade: 'mark-for-masquerade',
   masquerading: 'masquerading',
@@ -24,6 +25,7 @@ export const CHAINS = {
   nodeportEndpointsCheck: 'nodeport-endpoints-check',
   firewallCheck: 'firewall-check',
   rejectChain: 'reject-chain',
+  clusterIPsCheck: 'cluster-ips-check',
 } as const;
 
 export const SETS = {
@@ -35,6 +37,7 @@ export const SETS = {
   firewallAllow: 'firewall-allow',
   hairpin: 'hairpin-endpoints',
   nodePortIPs: 'nodeport-ips',
+  clusterIPs: 'cluster-ips',
 } as const;
 
 /** Maps service ports contribute elements to (as opposed to the skeleton's own sets). */
@@ -46,6 +49,7 @@ export const SHARED_SETS: readonly string[] = [
   SETS.firewallIPs,
   SETS.firewallAllow,
   SETS.hairpin,
+  SETS.clusterIPs,
 ];
 
 /** Chain and set names fit NFT_NAME_MAXLEN (256, NUL included) with room to spare. */

@@ -1,8 +1,11 @@
 // `kube-proxy-ts trace --src IP --dst IP:PORT/PROTO`: fetches the ruleset the live daemon
-// programmed and follows a new connection through it with the iptables tracer, printing the chain
-// path and every possible destination with its probability.
+// programmed and follows a new connection through it, printing the chain path and every possible
+// destination with its probability: the iptables tracer over iptables-save text, or in nftables
+// mode the nftables tracer over the table the kernel dumps (with each step of each outcome).
 
 import { tracePacket, type TraceResult } from '../../modes/iptables/trace/tracer.js';
+import { dumpFromJson } from '../../modes/nftables/trace/dump-json.js';
+import { traceNftPacket, type NftTraceResult } from '../../modes/nftables/trace/tracer.js';
 import { ipFamily } from '../model/ip.js';
 import { getDebug, parseSubcommandArgs } from './debug-client.js';
 
@@ -33,8 +36,21 @@ export async function runTrace(argv: readonly string[], out: (s: string) => void
   const family = ipFamily(dst.ip)!;
   if (ipFamily(src) !== family) throw new Error('--src and --dst must be of the same IP family');
   const client = { metricsAddress: opts.get('metrics-address') ?? '127.0.0.1:10249' };
+  const mode = (await (await getDebug(client, '/proxyMode')).text()).trim();
   const rules = await (await getDebug(client, `/debug/rules?family=${family}`)).text();
   const nodeIPs = opts.get('node-ip')?.split(',') ?? (await daemonNodeIPs(client));
+  if (mode === 'nftables') {
+    const r = traceNftPacket(dumpFromJson(rules), {
+      src,
+      dst: dst.ip,
+      dport: dst.port,
+      protocol: dst.protocol,
+      localAddresses: nodeIPs,
+      locallyOriginated: opts.get('from-node') === 'true',
+    });
+    out(opts.get('output') === 'json' ? JSON.stringify(r, null, 2) + '\n' : formatNftTrace(src, dst, r));
+    return 0;
+  }
   const result = tracePacket(rules, {
     src,
     protocol: dst.protocol,
@@ -58,6 +74,18 @@ export function formatTrace(src: string, dst: ParsedDestination, r: TraceResult)
   if (r.destinations.length) {
     lines.push('  destinations:');
     for (const d of r.destinations) lines.push(`    ${(d.ip.includes(':') ? `[${d.ip}]` : d.ip) + ':' + d.port}  ${(d.probability * 100).toFixed(1)}%`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The iptables summary, then each distinct outcome with its share and the steps that led to it. */
+export function formatNftTrace(src: string, dst: ParsedDestination, r: NftTraceResult): string {
+  const lines = [formatTrace(src, dst, { chainPath: r.chainPath, destinations: r.destinations, verdict: r.verdict, masquerade: r.masquerade }).trimEnd()];
+  lines.push('  outcomes:');
+  for (const o of r.outcomes) {
+    const where = o.verdict === 'DNAT' ? ` to ${o.ip.includes(':') ? `[${o.ip}]` : o.ip}:${o.port}` : '';
+    lines.push(`    ${(o.probability * 100).toFixed(1)}% ${o.verdict}${where}${o.masquerade ? ' (masqueraded)' : ''}`);
+    for (const s of o.steps) lines.push(`      ${s}`);
   }
   return lines.join('\n') + '\n';
 }

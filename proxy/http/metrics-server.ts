@@ -21,7 +21,7 @@ export interface MetricsServerDeps {
   readonly debugState: () => Promise<unknown>;
   /** /debug/explain?service=ns/name[:port]: one service's VIPs, endpoints and programmed rules. */
   readonly explain?: (service: string) => Promise<unknown>;
-  /** /debug/rules?family=IPv4|IPv6: the ruleset the dataplane programmed, iptables-save format. */
+  /** /debug/rules?family=IPv4|IPv6: the ruleset the dataplane programmed (iptables-save text, or nftables mode's table dump as JSON). */
   readonly rules?: (family: 'IPv4' | 'IPv6') => Promise<string | undefined>;
 }
 

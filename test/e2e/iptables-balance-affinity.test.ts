@@ -1,4 +1,4 @@
-// iptables mode with packets: balancing proven with a chi-square test at p < 0.001 (not a share
+// iptables and nftables modes (one scenario list run for both) with packets: balancing proven with a chi-square test at p < 0.001 (not a share
 // band), trace's predicted shares compared the same way with measured connections, ClientIP
 // affinity proven to last the configured timeout and no longer, and a clean exit (0) of the
 // daemon on SIGTERM at the end of the suite.
@@ -17,13 +17,13 @@ import {
   slice,
   startApi,
   startProxy,
-  waitForTargets,
   type Proxy,
   type SvcEndpoint,
   type TestEnv,
 } from './iptables-helpers.js';
 import { expectCleanExits, stopProxies } from './proofs/exit-codes.js';
 import { pacedHits } from './proofs/paced.js';
+import { E2E_MODES, modeOps } from './mode-helpers.js';
 
 const BAL3_IP = '198.19.3.10';
 const BAL5_IP = '198.19.3.20';
@@ -33,7 +33,9 @@ const AFFINITY_TIMEOUT_S = 3;
 const EXTRA_PORT = 9090;
 const EXTRA_NAME = 'a1-9090';
 
-describe.skipIf(!requireRoot())('iptables mode: balance (chi-square), trace shares, affinity timeout (packets)', () => {
+describe.skipIf(!requireRoot()).each(E2E_MODES)('%s mode: balance (chi-square), trace shares, affinity timeout (packets)', (mode) => {
+  const m = modeOps(mode);
+  const waitForTargets = m.waitForTargets;
   let c: Cluster;
   let env: TestEnv;
   const proxies: Proxy[] = [];
@@ -64,7 +66,7 @@ describe.skipIf(!requireRoot())('iptables mode: balance (chi-square), trace shar
     env.api.create(slice('sticky', ['a1', 'a2', 'b1', 'b2'].map(ep)));
 
     // The client pod is on node A; node A's rules alone decide where its connections go.
-    proxies.push(await startProxy(env, c.nodes.a));
+    proxies.push(await startProxy(env, c.nodes.a, {}, m.flavour));
     await waitForTargets(c.nodes.a.ns, 'default/bal3:http', ['a1', 'a2', 'b1'].map(addressOf));
     await waitForTargets(c.nodes.a.ns, 'default/bal5:http', ['a1', 'a2', 'b1', 'b2', EXTRA_NAME].map(addressOf));
     await waitForTargets(c.nodes.a.ns, 'default/sticky:http', ['a1', 'a2', 'b1', 'b2'].map(addressOf));

@@ -251,6 +251,11 @@ describe.skipIf(!requireRoot()).each(E2E_MODES)('%s mode: services with packets'
       // nftables mode never accepts NodePorts on loopback (upstream; CVE-2020-8558): nothing
       // listens there, so the connection is refused rather than forwarded.
       expect(await tcpHits(c.nodes.a.ns, '127.0.0.1', 30020, 1, { timeoutMs: 2000 })).toEqual([{ error: 'ECONNREFUSED' }]);
+    } else {
+      // iptables mode serves 127.0.0.1:NodePort (upstream's localhostNodePorts, on by default, with
+      // route_localnet), masqueraded so the endpoint can answer.
+      const toLocalhost = tally(await tcpHits(c.nodes.a.ns, '127.0.0.1', 30020, 8));
+      expect(Object.keys(toLocalhost).every((k) => ['a1', 'a2', 'b1', 'b2'].includes(k)), JSON.stringify(toLocalhost)).toBe(true);
     }
   });
 

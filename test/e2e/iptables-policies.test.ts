@@ -1,6 +1,6 @@
 // iptables and nftables modes end to end (one list of scenarios run for both), with packets: ClientIP session affinity and its timeout, services
-// without (ready) endpoints, terminating-endpoint fallback, and stale UDP conntrack entries after
-// endpoint churn. One daemon per node namespace against one test apiserver.
+// without (ready) endpoints, terminating-endpoint fallback, internalTrafficPolicy Local, and stale
+// UDP conntrack entries after endpoint churn. One daemon per node namespace against one test apiserver.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, requireRoot, tally, tcpHits, udpHits, type Cluster } from './harness/index.js';
@@ -114,6 +114,22 @@ describe.skipIf(!requireRoot()).each(E2E_MODES)('%s mode: affinity, endpoint con
     api.update(slice('term', [ep('a2'), ep('b1', { ready: false, serving: true, terminating: true })]));
     await waitForTargets(c.nodes.a.ns, 'default/term:http', [target('a2')]);
     expect(tally(await tcpHits(c.client.ns, '198.19.3.30', 80, 20))).toEqual({ a2: 20 });
+  });
+
+  it('internalTrafficPolicy Local: a pod reaches only its own node\'s endpoints; none there means dropped, not rejected', async () => {
+    const { api } = env;
+    api.create(service({ name: 'itp', clusterIP: '198.19.3.50', internalTrafficPolicy: 'Local' }));
+    api.create(slice('itp', ['a1', 'b1', 'b2'].map((n) => ep(n))));
+    api.create(service({ name: 'itp-remote', clusterIP: '198.19.3.51', internalTrafficPolicy: 'Local' }));
+    api.create(slice('itp-remote', ['b1'].map((n) => ep(n))));
+    // Node A's rules only ever hold its own endpoint; node B's only its two.
+    await waitForTargets(c.nodes.a.ns, 'default/itp:http', [target('a1')]);
+    await waitForTargets(c.nodes.b.ns, 'default/itp:http', [target('b1'), target('b2')]);
+    // The client pod runs on node A.
+    expect(tally(await tcpHits(c.client.ns, '198.19.3.50', 80, 12))).toEqual({ a1: 12 });
+    // Endpoints exist, just none on node A: upstream drops (the client times out) rather than rejects.
+    await waitForTargets(c.nodes.a.ns, 'default/itp-remote:http', []);
+    expect(await tcpHits(c.client.ns, '198.19.3.51', 80, 1, { timeoutMs: 1500 })).toEqual([{ error: 'ETIMEDOUT' }]);
   });
 
   it('UDP: after the endpoints are replaced, datagrams from the same source port reach the new endpoint', async () => {

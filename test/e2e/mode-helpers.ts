@@ -80,7 +80,8 @@ const NFT_FLAVOUR: ProxyFlavour = {
 
 const iptablesOps: ModeOps = {
   mode: 'iptables',
-  flavour: { args: proxyArgs, firstSyncTimeoutMs: 30_000 },
+  // As nftables' below: on a loaded shared 2-core host, starting node alone can take over 30 s.
+  flavour: { args: proxyArgs, firstSyncTimeoutMs: 90_000 },
   waitForTargets: iptablesWaitForTargets,
   async waitForRejected(ns, key) {
     const esc = key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -14,6 +14,7 @@ import { deleteNamespaceSync } from '../e2e/harness/ns.js';
 import { requireRoot } from '../e2e/harness/root.js';
 import { config, node, NODE_IP } from '../unit/nftables-mode/fixtures.js';
 import { scenario, UDP } from './nftables-scenario.js';
+import { actualContents, diffContents, expectedContents } from '../support/nft-model-match.js';
 
 const NS = `itn${process.pid.toString(36)}`;
 const AGENT = join(process.cwd(), 'dist/test/integration/nftables-agent.js');
@@ -59,8 +60,16 @@ describe.skipIf(!requireRoot())('nftables mode on the real kernel', () => {
       const units = [renderSkeleton(o), ...last.entries.map(([s, e]) => renderService(s, e, node(), o))];
       const fam = family === 'IPv4' ? 'ip' : 'ip6';
       // Plain text must parse too (nft itself must be able to print every rule we write).
-      expect(nft('list', 'table', fam, 'kube-proxy')).toContain('chain services');
-      const j = JSON.parse(nft('--json', 'list', 'table', fam, 'kube-proxy')) as NftJson;
+      const listed = nft('list', 'table', fam, 'kube-proxy');
+      expect(listed).toContain('chain services');
+      // Endpoint maps name their key (nft printed "type 0" for a plain integer key).
+      expect(listed).not.toMatch(/\btype 0\b/);
+      expect(listed).toContain(`typeof numgen random mod 65536 : ${fam} daddr . tcp dport`);
+      if (fam === 'ip') expect(listed).toContain('typeof numgen random mod 65536 : ip daddr . sctp dport');
+      const text = nft('--json', 'list', 'table', fam, 'kube-proxy');
+      // Exact: every chain, set, element and map entry the model implies, and nothing else.
+      expect(diffContents(expectedContents(units), actualContents(text)), fam).toEqual([]);
+      const j = JSON.parse(text) as NftJson;
       const chains = j.nftables.flatMap((x) => (x['chain'] ? [x['chain'].name!] : [])).sort();
       const sets = j.nftables.flatMap((x) => (x['set'] ? [x['set'].name!] : x['map'] ? [x['map'].name!] : [])).sort();
       expect(chains).toEqual(units.flatMap((u) => u.chains.map((c) => c.name)).sort());

@@ -209,6 +209,9 @@ export const NFTNL_UDATA_SET_TYPEOF_EXPR = 0;
 export const NFTNL_UDATA_SET_TYPEOF_DATA = 1;
 /** nft's `enum expr_types` value of a concatenation. */
 export const NFT_EXPR_CONCAT = 13;
+/** nft's EXPR_PAYLOAD and EXPR_NUMGEN (enum expr_types), for `typeof` set declarations. */
+export const NFT_EXPR_PAYLOAD = 7;
+export const NFT_EXPR_NUMGEN = 23;
 
 /** nft's `enum byteorder`, recorded in set userdata so `nft list` prints keys readably. */
 export const BYTEORDER_INVALID = 0;

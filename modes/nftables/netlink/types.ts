@@ -157,6 +157,12 @@ export interface NftSet {
   readonly keyType: number;
   /** Bytes; for a concatenation, the sum of the fields each rounded up to 4. */
   readonly keyLen: number;
+  /**
+   * Userdata only (the kernel and the planner ignore it): an endpoint map of a service port of
+   * this protocol, declared `typeof numgen random mod M : ip daddr . <proto> dport` so that `nft
+   * list` can name its plain 32-bit integer key (otherwise printed as "type 0").
+   */
+  readonly endpointMapOf?: 'tcp' | 'udp' | 'sctp';
   /** Field lengths of a concatenated key (NFTA_SET_DESC_CONCAT), needed with `interval`. */
   readonly concat?: readonly number[];
   /** Set for maps; 'verdict' makes a verdict map. */

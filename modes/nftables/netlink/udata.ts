@@ -74,13 +74,46 @@ const CONCAT_TYPEOF = encodeTlvs([
   [C.NFTNL_UDATA_SET_TYPEOF_DATA, new Uint8Array(0)],
 ]);
 
+/**
+ * The typeof userdata nft writes for `typeof numgen random mod M : ip daddr . tcp dport` (captured
+ * from nft 1.0.6: numgen with mode random, modulus, offset 0; a concat of two payload fields named
+ * by nft's protocol description and field ids). The kernel only knows the key as a 32-bit integer,
+ * and nft cannot name a plain integer type (it lists such a key as "type 0"), so the endpoint maps
+ * say where their key and data come from. Only `nft list` reads it.
+ */
+const NUMGEN_MODULUS_LABEL = 65536;
+const PROTO_DESC = { tcp: 8, udp: 6, sctp: 10 } as const;
+const ADDR_DESC = { ip: [12, 12], ip6: [13, 9], inet: [12, 12] } as const;
+function payloadTypeof(desc: number, field: number): Uint8Array {
+  return encodeTlvs([
+    [C.NFTNL_UDATA_SET_TYPEOF_EXPR, u32host(C.NFT_EXPR_PAYLOAD)],
+    [C.NFTNL_UDATA_SET_TYPEOF_DATA, encodeTlvs([[0, u32host(desc)], [1, u32host(field)]])],
+  ]);
+}
+function endpointMapTypeof(s: NftSet, proto: keyof typeof PROTO_DESC): Tlv[] {
+  const [addrDesc, addrField] = ADDR_DESC[s.family];
+  const key = encodeTlvs([
+    [C.NFTNL_UDATA_SET_TYPEOF_EXPR, u32host(C.NFT_EXPR_NUMGEN)],
+    [C.NFTNL_UDATA_SET_TYPEOF_DATA, encodeTlvs([[0, u32host(1)], [1, u32host(NUMGEN_MODULUS_LABEL)], [2, u32host(0)]])],
+  ]);
+  const data = encodeTlvs([
+    [C.NFTNL_UDATA_SET_TYPEOF_EXPR, u32host(C.NFT_EXPR_CONCAT)],
+    [C.NFTNL_UDATA_SET_TYPEOF_DATA, encodeTlvs([[0, payloadTypeof(addrDesc, addrField)], [1, payloadTypeof(PROTO_DESC[proto], 2)]])],
+  ]);
+  return [
+    [C.NFTNL_UDATA_SET_KEY_TYPEOF, key],
+    [C.NFTNL_UDATA_SET_DATA_TYPEOF, data],
+  ];
+}
+
 /** The set userdata nft 1.0.6 writes for a set declared with `type ...` (mnl_nft_set_add). */
 export function setUdata(s: NftSet): Uint8Array {
   const tlvs: Tlv[] = [[C.NFTNL_UDATA_SET_KEYBYTEORDER, U32_HOST[byteorderOf(s.keyType)]]];
   if (s.data) tlvs.push([C.NFTNL_UDATA_SET_DATABYTEORDER, U32_HOST[byteorderOf(s.data.type)]]);
-  if (isConcat(s.keyType)) tlvs.push([C.NFTNL_UDATA_SET_KEY_TYPEOF, CONCAT_TYPEOF]);
+  if (s.endpointMapOf) tlvs.push(...endpointMapTypeof(s, s.endpointMapOf));
+  else if (isConcat(s.keyType)) tlvs.push([C.NFTNL_UDATA_SET_KEY_TYPEOF, CONCAT_TYPEOF]);
   if (s.data) {
-    if (s.data.type !== 'verdict' && isConcat(s.data.type)) tlvs.push([C.NFTNL_UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF]);
+    if (!s.endpointMapOf && s.data.type !== 'verdict' && isConcat(s.data.type)) tlvs.push([C.NFTNL_UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF]);
     tlvs.push([C.NFTNL_UDATA_SET_DATA_INTERVAL, U32_HOST[0]]);
   }
   if (s.comment !== undefined) tlvs.push([C.NFTNL_UDATA_SET_COMMENT, strz(s.comment)]);

@@ -84,7 +84,7 @@ export function renderService(
       const e: NftElement = { key: u32Host(i), data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(t.address) };
       elements.set(elementKey(e), e);
     });
-    sets.push({ set: endpointMap(f, mapName, sp.key), elements });
+    sets.push({ set: endpointMap(f, mapName, sp), elements });
     rules.push(selectRule(f, mapName, targets.length, `${sp.key} endpoints`));
     chains.push({ name: chain, rules });
   };
@@ -109,13 +109,15 @@ function chainOf(plan: ServicePlan, n: ServicePortNames, iptablesChain: string):
   return iptablesChain === plan.names.svl ? n.local : n.cluster;
 }
 
-function endpointMap(f: IPFamily, name: string, key: string): NftSet {
+function endpointMap(f: IPFamily, name: string, sp: ServicePort): NftSet {
+  const key = sp.key;
   return {
     family: nftFamily(f),
     table: TABLE,
     name,
     keyType: TYPE_INTEGER,
     keyLen: 4,
+    endpointMapOf: sp.protocol === 'TCP' ? 'tcp' : sp.protocol === 'UDP' ? 'udp' : 'sctp',
     data: { type: concatType(addrType(f), TYPE_INET_SERVICE), len: addrLen(f) + 4 },
     comment: comment(`${key} endpoints by numgen index`),
   };
@@ -228,6 +230,8 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
   const noEndpoints: Verdict = plan.hasEndpoints ? { code: 'drop' } : { code: 'goto', chain: CHAINS.rejectChain };
   const noneComment = comment(plan.hasEndpoints ? `${key} has no local endpoints` : `${key} has no endpoints`);
 
+  // Every active cluster IP, endpoints or not: cluster-ips-check rejects its unused ports.
+  add(SETS.clusterIPs, { key: ipBytes(plan.clusterIP) });
   if (plan.hasInternalEndpoints) {
     add(SETS.serviceIPs, { key: ipKey(plan.clusterIP), verdict: goto(chainOf(plan, n, plan.internalChain)), comment: comment(`${key} cluster IP`) });
   } else {

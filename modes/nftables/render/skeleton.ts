@@ -32,10 +32,14 @@ export function nftFamily(f: IPFamily): NftFamily {
   return f === 'IPv4' ? 'ip' : 'ip6';
 }
 
-/** Upstream's priorities: dstnat = -100, srcnat = 100, filter checks at dstnat - 10. */
+/**
+ * Upstream's priorities: dstnat = -100, srcnat = 100, filter checks at dstnat - 10 (they see the
+ * service address), and filter-output-post-dnat at dstnat + 10 (it sees where DNAT sent a packet).
+ */
 const DSTNAT = -100;
 const SRCNAT = 100;
 const FILTER_CHECK = DSTNAT - 10;
+const FILTER_POST_DNAT = DSTNAT + 10;
 
 function set(f: IPFamily, name: string, rest: Omit<NftSet, 'family' | 'table' | 'name'>): NftSet {
   return { family: nftFamily(f), table: TABLE, name, ...rest };
@@ -65,6 +69,7 @@ export function sharedSets(f: IPFamily): NftSet[] {
       keyLen: 2 * addrLen(f),
       comment: 'endpoint . endpoint: a pod reaching itself through a service',
     }),
+    set(f, SETS.clusterIPs, { keyType: a, keyLen: addrLen(f), comment: 'Active ClusterIPs' }),
   ];
 }
 
@@ -113,6 +118,15 @@ export function renderSkeleton(o: NftRenderOptions): Unit {
         rule([...nodePortMatch, ...loadPortKey(), lookup(R0, SETS.serviceNodePorts, { dreg: REG_VERDICT })]),
       ],
     },
+    {
+      // Upstream's cluster-ips-check: runs after DNAT, so a packet still addressed to a cluster IP
+      // matched no service port of it (a port no service uses) and is rejected at once rather
+      // than routed towards a VIP nothing answers on.
+      name: CHAINS.clusterIPsCheck,
+      rules: [
+        rule([loadAddr(f, 'daddr', R0), lookup(R0, SETS.clusterIPs), { type: 'reject', kind: 'icmp', code: f === 'IPv4' ? 3 : 4 }], 'Reject traffic to invalid ports of ClusterIPs'),
+      ],
+    },
     { name: CHAINS.rejectChain, rules: [rule([{ type: 'reject', kind: 'icmp', code: f === 'IPv4' ? 3 : 4 }], 'helper for @no-endpoint-services / @no-endpoint-nodeports')] },
     { name: CHAINS.serviceEndpointsCheck, rules: [rule([...loadDispatchKey(f), lookup(R0, SETS.noEndpointServices, { dreg: REG_VERDICT })])] },
     {
@@ -142,8 +156,9 @@ export function renderSkeleton(o: NftRenderOptions): Unit {
     ]),
     base(CHAINS.filterPrerouting, 'filter', 'prerouting', FILTER_CHECK, [jumpIfNew(CHAINS.firewallCheck)]),
     base(CHAINS.filterInput, 'filter', 'input', FILTER_CHECK, [jumpIfNew(CHAINS.nodeportEndpointsCheck), jumpIfNew(CHAINS.serviceEndpointsCheck)]),
-    base(CHAINS.filterForward, 'filter', 'forward', FILTER_CHECK, [jumpIfNew(CHAINS.serviceEndpointsCheck)]),
+    base(CHAINS.filterForward, 'filter', 'forward', FILTER_CHECK, [jumpIfNew(CHAINS.serviceEndpointsCheck), jumpIfNew(CHAINS.clusterIPsCheck)]),
     base(CHAINS.filterOutput, 'filter', 'output', FILTER_CHECK, [jumpIfNew(CHAINS.serviceEndpointsCheck), jumpIfNew(CHAINS.firewallCheck)]),
+    base(CHAINS.filterOutputPostDnat, 'filter', 'output', FILTER_POST_DNAT, [jumpIfNew(CHAINS.clusterIPsCheck)]),
   ];
   return { owner: SKELETON, chains, sets, shared: new Map(), noLocal: { internal: false, external: false } };
 }

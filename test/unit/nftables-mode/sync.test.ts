@@ -251,6 +251,6 @@ describe('nftables explain', () => {
     expect(chain).toMatch(/^service-[A-Z2-7]{8}-default\/web\/tcp\/p80$/);
     expect(rules.at(-1)).toContain('numgen random mod 3');
     expect(Object.values(f.maps)[0]!.sort()).toEqual(['0 : 198.18.1.1 . 8080', '1 : 198.18.1.2 . 8080', '2 : 198.18.1.3 . 8080']);
-    expect(f.sharedMapEntries['service-ips']).toEqual([`198.19.0.10 . 6 . 80 : goto ${chain}`]);
+    expect(f.sharedMapEntries['service-ips']).toEqual([`198.19.0.10 . tcp . 80 : goto ${chain}`]);
   });
 });
