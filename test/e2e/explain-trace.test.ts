@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, nsExec, requireRoot, tally, tcpHits, type Cluster } from './harness/index.js';
 import { DAEMON_ENTRY, METRICS_PORT, service, slice, startApi, startProxy, waitForTargets, type Proxy, type TestEnv } from './iptables-helpers.js';
+import { expectCleanExits, stopProxies } from './proofs/exit-codes.js';
 
 const WEB_IP = '198.19.0.60';
 const EMPTY_IP = '198.19.0.61';
@@ -35,9 +36,10 @@ describe.skipIf(!requireRoot())('explain and trace against a live daemon (iptabl
   });
 
   afterAll(async () => {
-    await proxy?.stop();
+    const stopped = await stopProxies(proxy ? [proxy] : []);
     await env?.close();
     await c?.destroy();
+    expectCleanExits(stopped);
   });
 
   it('explain shows VIPs, every endpoint with its state, and the programmed chains', async () => {
