@@ -19,6 +19,9 @@ export function localAddresses(): string[] {
 /**
  * Pure: which local addresses accept NodePorts. Empty selection or 'all' → 'all' (match any local
  * destination); 'primary' → the node's primary addresses; otherwise the addresses inside the CIDRs.
+ * As upstream (NewNodePortAddresses), only the CIDRs of `family` count, and a selection naming
+ * none of that family (`--nodeport-addresses=198.18.0.0/24` on a dual-stack node) means every
+ * address of the family: the flag never turns a family's NodePorts off.
  */
 export function selectNodePortAddresses(
   selection: readonly string[],
@@ -31,7 +34,8 @@ export function selectNodePortAddresses(
   for (const s of selection) {
     if (s === 'primary') primary.filter((ip) => ipFamily(ip) === family).forEach((ip) => picked.add(ip));
   }
-  const cidrs = selection.filter((s) => s !== 'primary');
+  const cidrs = selection.filter((s) => s !== 'primary' && ipFamily(s.split('/')[0] ?? '') === family);
+  if (cidrs.length === 0 && !selection.includes('primary')) return 'all';
   for (const ip of local) if (ipFamily(ip) === family && cidrsContain(cidrs, ip)) picked.add(ip);
   return [...picked].sort();
 }

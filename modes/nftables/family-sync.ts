@@ -185,9 +185,12 @@ export class NftFamilySync {
     let bytes = 0;
     let kernelMs = 0;
     if (batches.length > 1) this.log.v(2, 'nftables sync split into several transactions', { family: this.family, transactions: batches.length });
-    for (const b of batches) {
+    for (const [i, b] of batches.entries()) {
       const res = await this.client.commit(b);
       applyOps(view, b, res.handles);
+      // One line per committed part of a multi-part sync: where a crash left the table is then
+      // visible in the log (and a test can kill the daemon exactly between two parts).
+      if (batches.length > 1) this.log.v(4, 'nftables transaction committed', { family: this.family, transaction: i + 1, of: batches.length, ops: b.length });
       ops += b.length;
       bytes += res.bytes;
       kernelMs += res.kernelMs;

@@ -8,6 +8,7 @@ import { BALANCE_ALPHA, chiSquareTest, describeChiSquare } from '../support/chi-
 import { createCluster, nsExec, requireRoot, tally, tcpHits, type Cluster } from './harness/index.js';
 import { DAEMON_ENTRY, METRICS_PORT, service, slice, startApi, startProxy, type Proxy, type TestEnv } from './iptables-helpers.js';
 import { E2E_MODES, modeOps } from './mode-helpers.js';
+import { expectCleanExits, stopProxies } from './proofs/exit-codes.js';
 
 const WEB_IP = '198.19.0.60';
 const EMPTY_IP = '198.19.0.61';
@@ -56,9 +57,10 @@ describe.skipIf(!requireRoot()).each(E2E_MODES)('explain and trace against a liv
   });
 
   afterAll(async () => {
-    await proxy?.stop();
+    const stopped = await stopProxies(proxy ? [proxy] : []);
     await env?.close();
     await c?.destroy();
+    expectCleanExits(stopped);
   });
 
   it('explain shows VIPs, every endpoint with its state, and the programmed chains', async () => {

@@ -91,10 +91,12 @@ describe.skipIf(!requireRoot())('userspace mode (real iptables in a namespace)',
   });
 
   afterAll(async () => {
-    await proxy?.stop();
+    const code = await proxy?.stop();
     await sink?.stop();
     await env?.close();
     await c?.destroy();
+    // A clean SIGTERM shutdown (exit 0) is part of the daemon's contract in every mode.
+    if (proxy) expect(code, `userspace daemon exited ${code} after SIGTERM`).toBe(0);
   });
 
   const dump = async (): Promise<string> => `portal rules:\n${await portalRules(nodeA().ns)}\ndaemon log tail:\n${proxy.daemon.logs().split('\n').slice(-30).join('\n')}`;

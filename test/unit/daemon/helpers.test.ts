@@ -20,6 +20,12 @@ describe('selectNodePortAddresses', () => {
     expect(selectNodePortAddresses(['198.18.0.0/24', '2001:db8::/64'], local, [], 'IPv4')).toEqual(['198.18.0.1']);
     expect(selectNodePortAddresses(['198.18.0.0/24', '2001:db8::/64'], local, [], 'IPv6')).toEqual(['2001:db8::1']);
   });
+  it('a selection without a CIDR of the family means every address of that family (upstream)', () => {
+    expect(selectNodePortAddresses(['198.18.0.0/24'], local, [], 'IPv6')).toBe('all');
+    expect(selectNodePortAddresses(['2001:db8::/64'], local, [], 'IPv4')).toBe('all');
+    // "primary" names both families: never widened.
+    expect(selectNodePortAddresses(['primary'], local, ['198.18.0.1'], 'IPv6')).toEqual([]);
+  });
   it('"primary" picks the node primary addresses', () => {
     expect(selectNodePortAddresses(['primary'], local, ['198.18.0.1', '2001:db8::1'], 'IPv4')).toEqual(['198.18.0.1']);
   });
