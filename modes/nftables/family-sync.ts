@@ -34,6 +34,8 @@ export interface NftSyncResult {
   readonly ops: number;
   readonly bytes: number;
   readonly kernelMs: number;
+  /** Time inside the dump of our table (a full sync's read of the kernel's state). */
+  readonly dumpMs: number;
   readonly transactions: number;
   readonly servicesChanged: number;
   readonly tableMissing: boolean;
@@ -82,7 +84,9 @@ export class NftFamilySync {
 
   async full(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
     this.consistent = false;
+    const d0 = performance.now();
     const dump = await this.client.dumpTable(this.nfamily, TABLE);
+    const dumpMs = performance.now() - d0;
     const tableMissing = dump === undefined;
     if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
     const prev = dump ? viewFromDump(dump) : emptyView();
@@ -130,7 +134,7 @@ export class NftFamilySync {
     this.fingerprint = nftOptionsFingerprint(o);
     this.consistent = true;
     // Service port groups with something to do (the skeleton's and the removals' excluded).
-    return { full: true, ...r, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
+    return { full: true, ...r, dumpMs, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
   }
 
   /**
@@ -188,7 +192,7 @@ export class NftFamilySync {
       this.consistent = false; // until every batch is known to have succeeded
       const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
       this.consistent = true;
-      return { full: false, ...r, servicesChanged: rerendered, tableMissing: false };
+      return { full: false, ...r, dumpMs: 0, servicesChanged: rerendered, tableMissing: false };
     } catch (e) {
       // The next (full) sync rebuilds the record and the index from a dump.
       this.consistent = false;
@@ -201,7 +205,7 @@ export class NftFamilySync {
     if (u.noLocal.external) this.noLocal.external += by;
   }
 
-  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Omit<NftSyncResult, 'full' | 'servicesChanged' | 'tableMissing'>> {
+  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Omit<NftSyncResult, 'full' | 'servicesChanged' | 'tableMissing' | 'dumpMs'>> {
     let ops = 0;
     let bytes = 0;
     let kernelMs = 0;
