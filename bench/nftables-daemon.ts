@@ -117,6 +117,8 @@ interface NftInProcess {
   readonly client: EncodeOnlyClient;
 }
 
+export { nftInProcess as nftInProcessForProbe };
+
 function nftInProcess(): NftInProcess {
   const { config } = loadConfig(nftFlags(1000));
   const client = new EncodeOnlyClient();
