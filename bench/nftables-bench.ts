@@ -55,6 +55,7 @@ class CountingClient implements NftClient {
       this.dumpMs += performance.now() - t0;
     }
   };
+  quietEpoch = (): Promise<number> => this.inner.quietEpoch!();
   close = (): Promise<void> => this.inner.close();
 }
 

@@ -36,10 +36,23 @@ export interface NftSyncResult {
   readonly kernelMs: number;
   /** Time inside the dump of our table (a full sync's read of the kernel's state). */
   readonly dumpMs: number;
+  /** Table dumps made (0 when a full sync could trust its record: see full()). */
+  readonly dumps: number;
   readonly transactions: number;
   readonly servicesChanged: number;
   readonly tableMissing: boolean;
 }
+
+interface Committed {
+  readonly ops: number;
+  readonly bytes: number;
+  readonly kernelMs: number;
+  readonly transactions: number;
+  /** The client's epoch after each commit (see NftFamilySync.cleanEpoch). */
+  readonly epochs: readonly (number | undefined)[];
+}
+
+const counts = ({ epochs: _e, ...c }: Committed): Omit<Committed, 'epochs'> => c;
 
 export class NftFamilySync {
   readonly nfamily: NftFamily;
@@ -49,6 +62,12 @@ export class NftFamilySync {
   private shared = new SharedIndex();
   private fingerprint = '';
   private consistent = false;
+  /**
+   * The client's quietEpoch() at which the record was last known to equal the kernel's table
+   * (undefined: not known). While the epoch stays there, nothing but our own commits changed the
+   * ruleset, so a periodic full sync compares with the record instead of dumping the table.
+   */
+  private cleanEpoch: number | undefined;
   /** Service ports with no local endpoints, kept per change (no walk over all units per sync). */
   private noLocal = { internal: 0, external: 0 };
 
@@ -83,14 +102,20 @@ export class NftFamilySync {
   }
 
   async full(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
-    this.consistent = false;
-    const d0 = performance.now();
-    const dump = await this.client.dumpTable(this.nfamily, TABLE);
-    const dumpMs = performance.now() - d0;
-    const tableMissing = dump === undefined;
-    if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
-    const prev = dump ? viewFromDump(dump) : emptyView();
     const reuse = nftOptionsFingerprint(o) === this.fingerprint;
+    const epoch = await this.client.quietEpoch?.();
+    // The record is exact and nobody else committed anything since it was: no dump needed (at
+    // 10,000 services the dump is one request per endpoint map, seconds of kernel time).
+    const trust = this.consistent && reuse && epoch !== undefined && epoch === this.cleanEpoch;
+    this.consistent = false;
+    this.cleanEpoch = undefined;
+    const d0 = performance.now();
+    // Affinity sets are filled by the packet path and never compared: their elements stay unread.
+    const dump = trust ? undefined : await this.client.dumpTable(this.nfamily, TABLE, { skipElementsOf: (s) => s.dynamic === true });
+    const dumpMs = performance.now() - d0;
+    const tableMissing = !trust && dump === undefined;
+    if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
+    const prev = trust ? this.view : dump ? viewFromDump(dump) : emptyView();
     const skeleton = renderSkeleton(o);
     const next = new Map<string, Rendered>();
     for (const key of state.services.keys()) next.set(key, this.render(state, key, o, reuse)!);
@@ -127,6 +152,7 @@ export class NftFamilySync {
 
     const r = await this.commitAll(prev, packGroups(groups, this.batchOps));
     this.view = prev;
+    if (epoch !== undefined && r.epochs.every((e) => e === epoch)) this.cleanEpoch = epoch;
     this.units = next;
     this.noLocal = { internal: 0, external: 0 };
     for (const u of units) this.countNoLocal(u, 1);
@@ -134,7 +160,7 @@ export class NftFamilySync {
     this.fingerprint = nftOptionsFingerprint(o);
     this.consistent = true;
     // Service port groups with something to do (the skeleton's and the removals' excluded).
-    return { full: true, ...r, dumpMs, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
+    return { full: true, ...counts(r), dumpMs, dumps: trust ? 0 : 1, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
   }
 
   /**
@@ -192,10 +218,12 @@ export class NftFamilySync {
       this.consistent = false; // until every batch is known to have succeeded
       const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
       this.consistent = true;
-      return { full: false, ...r, dumpMs: 0, servicesChanged: rerendered, tableMissing: false };
+      if (r.epochs.some((e) => e !== this.cleanEpoch)) this.cleanEpoch = undefined;
+      return { full: false, ...counts(r), dumpMs: 0, dumps: 0, servicesChanged: rerendered, tableMissing: false };
     } catch (e) {
       // The next (full) sync rebuilds the record and the index from a dump.
       this.consistent = false;
+      this.cleanEpoch = undefined;
       throw e;
     }
   }
@@ -205,10 +233,11 @@ export class NftFamilySync {
     if (u.noLocal.external) this.noLocal.external += by;
   }
 
-  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Omit<NftSyncResult, 'full' | 'servicesChanged' | 'tableMissing' | 'dumpMs'>> {
+  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Committed> {
     let ops = 0;
     let bytes = 0;
     let kernelMs = 0;
+    const epochs: (number | undefined)[] = [];
     if (batches.length > 1) this.log.v(2, 'nftables sync split into several transactions', { family: this.family, transactions: batches.length });
     for (const b of batches) {
       const res = await this.client.commit(b);
@@ -216,8 +245,9 @@ export class NftFamilySync {
       ops += b.length;
       bytes += res.bytes;
       kernelMs += res.kernelMs;
+      epochs.push(res.epoch);
     }
-    return { ops, bytes, kernelMs, transactions: batches.length };
+    return { ops, bytes, kernelMs, transactions: batches.length, epochs };
   }
 
   /** Counts for metrics (O(1): kept up to date by every committed batch and rendered change). */
