@@ -117,8 +117,6 @@ interface NftInProcess {
   readonly client: EncodeOnlyClient;
 }
 
-export { nftInProcess as nftInProcessForProbe };
-
 function nftInProcess(): NftInProcess {
   const { config } = loadConfig(nftFlags(1000));
   const client = new EncodeOnlyClient();
