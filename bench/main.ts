@@ -1,10 +1,10 @@
 // Benchmark runner for issue "Performance at cluster scale" (not part of the test suite).
 //
-//   npm run build && npm run bench                      # ~10 min: sizes 1,000 / 5,000 / 10,000
+//   npm run build && npm run bench                      # sizes 1,000 / 5,000 / 10,000, iptables then nftables mode
 //   node dist/bench/main.js --quick                     # ~1 min smoke run at 1,000 services
 //   node dist/bench/main.js --only render --sizes 10000 # one benchmark
 //
-// Options: --quick, --only <render|startup|sync|latency|memory|restore>[,...] (repeatable),
+// Options: --quick, --only <render|startup|sync|latency|memory|restore|nftables|userspace>[,...] (repeatable),
 // --sizes 1000,5000,10000, --endpoints 10, --seed 1, --min-sync-period 1000 (ms),
 // --reps N (single-change repetitions), --latency-changes N, --churn-changes N,
 // --first-sync-timeout S (give up on a size, and larger ones, when its first sync takes longer).
@@ -16,12 +16,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { FirstSyncTimeout, runDaemonBench, type DaemonSizeResult } from './daemon-bench.js';
+import { NftFirstSyncTimeout, runNftDaemonBench, type NftDaemonSizeResult } from './nftables-daemon.js';
 import { DIST_ROOT, REPO_ROOT } from './netns.js';
 import { runRenderBench, type RenderResult } from './render-bench.js';
 import { renderMarkdown } from './report.js';
 import { runUserspaceBench, type UserspaceBenchJson } from './userspace.js';
 
-export const BENCHMARKS = ['render', 'startup', 'sync', 'latency', 'memory', 'restore', 'userspace'] as const;
+export const BENCHMARKS = ['render', 'startup', 'sync', 'latency', 'memory', 'restore', 'nftables', 'userspace'] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 export interface BenchSettings {
@@ -45,6 +46,8 @@ export interface BenchResults {
   readonly elapsedSeconds: number;
   readonly render?: RenderResult;
   readonly daemon: readonly DaemonSizeResult[];
+  /** nftables mode's daemon at the same sizes (bench/nftables-daemon.ts). */
+  readonly nftables: readonly NftDaemonSizeResult[];
   readonly userspace?: UserspaceBenchJson;
   readonly skipped: readonly string[];
   readonly errors: readonly string[];
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
   const errors: string[] = [];
   let render: RenderResult | undefined;
   const daemon: DaemonSizeResult[] = [];
+  const nftables: NftDaemonSizeResult[] = [];
 
   if (want('render')) {
     log(`render: in-process render+diff at ${s.renderSize} x ${s.endpoints}`);
@@ -189,6 +193,39 @@ async function main(): Promise<void> {
     }
   }
 
+  if (want('nftables')) {
+    if (process.getuid?.() !== 0) {
+      skipped.push('nftables daemon benchmark: needs root for network namespaces');
+    } else {
+      const sizes = [...s.sizes].sort((a, b) => a - b);
+      for (const size of sizes) {
+        log(`nftables daemon benchmark at ${size} services`);
+        try {
+          nftables.push(
+            await runNftDaemonBench({
+              size,
+              endpoints: s.endpoints,
+              seed: s.seed,
+              minSyncMs: s.minSyncMs,
+              reps: s.reps,
+              latencyChanges: size === sizes.at(-1) ? s.latencyChanges : 0,
+              firstSyncTimeoutMs: s.firstSyncTimeoutMs,
+              log,
+            }),
+          );
+        } catch (e) {
+          errors.push(`nftables daemon at ${size}: ${e instanceof Error ? e.message : String(e)}`);
+          log(`  FAILED: ${e instanceof Error ? e.message : String(e)}`);
+          if (e instanceof NftFirstSyncTimeout) {
+            const rest = sizes.filter((x) => x > size);
+            if (rest.length) skipped.push(`nftables sizes ${rest.join(', ')}: a smaller size already exceeded the first-sync budget`);
+            break;
+          }
+        }
+      }
+    }
+  }
+
   let userspace: { markdown: string; json: UserspaceBenchJson } | undefined;
   if (want('userspace')) {
     log('userspace: direct vs this proxy vs HAProxy on loopback');
@@ -206,6 +243,7 @@ async function main(): Promise<void> {
     elapsedSeconds: Math.round((Date.now() - t0) / 1000),
     ...(render ? { render } : {}),
     daemon,
+    nftables,
     ...(userspace ? { userspace: userspace.json } : {}),
     skipped,
     errors,

@@ -24,6 +24,8 @@ interface Measure {
   readonly bytes: number;
   readonly ops: number;
   readonly transactions: number;
+  /** Time inside the table dump (kernel work too) of a full sync. */
+  readonly dumpMs: number;
 }
 
 /** Wraps the client to add up what each sync sends. */
@@ -34,7 +36,7 @@ class CountingClient implements NftClient {
   transactions = 0;
   constructor(private readonly inner: NftClient) {}
   reset(): void {
-    this.kernelMs = this.bytes = this.ops = this.transactions = 0;
+    this.kernelMs = this.bytes = this.ops = this.transactions = this.dumpMs = 0;
   }
   async commit(ops: readonly NftOp[]): Promise<CommitResult> {
     const r = await this.inner.commit(ops);
@@ -44,7 +46,16 @@ class CountingClient implements NftClient {
     this.transactions++;
     return r;
   }
-  dumpTable: NftClient['dumpTable'] = (f, n) => this.inner.dumpTable(f, n);
+  dumpMs = 0;
+  dumpTable: NftClient['dumpTable'] = async (f, n) => {
+    const t0 = performance.now();
+    try {
+      return await this.inner.dumpTable(f, n);
+    } finally {
+      this.dumpMs += performance.now() - t0;
+    }
+  };
+  quietEpoch = (): Promise<number> => this.inner.quietEpoch!();
   close = (): Promise<void> => this.inner.close();
 }
 
@@ -72,7 +83,7 @@ async function runSize(services: number, endpoints: number, reps: number): Promi
     const t0 = performance.now();
     const snap = store.snapshot();
     await dp.sync({ state: snap.state, changes: snap.changes, full });
-    return { ms: performance.now() - t0, kernelMs: client.kernelMs, bytes: client.bytes, ops: client.ops, transactions: client.transactions };
+    return { ms: performance.now() - t0, kernelMs: client.kernelMs, bytes: client.bytes, ops: client.ops, transactions: client.transactions, dumpMs: client.dumpMs };
   };
   const first = await sync(true);
   const pick = (xs: Measure[]): Measure => {
@@ -82,7 +93,7 @@ async function runSize(services: number, endpoints: number, reps: number): Promi
   const epChange: Measure[] = [];
   for (let r = 0; r < reps; r++) {
     const s = cluster.services[(r * 7919) % services]!;
-    applyObjects(store, [{ kind: 'upsert', obj: sliceFor(s.name, [...s.endpoints, extraEndpoint(r)]) }]);
+    applyObjects(store, [{ kind: 'upsert', obj: sliceFor(s.name, [...s.endpoints, extraEndpoint(r, 0)]) }]);
     epChange.push(await sync(false));
     applyObjects(store, [{ kind: 'upsert', obj: s.slice }]);
     await sync(false);
@@ -98,7 +109,7 @@ async function runSize(services: number, endpoints: number, reps: number): Promi
   }
   for (let i = 0; i < 100; i++) {
     const s = cluster.services[(i * 104729) % services]!;
-    applyObjects(store, [{ kind: 'upsert', obj: sliceFor(s.name, [...s.endpoints, extraEndpoint(1000 + i)]) }]);
+    applyObjects(store, [{ kind: 'upsert', obj: sliceFor(s.name, [...s.endpoints, extraEndpoint(1000 + i, 0)]) }]);
   }
   const hundred = await sync(false);
   const resync = await sync(true);
@@ -109,7 +120,7 @@ async function runSize(services: number, endpoints: number, reps: number): Promi
 
 function fmt(m: Measure | number): string {
   if (typeof m === 'number') return `${m.toFixed(0)} MB`;
-  return `${m.ms.toFixed(1)} ms (kernel ${m.kernelMs.toFixed(1)} ms), ${m.ops} ops, ${(m.bytes / 1024).toFixed(1)} KB, ${m.transactions} txn`;
+  return `${m.ms.toFixed(1)} ms (kernel ${m.kernelMs.toFixed(1)} ms${m.dumpMs ? `, dump ${m.dumpMs.toFixed(1)} ms` : ''}), ${m.ops} ops, ${(m.bytes / 1024).toFixed(1)} KB, ${m.transactions} txn`;
 }
 
 async function inner(argv: string[]): Promise<void> {

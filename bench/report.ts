@@ -22,7 +22,7 @@ export function renderMarkdown(r: BenchResults): string {
       `${r.environment['iptables']}, load average at start ${r.environment['loadavgAtStart']}. Code: \`${r.environment['dist']}\`. Took ${r.elapsedSeconds} s.\n`,
   );
 
-  const targets = targetRows(r);
+  const targets = [...targetRows(r), ...nftTargetRows(r)];
   if (targets.length) {
     out.push('### Targets\n');
     out.push(table(['Target', 'Measured', 'Verdict'], targets));
@@ -116,6 +116,8 @@ export function renderMarkdown(r: BenchResults): string {
     }
   }
 
+  out.push(...nftablesSection(r));
+
   if (r.render) {
     const x = r.render;
     out.push(`### In-process render (${fmtCount(x.services)} × ${x.endpointsPerService}, no kernel)\n`);
@@ -168,6 +170,122 @@ function targetRows(r: BenchResults): string[][] {
     const m = mem.memory;
     rows.push([`RSS ≤ 250 MB (max over the run, ${fmtCount(mem.services)} services)`, `${(m.rssMax / 1e6).toFixed(0)} MB`, verdict(m.rssMax <= 250e6)]);
     rows.push([`RSS stable ±10% over ${fmtCount(m.changes)} changes`, `${m.rssChangePct >= 0 ? '+' : ''}${m.rssChangePct.toFixed(1)}%`, verdict(Math.abs(m.rssChangePct) <= 10)]);
+  }
+  return rows;
+}
+
+const kern = (ms: number, kernelMs: number, dumpMs = 0): string =>
+  `${fmtMs(ms)} (kernel ${fmtMs(kernelMs)}${dumpMs ? `, dump ${fmtMs(dumpMs)}` : ''})`;
+
+/** nftables mode's daemon rows (bench/nftables-daemon.ts), beside iptables mode's at the same sizes. */
+function nftablesSection(r: BenchResults): string[] {
+  const nft = r.nftables ?? [];
+  if (!nft.length) return [];
+  const out: string[] = [];
+  const ipt = (n: number): BenchResults['daemon'][number] | undefined => r.daemon.find((d) => d.services === n);
+  out.push('### nftables mode: daemon start → first full sync, beside iptables mode\n');
+  out.push(
+    'The daemon with `--mode=nftables` (IPv4 here, as iptables rows are both families), same cluster, same apiserver. ' +
+      'Kernel = time inside the netlink commits (send → last ACK), dump = time inside the dump of our table; both from the daemon\'s own sync log. ' +
+      'In-process: the same sync with a client that encodes every batch and sends nothing (our work alone).\n',
+  );
+  out.push(
+    table(
+      ['Services', 'Spawn → synced', 'First sync', 'in-process', 'Ops / txn', 'Sent', 'iptables first sync', 'nft / iptables', 'RSS nft', 'RSS iptables'],
+      nft.map((d) => {
+        const i = ipt(d.services);
+        const f = d.firstSync;
+        return [
+          fmtCount(d.services),
+          fmtMs(f.spawnToSyncedMs),
+          kern(f.ms, f.kernelMs, f.dumpMs),
+          fmtMs(f.inProcessMs),
+          `${fmtCount(f.ops)} / ${f.transactions}`,
+          fmtBytes(f.bytes),
+          i ? fmtMs(i.startup.firstSyncMs) : '–',
+          i ? (f.ms / i.startup.firstSyncMs).toFixed(2) : '–',
+          `${(d.rssBytes / MiB).toFixed(0)} MiB${d.rssAfterOpsBytes ? ` (${(d.rssAfterOpsBytes / MiB).toFixed(0)} after changes)` : ''}`,
+          i ? `${(i.startup.rssBytes / MiB).toFixed(0)} MiB` : '–',
+        ];
+      }),
+    ),
+  );
+  const rows: string[][] = [];
+  for (const name of OP_NAMES) {
+    for (const d of nft) {
+      const o = d.ops?.[name];
+      if (!o) continue;
+      rows.push([
+        name,
+        fmtCount(d.services),
+        `${kern(o.ms, o.kernelMs)}${o.syncs !== 1 ? ` (${o.syncs} syncs)` : ''}${o.full ? ' FULL' : ''}`,
+        `${fmtCount(o.ops)} / ${fmtBytes(o.bytes)}`,
+        fmtMs(o.inProcessMs),
+        fmtBytes(o.inProcessBytes),
+        ipt(d.services)?.ops?.[name] ? fmtMs(ipt(d.services)!.ops![name]!.syncMs) : '–',
+      ]);
+    }
+  }
+  if (rows.length) {
+    out.push('### nftables mode: single changes\n');
+    out.push(`Median of ${r.settings.reps} repetition(s); the daemon's sync duration (summed over the syncs a change caused) with its kernel share; ops and bytes sent to the kernel.\n`);
+    out.push(table(['Change', 'Services', 'Sync (kernel)', 'Ops / sent', 'In-process', 'In-process bytes', 'iptables sync'], rows));
+  }
+  for (const d of nft) {
+    if (!d.latency) continue;
+    const l = d.latency;
+    out.push(`### nftables mode: network programming latency (${fmtCount(d.services)} services)\n`);
+    out.push(`apiserver write of an EndpointSlice with one new endpoint → the daemon's log line of the sync that programmed it (its netlink commit acknowledged); ${l.changes} changes, each 0–300 ms after the previous one landed.\n`);
+    out.push(table(['p50', 'p90', 'p99', 'max', 'min-sync-period'], [[fmtMs(l.p50), fmtMs(l.p90), fmtMs(l.p99), fmtMs(l.max), fmtMs(l.minSyncMs)]]));
+  }
+  return out;
+}
+
+/** Issue #13's targets (at the largest nftables size) and issue #18's rule for nftables. */
+function nftTargetRows(r: BenchResults): string[][] {
+  const nft = [...(r.nftables ?? [])].sort((a, b) => a.services - b.services);
+  const big = nft.at(-1);
+  if (!big) return [];
+  const rows: string[][] = [];
+  const at = ` at ${fmtCount(big.services)}`;
+  const ops = big.ops ?? {};
+  const ep = [ops['endpoint add'], ops['endpoint remove']].filter((x) => x !== undefined);
+  if (ep.length) {
+    const worst = ep.reduce((a, b) => (b.ms > a.ms ? b : a));
+    rows.push([`nftables: one endpoint change${at} ≤ 10 ms`, kern(worst.ms, worst.kernelMs), verdict(worst.ms <= 10)]);
+    const bytes = Math.max(...ep.map((o) => o.bytes));
+    rows.push([`nftables: one endpoint change${at} ≤ 2 KB sent`, fmtBytes(bytes), verdict(bytes <= 2048)]);
+  }
+  const svc = [ops['service add'], ops['service remove']].filter((x) => x !== undefined);
+  if (svc.length) {
+    const worst = svc.reduce((a, b) => (b.ms > a.ms ? b : a));
+    rows.push([`nftables: a service added/removed${at} ≤ 10 ms`, kern(worst.ms, worst.kernelMs), verdict(worst.ms <= 10)]);
+  }
+  const h = ops['100 endpoint changes'];
+  if (h) rows.push([`nftables: 100 endpoint changes in one sync${at} ≤ 50 ms`, `${kern(h.ms, h.kernelMs)}${h.syncs !== 1 ? ` in ${h.syncs} syncs` : ''}`, verdict(h.syncs === 1 ? h.ms <= 50 : undefined)]);
+  const ipt = r.daemon.find((d) => d.services === big.services);
+  const f = big.firstSync;
+  rows.push([
+    `nftables: first full sync${at} ≤ 0.7 × iptables mode's`,
+    ipt ? `${kern(f.ms, f.kernelMs, f.dumpMs)} vs ${fmtMs(ipt.startup.firstSyncMs)} = ${(f.ms / ipt.startup.firstSyncMs).toFixed(2)}×` : kern(f.ms, f.kernelMs, f.dumpMs),
+    verdict(ipt ? f.ms <= 0.7 * ipt.startup.firstSyncMs : undefined),
+  ]);
+  const lat = nft.find((d) => d.latency)?.latency;
+  if (lat) rows.push([`nftables: network programming p99 ≤ min-sync-period + 50 ms (${fmtMs(lat.minSyncMs + 50)})`, fmtMs(lat.p99), verdict(lat.p99 <= lat.minSyncMs + 50)]);
+  rows.push([
+    `nftables: RSS${at} no higher than iptables mode's`,
+    `${(big.rssBytes / MiB).toFixed(0)} MiB vs ${ipt ? `${(ipt.startup.rssBytes / MiB).toFixed(0)} MiB` : '–'}`,
+    verdict(ipt ? big.rssBytes <= ipt.startup.rssBytes : undefined),
+  ]);
+  // Issue #18: one endpoint change's own work ≤ 1 ms, flat across sizes.
+  const own = nft.map((d) => ({ n: d.services, ms: d.ops?.['endpoint add']?.inProcessMs })).filter((x): x is { n: number; ms: number } => x.ms !== undefined);
+  if (own.length) {
+    const worst = Math.max(...own.map((x) => x.ms));
+    rows.push([
+      'nftables: one endpoint change, own work (in-process) ≤ 1 ms at every size (issue #18)',
+      own.map((x) => `${fmtCount(x.n)}: ${fmtMs(x.ms)}`).join(', '),
+      verdict(worst <= 1),
+    ]);
   }
   return rows;
 }

@@ -101,6 +101,8 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
           ops: sum((r) => r.ops),
           bytes: sum((r) => r.bytes),
           kernelMs: Math.round(sum((r) => r.kernelMs) * 1000) / 1000,
+          dumpMs: Math.round(sum((r) => r.dumpMs) * 1000) / 1000,
+          dumps: sum((r) => r.dumps),
           transactions: sum((r) => r.transactions),
           servicePortsChanged: sum((r) => r.servicesChanged),
           conntrackOps: ctOps.length,

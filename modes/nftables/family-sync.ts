@@ -34,10 +34,25 @@ export interface NftSyncResult {
   readonly ops: number;
   readonly bytes: number;
   readonly kernelMs: number;
+  /** Time inside the dump of our table (a full sync's read of the kernel's state). */
+  readonly dumpMs: number;
+  /** Table dumps made (0 when a full sync could trust its record: see full()). */
+  readonly dumps: number;
   readonly transactions: number;
   readonly servicesChanged: number;
   readonly tableMissing: boolean;
 }
+
+interface Committed {
+  readonly ops: number;
+  readonly bytes: number;
+  readonly kernelMs: number;
+  readonly transactions: number;
+  /** The client's epoch after each commit (see NftFamilySync.cleanEpoch). */
+  readonly epochs: readonly (number | undefined)[];
+}
+
+const counts = ({ epochs: _e, ...c }: Committed): Omit<Committed, 'epochs'> => c;
 
 export class NftFamilySync {
   readonly nfamily: NftFamily;
@@ -47,6 +62,14 @@ export class NftFamilySync {
   private shared = new SharedIndex();
   private fingerprint = '';
   private consistent = false;
+  /**
+   * The client's quietEpoch() at which the record was last known to equal the kernel's table
+   * (undefined: not known). While the epoch stays there, nothing but our own commits changed the
+   * ruleset, so a periodic full sync compares with the record instead of dumping the table.
+   */
+  private cleanEpoch: number | undefined;
+  /** Service ports with no local endpoints, kept per change (no walk over all units per sync). */
+  private noLocal = { internal: 0, external: 0 };
 
   constructor(
     readonly family: IPFamily,
@@ -79,12 +102,20 @@ export class NftFamilySync {
   }
 
   async full(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
-    this.consistent = false;
-    const dump = await this.client.dumpTable(this.nfamily, TABLE);
-    const tableMissing = dump === undefined;
-    if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
-    const prev = dump ? viewFromDump(dump) : emptyView();
     const reuse = nftOptionsFingerprint(o) === this.fingerprint;
+    const epoch = await this.client.quietEpoch?.();
+    // The record is exact and nobody else committed anything since it was: no dump needed (at
+    // 10,000 services the dump is one request per endpoint map, seconds of kernel time).
+    const trust = this.consistent && reuse && epoch !== undefined && epoch === this.cleanEpoch;
+    this.consistent = false;
+    this.cleanEpoch = undefined;
+    const d0 = performance.now();
+    // Affinity sets are filled by the packet path and never compared: their elements stay unread.
+    const dump = trust ? undefined : await this.client.dumpTable(this.nfamily, TABLE, { skipElementsOf: (s) => s.dynamic === true });
+    const dumpMs = performance.now() - d0;
+    const tableMissing = !trust && dump === undefined;
+    if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
+    const prev = trust ? this.view : dump ? viewFromDump(dump) : emptyView();
     const skeleton = renderSkeleton(o);
     const next = new Map<string, Rendered>();
     for (const key of state.services.keys()) next.set(key, this.render(state, key, o, reuse)!);
@@ -96,7 +127,12 @@ export class NftFamilySync {
     const first: NftOp[] = tableMissing ? [{ op: 'add-table', table: { family: this.nfamily, name: TABLE } }] : [];
     first.push(...planUnit(this.nfamily, prev, skeleton));
     // A re-created shared set comes back empty: every element must be added again.
-    for (const op of first) if (op.op === 'delete-set') prev.sets.get(op.set.name)?.elements.clear();
+    for (const op of first) {
+      const gone = op.op === 'delete-set' ? prev.sets.get(op.set.name) : undefined;
+      if (!gone) continue;
+      prev.counts.elements -= gone.elements.size;
+      gone.elements.clear();
+    }
     groups.push(first);
     const touched = new Map<string, Set<string>>();
     for (const set of SHARED_SETS) {
@@ -116,17 +152,24 @@ export class NftFamilySync {
 
     const r = await this.commitAll(prev, packGroups(groups, this.batchOps));
     this.view = prev;
+    if (epoch !== undefined && r.epochs.every((e) => e === epoch)) this.cleanEpoch = epoch;
     this.units = next;
+    this.noLocal = { internal: 0, external: 0 };
+    for (const u of units) this.countNoLocal(u, 1);
     this.shared = shared;
     this.fingerprint = nftOptionsFingerprint(o);
     this.consistent = true;
     // Service port groups with something to do (the skeleton's and the removals' excluded).
-    return { full: true, ...r, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
+    return { full: true, ...counts(r), dumpMs, dumps: trust ? 0 : 1, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
   }
 
+  /**
+   * Renders only the service ports in `changed` (the model's change set since the previous
+   * successful sync, failed syncs' changes included): nothing here walks all service ports, so
+   * one change costs the same at 1,000 and 50,000 services (issue #18).
+   */
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<NftSyncResult> {
     const groups: NftOp[][] = [];
-    const next = new Map(this.units);
     const shared = this.shared;
     const touched = new Map<string, Set<string>>();
     const touch = (u: Unit): void => {
@@ -141,16 +184,19 @@ export class NftFamilySync {
     const staleChains: string[] = [];
     const staleSets: string[] = [];
     let rerendered = 0;
-    for (const key of this.candidates(state, changed)) {
+    for (const key of changed) {
       const old = this.units.get(key);
       const r = this.render(state, key, o, true);
       if (r === old) continue;
       rerendered++;
-      if (r) next.set(key, r);
-      else next.delete(key);
+      // The render cache is updated in place: if the commit fails, the next sync is full, and a
+      // full sync plans against a dump of the table, reusing only renders of unchanged objects.
+      if (r) this.units.set(key, r);
+      else this.units.delete(key);
       if (old) {
         before.push(old.unit);
         touch(old.unit);
+        this.countNoLocal(old.unit, -1);
         const keepC = new Set(r?.unit.chains.map((c) => c.name));
         const keepS = new Set(r?.unit.sets.map((s) => s.set.name));
         staleChains.push(...old.unit.chains.map((c) => c.name).filter((c) => !keepC.has(c)));
@@ -159,6 +205,7 @@ export class NftFamilySync {
       if (r) {
         after.push(r.unit);
         touch(r.unit);
+        this.countNoLocal(r.unit, 1);
       }
     }
     // Updated before the commit: if it fails, the next (full) sync rebuilds the index anyway.
@@ -170,20 +217,27 @@ export class NftFamilySync {
       groups.push([...orphanDeletes, ...planRemovals(this.nfamily, this.view, staleChains, staleSets)]);
       this.consistent = false; // until every batch is known to have succeeded
       const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
-      this.units = next;
       this.consistent = true;
-      return { full: false, ...r, servicesChanged: rerendered, tableMissing: false };
+      if (r.epochs.some((e) => e !== this.cleanEpoch)) this.cleanEpoch = undefined;
+      return { full: false, ...counts(r), dumpMs: 0, dumps: 0, servicesChanged: rerendered, tableMissing: false };
     } catch (e) {
-      // Leave the record as it was; the next (full) sync rebuilds the index from scratch.
+      // The next (full) sync rebuilds the record and the index from a dump.
       this.consistent = false;
+      this.cleanEpoch = undefined;
       throw e;
     }
   }
 
-  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Omit<NftSyncResult, 'full' | 'servicesChanged' | 'tableMissing'>> {
+  private countNoLocal(u: Unit, by: 1 | -1): void {
+    if (u.noLocal.internal) this.noLocal.internal += by;
+    if (u.noLocal.external) this.noLocal.external += by;
+  }
+
+  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Committed> {
     let ops = 0;
     let bytes = 0;
     let kernelMs = 0;
+    const epochs: (number | undefined)[] = [];
     if (batches.length > 1) this.log.v(2, 'nftables sync split into several transactions', { family: this.family, transactions: batches.length });
     for (const [i, b] of batches.entries()) {
       const res = await this.client.commit(b);
@@ -194,34 +248,15 @@ export class NftFamilySync {
       ops += b.length;
       bytes += res.bytes;
       kernelMs += res.kernelMs;
+      epochs.push(res.epoch);
     }
-    return { ops, bytes, kernelMs, transactions: batches.length };
+    return { ops, bytes, kernelMs, transactions: batches.length, epochs };
   }
 
-  /** Changed keys plus any whose objects differ from the record (a cheap identity scan). */
-  private candidates(state: ProxyState, changed: ReadonlySet<string>): Set<string> {
-    const keys = new Set(changed);
-    for (const [key, sp] of state.services) {
-      const r = this.units.get(key);
-      if (!r || r.sp !== sp || r.eps !== (state.endpoints.get(key) ?? NO_ENDPOINTS)) keys.add(key);
-    }
-    for (const key of this.units.keys()) if (!state.services.has(key)) keys.add(key);
-    return keys;
-  }
-
-  /** Counts for metrics: chains/rules/elements in our table and no-local-endpoint services. */
+  /** Counts for metrics (O(1): kept up to date by every committed batch and rendered change). */
   totals(): { chains: number; rules: number; elements: number; noLocalInternal: number; noLocalExternal: number } {
-    let rules = 0;
-    let elements = 0;
-    for (const c of this.view.chains.values()) rules += c.rules.length;
-    for (const s of this.view.sets.values()) elements += s.elements.size;
-    let noLocalInternal = 0;
-    let noLocalExternal = 0;
-    for (const r of this.units.values()) {
-      if (r.unit.noLocal.internal) noLocalInternal++;
-      if (r.unit.noLocal.external) noLocalExternal++;
-    }
-    return { chains: this.view.chains.size, rules, elements, noLocalInternal, noLocalExternal };
+    const { rules, elements } = this.view.counts;
+    return { chains: this.view.chains.size, rules, elements, noLocalInternal: this.noLocal.internal, noLocalExternal: this.noLocal.external };
   }
 
   /** What was programmed for a service port: its unit and the shared elements it owns. */

@@ -73,6 +73,8 @@ function planRules(family: NftFamily, have: readonly NftRule[] | undefined, c: C
     exprs: r.exprs,
     ...(r.comment !== undefined ? { comment: r.comment } : {}),
   }));
+  // A new (or emptied) chain: nothing to compare, so no digests (a first sync's largest cost).
+  if (!have || have.length === 0) return want.map((r) => ({ op: 'add-rule', rule: r }));
   const wantD = want.map((r) => ruleDigest(r.exprs, r.comment));
   if (have && have.length === want.length && have.every((r, i) => ruleDigest(r.exprs, r.comment) === wantD[i])) return [];
   // Same number of rules, all with known handles: replace in place (one rule for a numgen change).

@@ -18,10 +18,15 @@ export interface SetState {
 export interface TableView {
   readonly chains: Map<string, ChainState>;
   readonly sets: Map<string, SetState>;
+  /**
+   * Rules and set elements held, kept up to date by applyOps so that the metrics after a partial
+   * sync cost O(1), not a walk over every chain and set (issue #18).
+   */
+  readonly counts: { rules: number; elements: number };
 }
 
 export function emptyView(): TableView {
-  return { chains: new Map(), sets: new Map() };
+  return { chains: new Map(), sets: new Map(), counts: { rules: 0, elements: 0 } };
 }
 
 /** The names nft gives anonymous sets (`__set%d`, `__map%d`); no kube-proxy names a set so. */
@@ -32,20 +37,28 @@ export function isAnonymousSetName(name: string): boolean {
 export function viewFromDump(d: NftTableDump): TableView {
   const v = emptyView();
   for (const c of d.chains) v.chains.set(c.name, { ...(c.base ? { base: c.base } : {}), rules: [] });
-  for (const r of d.rules) v.chains.get(r.chain)?.rules.push(r);
+  for (const r of d.rules) {
+    const c = v.chains.get(r.chain);
+    if (!c) continue;
+    c.rules.push(r);
+    v.counts.rules++;
+  }
   for (const s of d.sets) {
     // Anonymous sets (`__set0`, `__map0`: an inline `{ ... }` or `vmap { ... }` in a rule, as
     // upstream kube-proxy's numgen vmaps are) belong to the rule that binds them and go with it; an
     // explicit delete of one fails (ENOENT). We never create one, so they only appear when taking
     // over a table someone else wrote.
     if (isAnonymousSetName(s.name)) continue;
-    v.sets.set(s.name, { set: s, elements: new Map((d.elements.get(s.name) ?? []).map((e) => [elementKey(e), e])) });
+    const elements = new Map((d.elements.get(s.name) ?? []).map((e) => [elementKey(e), e]));
+    v.sets.set(s.name, { set: s, elements });
+    v.counts.elements += elements.size;
   }
   return v;
 }
 
 /** Apply a committed batch; `handles` are CommitResult.handles (the kernel's echo for added rules). */
 export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly (bigint | undefined)[]): void {
+  const n = v.counts;
   ops.forEach((op, i) => {
     switch (op.op) {
       case 'add-table':
@@ -53,21 +66,31 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'delete-table':
         v.chains.clear();
         v.sets.clear();
+        n.rules = n.elements = 0;
         return;
       case 'add-chain':
         if (!v.chains.has(op.chain.name)) v.chains.set(op.chain.name, { ...(op.chain.base ? { base: op.chain.base } : {}), rules: [] });
         return;
-      case 'delete-chain':
+      case 'delete-chain': {
+        const c = v.chains.get(op.chain.name);
+        if (c) n.rules -= c.rules.length;
         v.chains.delete(op.chain.name);
         return;
+      }
       case 'flush-chain': {
         const c = v.chains.get(op.chain.name);
-        if (c) c.rules = [];
+        if (c) {
+          n.rules -= c.rules.length;
+          c.rules = [];
+        }
         return;
       }
       case 'add-rule': {
         const h = handles[i];
-        v.chains.get(op.rule.chain)?.rules.push(h !== undefined ? { ...op.rule, handle: h } : op.rule);
+        const c = v.chains.get(op.rule.chain);
+        if (!c) return;
+        c.rules.push(h !== undefined ? { ...op.rule, handle: h } : op.rule);
+        n.rules++;
         return;
       }
       case 'replace-rule': {
@@ -77,26 +100,43 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       }
       case 'delete-rule': {
         const c = v.chains.get(op.rule.chain);
-        if (c) c.rules = c.rules.filter((r) => r.handle !== op.rule.handle);
+        if (!c) return;
+        const before = c.rules.length;
+        c.rules = c.rules.filter((r) => r.handle !== op.rule.handle);
+        n.rules -= before - c.rules.length;
         return;
       }
       case 'add-set':
         if (!v.sets.has(op.set.name)) v.sets.set(op.set.name, { set: op.set, elements: new Map() });
         return;
-      case 'delete-set':
+      case 'delete-set': {
+        const s = v.sets.get(op.set.name);
+        if (s) n.elements -= s.elements.size;
         v.sets.delete(op.set.name);
         return;
-      case 'flush-set':
-        v.sets.get(op.set.name)?.elements.clear();
+      }
+      case 'flush-set': {
+        const s = v.sets.get(op.set.name);
+        if (s) {
+          n.elements -= s.elements.size;
+          s.elements.clear();
+        }
         return;
+      }
       case 'add-elements': {
         const s = v.sets.get(op.set.name);
-        if (s) for (const e of op.elements) s.elements.set(elementKey(e), e);
+        if (!s) return;
+        for (const e of op.elements) {
+          const k = elementKey(e);
+          if (!s.elements.has(k)) n.elements++;
+          s.elements.set(k, e);
+        }
         return;
       }
       case 'delete-elements': {
         const s = v.sets.get(op.set.name);
-        if (s) for (const e of op.elements) s.elements.delete(elementKey(e));
+        if (!s) return;
+        for (const e of op.elements) if (s.elements.delete(elementKey(e))) n.elements--;
         return;
       }
     }

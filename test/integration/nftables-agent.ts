@@ -2,6 +2,7 @@
 // nftables dataplane on the real netlink client through a fixed series of syncs, printing each
 // sync's stats as one JSON line.
 
+import { execFileSync } from 'node:child_process';
 import { createNftablesDataplane } from '../../modes/nftables/dataplane.js';
 import { NftNetlinkClient } from '../../modes/nftables/netlink/client.js';
 import { silentLogger } from '../../proxy/log.js';
@@ -23,6 +24,7 @@ const dp = createNftablesDataplane({
 const steps = scenario();
 for (const s of steps) {
   try {
+    if (s.nft) execFileSync('nft', s.nft);
     const r = await dp.sync({ state: state(s.entries), changes: changes(s.changed, s.removed), full: s.full });
     process.stdout.write(JSON.stringify({ step: s.name, ok: true, full: r.full, stats: r.stats }) + '\n');
   } catch (e) {

@@ -48,6 +48,17 @@ describe.skipIf(!requireRoot())('nftables mode on the real kernel', () => {
     expect(out[4]!.stats!['ops']).toBe(0);
   });
 
+  it('a full sync trusts its record while only our commits moved the generation, and dumps (and repairs) after anyone else commits', () => {
+    const by = new Map(out.map((s) => [s.step, s.stats!]));
+    // Both families' resyncs: no dump, nothing sent.
+    for (const step of ['resync', 'final-resync', 'quiet-resync']) expect([step, by.get(step)!['dumps'], by.get(step)!['ops']]).toEqual([step, 0, 0]);
+    expect(by.get('first')!['dumps']).toBe(2);
+    // `nft flush chain` by another process: both tables dumped, the chain refilled.
+    expect(by.get('tampered-resync')!['dumps']).toBe(2);
+    expect(by.get('tampered-resync')!['ops']).toBeGreaterThan(0);
+    expect(nft('list', 'chain', 'ip', 'kube-proxy', 'services')).toContain('vmap @service-ips');
+  });
+
   it('one endpoint added: three ops, under 1 KB to the kernel', () => {
     expect(out[2]!.stats!['ops']).toBe(3);
     expect(out[2]!.stats!['bytes']).toBeLessThan(1024);

@@ -9,6 +9,8 @@ export interface Step {
   readonly full: boolean;
   readonly changed: string[];
   readonly removed: string[];
+  /** An `nft` command the agent runs first: a change by another process. */
+  readonly nft?: string[];
 }
 
 /** Every kind of object the renderer writes, both families. */
@@ -51,5 +53,8 @@ export function scenario(): Step[] {
     { name: 'endpoint', entries: more, full: false, changed: [PLAIN], removed: [] },
     { name: 'remove', entries: without, full: false, changed: [UDP], removed: [UDP] },
     { name: 'final-resync', entries: without, full: true, changed: [], removed: [] },
+    // Someone else flushes our dispatch chain: the generation moves, so the next full sync dumps.
+    { name: 'tampered-resync', entries: without, full: true, changed: [], removed: [], nft: ['flush', 'chain', 'ip', 'kube-proxy', 'services'] },
+    { name: 'quiet-resync', entries: without, full: true, changed: [], removed: [] },
   ];
 }

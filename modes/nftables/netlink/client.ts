@@ -24,10 +24,10 @@ import { openNetfilterNetlink, type NetlinkTransport } from '../../shared/netlin
 import { NlWriter } from '../../shared/netlink/writer.js';
 import { encodeBatch, DEFAULT_MAX_ELEMENT_BYTES } from './batch.js';
 import * as C from './constants.js';
-import { decodeChain, decodeElements, decodeRule, decodeSet, decodeTable, nftMsg, ruleHandle } from './decode.js';
+import { decodeChain, decodeElements, decodeGenId, decodeRule, decodeSet, decodeTable, nftMsg, ruleHandle } from './decode.js';
 import { NftCommitError } from './errors.js';
 import { writeGet, writeGetElements, writeGetGen } from './messages.js';
-import type { CommitResult, NftClient, NftElement, NftFamily, NftOp, NftSet, NftTableDump } from './types.js';
+import type { CommitResult, DumpOptions, NftClient, NftElement, NftFamily, NftOp, NftSet, NftTableDump } from './types.js';
 
 const NLM_F_DUMP_INTR = 0x10;
 const ENOENT = 2;
@@ -69,6 +69,13 @@ export class NftNetlinkClient implements NftClient {
   private closed = false;
   private commits = 0;
   private bytesSent = 0;
+  /**
+   * The ruleset generation after our last commit or generation check, and an epoch that moves
+   * whenever a generation appeared that our own commits do not explain (another process
+   * committed, or we do not know): see quietEpoch().
+   */
+  private lastGen: number | undefined;
+  private genEpoch = 0;
 
   private transport: NetlinkTransport;
   /** Set when the socket failed (the addon closes it): the next call opens a new one. */
@@ -126,8 +133,38 @@ export class NftNetlinkClient implements NftClient {
     return this.serial(() => this.commitNow(ops));
   }
 
-  dumpTable(family: NftFamily, name: string): Promise<NftTableDump | undefined> {
-    return this.serial(() => this.dumpNow(family, name));
+  /**
+   * The epoch of the ruleset: the same number as at an earlier call means nothing but this
+   * client's own commits changed any nf_tables object of this network namespace in between (the
+   * kernel's generation counter moves by one per committed transaction, whoever sends it; the
+   * barrier after each of our commits reads it). Conservative: any unexplained step, or a
+   * generation never seen, moves the epoch.
+   */
+  quietEpoch(): Promise<number> {
+    return this.serial(async () => {
+      // GETGEN is answered by one NEWGEN (no ACK asked for), or an error.
+      const seq = this.nextSeq();
+      const w = new NlWriter(64);
+      writeGetGen(w, seq);
+      const bytes = w.finish();
+      let g: number | undefined;
+      await this.exchange(
+        'get generation',
+        (x) => x === seq,
+        (msg) => {
+          if (msg.type !== NLMSG_ERROR && nftMsg(msg) === C.NFT_MSG_NEWGEN) g = decodeGenId(msg);
+          return true;
+        },
+        () => this.transport.send(bytes),
+      );
+      if (g === undefined || g !== this.lastGen) this.genEpoch++;
+      this.lastGen = g;
+      return this.genEpoch;
+    });
+  }
+
+  dumpTable(family: NftFamily, name: string, opts?: DumpOptions): Promise<NftTableDump | undefined> {
+    return this.serial(() => this.dumpNow(family, name, opts));
   }
 
   async close(): Promise<void> {
@@ -156,13 +193,18 @@ export class NftNetlinkClient implements NftClient {
     const barrierBytes = barrier.finish();
 
     const errors: { seq: number; errno: number; ext?: string }[] = [];
+    let gen: number | undefined;
     const inBatch = (s: number): boolean => s >= batch.beginSeq && s <= batch.endSeq;
     const started = performance.now();
     await this.exchange(
       `commit of ${ops.length} ops`,
       (s) => inBatch(s) || s === barrierSeq,
       (msg) => {
-        if (msg.seq === barrierSeq) return true; // NEWGEN (or an error): everything before it has arrived
+        if (msg.seq === barrierSeq) {
+          // NEWGEN (or an error): everything before it has arrived.
+          if (msg.type !== NLMSG_ERROR && nftMsg(msg) === C.NFT_MSG_NEWGEN) gen = decodeGenId(msg);
+          return true;
+        }
         if (msg.type === NLMSG_ERROR) {
           const e = decodeNlError(msg);
           if (e.error !== 0) errors.push({ seq: msg.seq, errno: -e.error, ...(e.extMessage ? { ext: e.extMessage } : {}) });
@@ -178,10 +220,13 @@ export class NftNetlinkClient implements NftClient {
       },
     );
     const kernelMs = performance.now() - started;
+    // Our batch moved the generation by exactly one if nobody else committed since lastGen.
+    if (gen === undefined || this.lastGen === undefined || gen !== this.lastGen + 1 || errors.length > 0) this.genEpoch++;
+    this.lastGen = gen;
     this.commits++;
     this.bytesSent += batch.datagram.length;
     if (errors.length > 0) throw this.commitError(ops, batch.opBySeq, batch.beginSeq, errors);
-    return { handles, bytes: batch.datagram.length, kernelMs };
+    return { handles, bytes: batch.datagram.length, kernelMs, epoch: this.genEpoch };
   }
 
   private commitError(
@@ -208,10 +253,10 @@ export class NftNetlinkClient implements NftClient {
 
   // --- dumps ------------------------------------------------------------------------------------
 
-  private async dumpNow(family: NftFamily, name: string): Promise<NftTableDump | undefined> {
+  private async dumpNow(family: NftFamily, name: string, opts: DumpOptions | undefined): Promise<NftTableDump | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dumpOnce(family, name);
+        return await this.dumpOnce(family, name, opts);
       } catch (e) {
         if (e instanceof DumpInterrupted && attempt < 5) continue;
         throw e;
@@ -219,7 +264,7 @@ export class NftNetlinkClient implements NftClient {
     }
   }
 
-  private async dumpOnce(family: NftFamily, name: string): Promise<NftTableDump | undefined> {
+  private async dumpOnce(family: NftFamily, name: string, opts: DumpOptions | undefined): Promise<NftTableDump | undefined> {
     const tableMsgs = await this.request(`get table ${family} ${name}`, (w, s) => writeGet(w, C.NFT_MSG_GETTABLE, s, family, name, false), true);
     if (tableMsgs === undefined) return undefined;
     const tableMsg = tableMsgs.find((m) => nftMsg(m) === C.NFT_MSG_NEWTABLE);
@@ -231,7 +276,8 @@ export class NftNetlinkClient implements NftClient {
     const rules = (await dump(C.NFT_MSG_GETRULE, 'rules')).filter((m) => nftMsg(m) === C.NFT_MSG_NEWRULE).map(decodeRule);
     const sets = (await dump(C.NFT_MSG_GETSET, 'sets')).filter((m) => nftMsg(m) === C.NFT_MSG_NEWSET).map(decodeSet);
     const elements = new Map<string, readonly NftElement[]>();
-    for (const s of sets) elements.set(s.name, await this.dumpElements(s));
+    // One request per set: skip the sets whose elements the caller never compares.
+    for (const s of sets) elements.set(s.name, opts?.skipElementsOf?.(s) ? [] : await this.dumpElements(s));
     // The dumps filter by table name within the family; keep only ours (defensive).
     return {
       table,

@@ -214,6 +214,11 @@ export type NftOp =
   | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[] }
   | { readonly op: 'delete-elements'; readonly set: NftSet; readonly elements: readonly NftElement[] };
 
+export interface DumpOptions {
+  /** Sets whose elements are not dumped (listed with none): the caller never compares them. */
+  readonly skipElementsOf?: (s: NftSet) => boolean;
+}
+
 export interface CommitResult {
   /** Per op index: the handle the kernel gave an added rule/chain/set (echo), else undefined. */
   readonly handles: readonly (bigint | undefined)[];
@@ -221,6 +226,8 @@ export interface CommitResult {
   readonly bytes: number;
   /** Milliseconds from sending the batch to the last ACK (the kernel's share). */
   readonly kernelMs: number;
+  /** The client's quietEpoch() value after this commit (clients that have one). */
+  readonly epoch?: number;
 }
 
 /** What a dump of one table returns. */
@@ -244,6 +251,12 @@ export interface NftClient {
    */
   commit(ops: readonly NftOp[]): Promise<CommitResult>;
   /** Dump one table; undefined if it does not exist. */
-  dumpTable(family: NftFamily, name: string): Promise<NftTableDump | undefined>;
+  dumpTable(family: NftFamily, name: string, opts?: DumpOptions): Promise<NftTableDump | undefined>;
+  /**
+   * Optional: a number that stays the same while nothing but this client's own commits changed
+   * the namespace's nf_tables ruleset (see NftNetlinkClient.quietEpoch). A client without it
+   * makes every full sync dump.
+   */
+  quietEpoch?(): Promise<number>;
   close(): Promise<void>;
 }

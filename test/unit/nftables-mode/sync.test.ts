@@ -186,6 +186,38 @@ describe('nftables partial sync is O(change)', () => {
   });
 });
 
+describe('nftables partial sync walks only what changed (issue #18)', () => {
+  /** A state whose maps answer get/has but throw on any walk over all entries. */
+  const unwalkable = (s: ReturnType<typeof state>): ReturnType<typeof state> => {
+    const guard = <V>(m: ReadonlyMap<string, V>): ReadonlyMap<string, V> =>
+      new Proxy(m as Map<string, V>, {
+        get(t, p) {
+          if (p === 'get' || p === 'has') return (k: string) => (t[p] as (k: string) => unknown).call(t, k);
+          if (p === 'size') return t.size;
+          throw new Error(`partial sync walked the state (${String(p)})`);
+        },
+      });
+    return { ...s, services: guard(s.services), endpoints: guard(s.endpoints) };
+  };
+
+  it('an endpoint change and a service removal render from the change set alone; the object metrics stay exact', async () => {
+    const h = harness();
+    const others = Array.from({ length: 20 }, (_, i) => [sp('ns', `w${i}`, { clusterIPs: [`198.19.3.${i + 1}`] }), [ep(`198.18.5.${i + 1}`)]] as [ReturnType<typeof sp>, ReturnType<typeof ep>[]]);
+    await h.dp.sync({ state: state([...others, [web, eps3]]), changes: changes([]), full: true });
+    const s2 = state([...others, [web, [...eps3, ep('198.18.1.4')]]]);
+    await h.dp.sync({ state: unwalkable(s2), changes: changes([web.key]), full: false });
+    const s3 = state([...others.slice(1), [web, [...eps3, ep('198.18.1.4')]]]);
+    await h.dp.sync({ state: unwalkable(s3), changes: changes([others[0]![0].key], [others[0]![0].key]), full: false });
+    const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    expect(canonical(d)).toEqual(canonical(await (await freshDump(s3)).dumpTable('ip', 'kube-proxy')));
+    const m = await h.metrics.text();
+    const gauge = (kind: string): number => Number(new RegExp(`kubeproxy_ts_nftables_objects\\{kind="${kind}",ip_family="IPv4"\\} (\\d+)`).exec(m)?.[1]);
+    expect(gauge('chains')).toBe(d.chains.length);
+    expect(gauge('rules')).toBe(d.rules.length);
+    expect(gauge('elements')).toBe([...d.elements.values()].reduce((a, e) => a + e.length, 0));
+  });
+});
+
 describe('nftables full sync repairs outside damage', () => {
   it('rebuilds a deleted table, refills a flushed chain, restores a removed element, deletes a stray chain', async () => {
     const h = harness();
