@@ -5,7 +5,8 @@
 // resourceVersion replays what was missed, and a re-list (after 410) reports objects that vanished
 // meanwhile as deletes: the sink is never flushed while the apiserver is away.
 
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
 import type { Logger } from '../log.js';
 import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
 import type { WatchFailureLog } from './failure-log.js';
@@ -17,8 +18,6 @@ export interface ResourceWatchSpec<T extends KubernetesObject> {
   readonly resource: string;
   /** Collection path, e.g. /api/v1/services. */
   readonly path: string;
-  /** client-node model name used to deserialize watch events, e.g. V1Service. */
-  readonly modelType: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly list: () => Promise<KubernetesListObject<T>>;
@@ -61,7 +60,6 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.backoff = new RestartBackoff(opts.backoff);
     const watch = new TypedWatch(
       opts.kubeConfig,
-      spec.modelType,
       {
         onWatchStart: () => this.markSynced(),
         onStreamData: () => this.backoff.reset(),
