@@ -16,6 +16,7 @@ import { DEFAULT_WATCH_BACKOFF, type WatchBackoffPolicy } from './backoff.js';
 import { WatchFailureLog } from './failure-log.js';
 import { errorMessage, ResilientInformer, type ResourceWatchSpec } from './informer.js';
 import { listCollection, type ListQuery } from './list.js';
+import { stripEndpointSlice, stripEndpoints, stripNode, stripService } from './strip.js';
 
 /** Services another proxy claims (service-proxy-name) are not ours, as upstream. */
 export const SERVICE_SELECTOR = '!service.kubernetes.io/service-proxy-name';
@@ -97,6 +98,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
   make<V1Service>({
     resource: 'services',
     path: '/api/v1/services',
+    strip: stripService,
     labelSelector: SERVICE_SELECTOR,
     list: list('/api/v1/services', { labelSelector: SERVICE_SELECTOR }),
     onUpsert: (o) => sink.upsertService(o),
@@ -106,6 +108,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
     make<V1Endpoints>({
       resource: 'endpoints',
       path: '/api/v1/endpoints',
+      strip: stripEndpoints,
       labelSelector: ENDPOINTS_SELECTOR,
       list: list('/api/v1/endpoints', { labelSelector: ENDPOINTS_SELECTOR }),
       onUpsert: (o) => sink.upsertEndpoints(o),
@@ -115,6 +118,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
     make<V1EndpointSlice>({
       resource: 'endpointslices',
       path: '/apis/discovery.k8s.io/v1/endpointslices',
+      strip: stripEndpointSlice,
       labelSelector: ENDPOINTS_SELECTOR,
       list: list('/apis/discovery.k8s.io/v1/endpointslices', { labelSelector: ENDPOINTS_SELECTOR }),
       onUpsert: (o) => sink.upsertEndpointSlice(o),
@@ -125,6 +129,7 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
   make<V1Node>({
     resource: 'nodes',
     path: '/api/v1/nodes',
+    strip: stripNode,
     fieldSelector: nodeSelector,
     list: list('/api/v1/nodes', { fieldSelector: nodeSelector }),
     onUpsert: (o) => sink.upsertNode(o),

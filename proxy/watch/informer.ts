@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
 import type { WatchFailureLog } from './failure-log.js';
 import { compactObject } from './compact.js';
+import type { Strip } from './strip.js';
 import { TypedWatch } from './typed-watch.js';
 
 export interface ResourceWatchSpec<T extends KubernetesObject> {
@@ -18,6 +19,8 @@ export interface ResourceWatchSpec<T extends KubernetesObject> {
   readonly resource: string;
   /** Collection path, e.g. /api/v1/services. */
   readonly path: string;
+  /** Drops the fields of this kind nothing reads (strip.ts), before caching. */
+  readonly strip?: Strip;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly list: () => Promise<KubernetesListObject<T>>;
@@ -66,11 +69,12 @@ export class ResilientInformer<T extends KubernetesObject> {
         onWatchEstablished: () => opts.failures.established(spec.resource),
       },
       watchTimeoutSeconds,
+      spec.strip,
     );
     // Listed objects are compacted before ListWatch caches them, like watched ones (TypedWatch).
     const list = async (): Promise<KubernetesListObject<T>> => {
       const l = await spec.list();
-      return { ...l, items: l.items.map((o) => compactObject(o)) };
+      return { ...l, items: l.items.map((o) => compactObject(o, spec.strip)) };
     };
     this.lw = new ListWatch<T>(spec.path, watch, list, false, spec.labelSelector, spec.fieldSelector);
     this.lw.on('add', (o) => this.deliver(() => spec.onUpsert(o)));

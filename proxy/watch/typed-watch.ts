@@ -7,6 +7,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { compactObject } from './compact.js';
+import type { Strip } from './strip.js';
 
 type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
 type QueryParams = Record<string, string | number | boolean | undefined>;
@@ -27,6 +28,7 @@ export class TypedWatch extends Watch {
     config: KubeConfig,
     private readonly hooks: TypedWatchHooks,
     private readonly timeoutSeconds: () => number,
+    private readonly strip?: Strip,
   ) {
     super(config);
   }
@@ -55,7 +57,7 @@ export class TypedWatch extends Watch {
       params,
       (phase, obj, raw) => {
         this.hooks.onStreamData();
-        const typed = OBJECT_PHASES.has(phase) && typeof obj === 'object' && obj !== null ? compactObject(obj) : obj;
+        const typed = OBJECT_PHASES.has(phase) && typeof obj === 'object' && obj !== null ? compactObject(obj, this.strip) : obj;
         callback(phase, typed, raw);
       },
       (err) => {
