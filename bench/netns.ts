@@ -364,7 +364,8 @@ export class BenchDaemon {
    * process mapping them, other node processes on the host included, so it is not used.
    */
   memory(): TreeMemory {
-    const pids = processTree(this.pid);
+    // Only the daemon's own node processes: the iptables-restore/-save it runs come and go.
+    const pids = processTree(this.pid).filter((pid) => isDaemonProcess(pid));
     const per = pids.map((pid) => ({ pid, ...procMemory(pid) }));
     return {
       processes: per.length,
@@ -429,6 +430,14 @@ export function processTree(root: number): number[] {
     for (const [pid, ppid] of parentOf) if (ppid === out[i]) out.push(pid);
   }
   return out;
+}
+
+function isDaemonProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(DAEMON_ENTRY);
+  } catch {
+    return false;
+  }
 }
 
 /** RSS, anonymous and file-backed RSS of one process in bytes (0 when it is gone). */
