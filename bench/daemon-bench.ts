@@ -48,7 +48,13 @@ export interface StartupResult {
   /** iptables-restore runs of the first sync (a large sync is several transactions in one run; see modes/iptables/payload/pack.ts). */
   readonly restores: number;
   readonly inProcessFullSyncMs: number;
+  /** VmRSS after the first sync, summed over the daemon's processes (supervisor + child, if any). */
   readonly rssBytes: number;
+  /** The same with the node binary's pages, shared by supervisor and child, counted once. */
+  readonly sharedOnceBytes: number;
+  /** VmRSS of the process running the daemon (the child when there is a supervisor). */
+  readonly daemonRssBytes: number;
+  readonly processes: number;
   readonly heapUsedBytes: number;
 }
 
@@ -84,6 +90,11 @@ export interface MemoryResult {
   readonly heapAfter: number;
   readonly rssMax: number;
   readonly rssChangePct: number;
+  /** The same two samples with shared pages counted once, and the daemon process alone. */
+  readonly sharedOnceInitial: number;
+  readonly sharedOnceAfter: number;
+  readonly daemonRssInitial: number;
+  readonly daemonRssAfter: number;
 }
 
 export interface BareRestoreResult {
@@ -181,6 +192,8 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
     const ipFull = await timedSync(ip, true);
 
     const heap0 = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+    const mem0 = d.memory();
+    o.log(`  after the first sync: RSS ${mb(mem0.rssTotal)} MiB over ${mem0.processes} process(es) (shared pages once ${mb(mem0.sharedOnceTotal)}, daemon process ${mb(mem0.daemonRss)}), heap used ${mb(heap0)} MiB`);
     const startup: StartupResult = {
       spawnToFirstSyncMs: first.t - d.started,
       listsToFirstSyncMs: first.t - listsAt,
@@ -192,7 +205,10 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       payloadLines,
       restores: restores.length,
       inProcessFullSyncMs: ipFull.ms,
-      rssBytes: d.rssBytes(),
+      rssBytes: mem0.rssTotal,
+      sharedOnceBytes: mem0.sharedOnceTotal,
+      daemonRssBytes: mem0.daemonRss,
+      processes: mem0.processes,
       heapUsedBytes: heap0,
     };
     o.log(`  first sync ${first.rec.durationMs} ms (restore ${Math.round(restoreTotal)} ms, save ${Math.round(saveTotal)} ms), ${first.rec.servicePorts} service ports`);
@@ -269,7 +285,8 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
 
     if (o.churnChanges > 0) {
       await waitQuiet(d, o.minSyncMs + 300);
-      const rssInitial = d.rssBytes();
+      const m0 = d.memory();
+      const rssInitial = m0.rssTotal;
       const heapInitial = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
       const gen = new OpGenerator(cluster, o.seed + 3);
       let rssMax = rssInitial;
@@ -283,7 +300,8 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       await waitQuiet(d, o.minSyncMs + 500);
       recorder.drop(recorder.poll());
       await sleep(1000);
-      const rssAfter = d.rssBytes();
+      const m1 = d.memory();
+      const rssAfter = m1.rssTotal;
       const heapAfter = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
       result.memory = {
         changes: o.churnChanges,
@@ -293,6 +311,10 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
         heapAfter,
         rssMax: Math.max(rssMax, rssAfter),
         rssChangePct: ((rssAfter - rssInitial) / rssInitial) * 100,
+        sharedOnceInitial: m0.sharedOnceTotal,
+        sharedOnceAfter: m1.sharedOnceTotal,
+        daemonRssInitial: m0.daemonRss,
+        daemonRssAfter: m1.daemonRss,
       };
       o.log(`  memory: RSS ${mb(rssInitial)} → ${mb(rssAfter)} MiB (max ${mb(result.memory.rssMax)}), heap ${mb(heapInitial)} → ${mb(heapAfter)} MiB`);
     }

@@ -8,7 +8,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec, type ExecResult } from '../modes/shared/exec.js';
@@ -291,12 +291,17 @@ export class BenchDaemon {
   }
 
   static start(ns: string, args: readonly string[], env: NodeJS.ProcessEnv): BenchDaemon {
-    // KPTB_DAEMON_NODE_OPTIONS adds V8/Node flags for investigations (e.g. --cpu-prof).
+    // As a user starts it: `node dist/proxy/main.js ARGS`, no V8 flags and none of the memory
+    // settings in the environment, so whatever the daemon does to get them (proxy/launch-plan.ts)
+    // is part of what is measured. KPTB_DAEMON_NODE_OPTIONS adds V8/Node flags for investigations
+    // (e.g. --cpu-prof); KPTB_DAEMON_ENV="K=V ..." adds environment variables.
     const extra = (process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').split(' ').filter((x) => x !== '');
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--optimize-for-size', ...extra, DAEMON_ENTRY, ...args], {
+    const extraEnv = Object.fromEntries(
+      (process.env['KPTB_DAEMON_ENV'] ?? '').split(' ').filter((x) => x.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...extra, DAEMON_ENTRY, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      // The same glibc settings as the Dockerfile's, so RSS is what a deployed daemon would show.
-      env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', ...process.env, ...env },
+      env: { ...userEnv(process.env), ...extraEnv, ...env },
     });
     track(child);
     return new BenchDaemon(child, ns);
@@ -347,11 +352,30 @@ export class BenchDaemon {
     return this.tail.slice(-n).join('\n');
   }
 
-  /** VmRSS in bytes from /proc (the daemon shares our PID namespace). */
+  /** VmRSS of the daemon's whole process tree (supervisor + daemon, when there are two). */
   rssBytes(): number {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) * 1024 : NaN;
+    return this.memory().rssTotal;
+  }
+
+  /**
+   * Memory of every process the daemon consists of (it shares our PID namespace). The RSS sum
+   * counts the node binary's pages, which a supervisor and its child share, in both; a container's
+   * memory accounting counts them once (sharedOnceTotal). PSS would split shared pages among every
+   * process mapping them, other node processes on the host included, so it is not used.
+   */
+  memory(): TreeMemory {
+    // Only the daemon's own node processes: the iptables-restore/-save it runs come and go.
+    const pids = processTree(this.pid).filter((pid) => isDaemonProcess(pid));
+    const per = pids.map((pid) => ({ pid, ...procMemory(pid) }));
+    return {
+      processes: per.length,
+      rssTotal: per.reduce((a, p) => a + p.rss, 0),
+      anonTotal: per.reduce((a, p) => a + p.anon, 0),
+      // Supervisor and daemon map the same node binary and libraries: count those pages once.
+      sharedOnceTotal: per.reduce((a, p) => a + p.rss - p.file, 0) + Math.max(0, ...per.map((p) => p.file)),
+      // The process that runs the sync loop is the newest (the supervisor's child, or the only one).
+      daemonRss: per.at(-1)?.rss ?? NaN,
+    };
   }
 
   async metrics(port: number): Promise<string> {
@@ -366,6 +390,67 @@ export class BenchDaemon {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
     await this.exited;
     clearTimeout(timer);
+  }
+}
+
+export interface TreeMemory {
+  readonly processes: number;
+  readonly rssTotal: number;
+  readonly anonTotal: number;
+  /** RSS with file-backed pages (the node binary, shared libraries) counted once, not per process. */
+  readonly sharedOnceTotal: number;
+  /** RSS of the process running the daemon itself (the child when a supervisor exists). */
+  readonly daemonRss: number;
+}
+
+/** Memory settings a user's shell would not have: the bench must not hand them to the daemon. */
+const DAEMON_SETTINGS_ENV = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'KUBE_PROXY_TS_LAUNCHED', 'NODE_OPTIONS'];
+
+function userEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of DAEMON_SETTINGS_ENV) delete out[k];
+  return out;
+}
+
+/** `root` and its descendants, parents first (from /proc/<pid>/stat; no /proc/.../children here). */
+export function processTree(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(name), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    for (const [pid, ppid] of parentOf) if (ppid === out[i]) out.push(pid);
+  }
+  return out;
+}
+
+function isDaemonProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(DAEMON_ENTRY);
+  } catch {
+    return false;
+  }
+}
+
+/** RSS, anonymous and file-backed RSS of one process in bytes (0 when it is gone). */
+export function procMemory(pid: number): { rss: number; anon: number; file: number } {
+  const kb = (text: string, key: string): number => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rss: kb(status, 'VmRSS'), anon: kb(status, 'RssAnon'), file: kb(status, 'RssFile') };
+  } catch {
+    return { rss: 0, anon: 0, file: 0 };
   }
 }
 

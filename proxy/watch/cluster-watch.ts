@@ -1,21 +1,22 @@
 // Everything kube-proxy watches, wired to the model's event sink: Services, EndpointSlices (or v1
 // Endpoints with --use-endpoints) and its own Node, with upstream's label filters.
 
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-  type V1EndpointSlice,
-  type V1Endpoints,
-  type V1Node,
-  type V1Service,
+import type {
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  V1EndpointSlice,
+  V1Endpoints,
+  V1Node,
+  V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import type { ClusterEventSink } from '../model/events.js';
 import { DEFAULT_WATCH_BACKOFF, type WatchBackoffPolicy } from './backoff.js';
 import { WatchFailureLog } from './failure-log.js';
 import { errorMessage, ResilientInformer, type ResourceWatchSpec } from './informer.js';
+import { listCollection, type ListQuery } from './list.js';
+import { stripEndpointSlice, stripEndpoints, stripNode, stripService } from './strip.js';
 
 /** Services another proxy claims (service-proxy-name) are not ours, as upstream. */
 export const SERVICE_SELECTOR = '!service.kubernetes.io/service-proxy-name';
@@ -91,14 +92,15 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
     });
   };
 
-  const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const kc = opts.kubeConfig;
+  const list = <T extends KubernetesObject>(path: string, q: ListQuery) => (): Promise<KubernetesListObject<T>> => listCollection(kc, path, q);
   const sink = opts.sink;
   make<V1Service>({
     resource: 'services',
     path: '/api/v1/services',
-    modelType: 'V1Service',
+    strip: stripService,
     labelSelector: SERVICE_SELECTOR,
-    list: () => core.listServiceForAllNamespaces({ labelSelector: SERVICE_SELECTOR }),
+    list: list('/api/v1/services', { labelSelector: SERVICE_SELECTOR }),
     onUpsert: (o) => sink.upsertService(o),
     onDelete: (o) => sink.deleteService(o),
   });
@@ -106,20 +108,19 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
     make<V1Endpoints>({
       resource: 'endpoints',
       path: '/api/v1/endpoints',
-      modelType: 'V1Endpoints',
+      strip: stripEndpoints,
       labelSelector: ENDPOINTS_SELECTOR,
-      list: () => core.listEndpointsForAllNamespaces({ labelSelector: ENDPOINTS_SELECTOR }),
+      list: list('/api/v1/endpoints', { labelSelector: ENDPOINTS_SELECTOR }),
       onUpsert: (o) => sink.upsertEndpoints(o),
       onDelete: (o) => sink.deleteEndpoints(o),
     });
   } else {
-    const discovery = opts.kubeConfig.makeApiClient(DiscoveryV1Api);
     make<V1EndpointSlice>({
       resource: 'endpointslices',
       path: '/apis/discovery.k8s.io/v1/endpointslices',
-      modelType: 'V1EndpointSlice',
+      strip: stripEndpointSlice,
       labelSelector: ENDPOINTS_SELECTOR,
-      list: () => discovery.listEndpointSliceForAllNamespaces({ labelSelector: ENDPOINTS_SELECTOR }),
+      list: list('/apis/discovery.k8s.io/v1/endpointslices', { labelSelector: ENDPOINTS_SELECTOR }),
       onUpsert: (o) => sink.upsertEndpointSlice(o),
       onDelete: (o) => sink.deleteEndpointSlice(o),
     });
@@ -128,9 +129,9 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
   make<V1Node>({
     resource: 'nodes',
     path: '/api/v1/nodes',
-    modelType: 'V1Node',
+    strip: stripNode,
     fieldSelector: nodeSelector,
-    list: () => core.listNode({ fieldSelector: nodeSelector }),
+    list: list('/api/v1/nodes', { fieldSelector: nodeSelector }),
     onUpsert: (o) => sink.upsertNode(o),
     onDelete: (o) => sink.deleteNode(o),
   });

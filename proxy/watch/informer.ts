@@ -5,11 +5,13 @@
 // resourceVersion replays what was missed, and a re-list (after 410) reports objects that vanished
 // meanwhile as deletes: the sink is never flushed while the apiserver is away.
 
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
 import type { Logger } from '../log.js';
 import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
 import type { WatchFailureLog } from './failure-log.js';
 import { compactObject } from './compact.js';
+import type { Strip } from './strip.js';
 import { TypedWatch } from './typed-watch.js';
 
 export interface ResourceWatchSpec<T extends KubernetesObject> {
@@ -17,8 +19,8 @@ export interface ResourceWatchSpec<T extends KubernetesObject> {
   readonly resource: string;
   /** Collection path, e.g. /api/v1/services. */
   readonly path: string;
-  /** client-node model name used to deserialize watch events, e.g. V1Service. */
-  readonly modelType: string;
+  /** Drops the fields of this kind nothing reads (strip.ts), before caching. */
+  readonly strip?: Strip;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly list: () => Promise<KubernetesListObject<T>>;
@@ -61,18 +63,18 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.backoff = new RestartBackoff(opts.backoff);
     const watch = new TypedWatch(
       opts.kubeConfig,
-      spec.modelType,
       {
         onWatchStart: () => this.markSynced(),
         onStreamData: () => this.backoff.reset(),
         onWatchEstablished: () => opts.failures.established(spec.resource),
       },
       watchTimeoutSeconds,
+      spec.strip,
     );
     // Listed objects are compacted before ListWatch caches them, like watched ones (TypedWatch).
     const list = async (): Promise<KubernetesListObject<T>> => {
       const l = await spec.list();
-      return { ...l, items: l.items.map((o) => compactObject(o)) };
+      return { ...l, items: l.items.map((o) => compactObject(o, spec.strip)) };
     };
     this.lw = new ListWatch<T>(spec.path, watch, list, false, spec.labelSelector, spec.fieldSelector);
     this.lw.on('add', (o) => this.deliver(() => spec.onUpsert(o)));

@@ -1,11 +1,13 @@
-// A client-node Watch that hands the informer typed objects. The informer's initial list goes
-// through the generated API client, which deserializes into models (timestamps become Dates), while
-// raw watch events are plain JSON; without this the sink would see two shapes of the same object.
-// Objects are compacted (compact.ts) before the informer caches them, as listed ones are.
+// A client-node Watch with the informer's hooks, bookmarks and server-side timeouts. Objects stay
+// the plain JSON the apiserver sent, as listed ones do (list.ts: client-node's generated models
+// and their deserializer cost the daemon ~25 MiB of heap), and are compacted (compact.ts) before
+// the informer caches them. Timestamps are therefore strings, not the Dates the V1* types
+// declare: the model only ever tests them for presence (deletionTimestamp).
 
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { compactObject } from './compact.js';
+import type { Strip } from './strip.js';
 
 type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
 type QueryParams = Record<string, string | number | boolean | undefined>;
@@ -24,9 +26,9 @@ const OBJECT_PHASES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 export class TypedWatch extends Watch {
   constructor(
     config: KubeConfig,
-    private readonly modelType: string,
     private readonly hooks: TypedWatchHooks,
     private readonly timeoutSeconds: () => number,
+    private readonly strip?: Strip,
   ) {
     super(config);
   }
@@ -55,7 +57,7 @@ export class TypedWatch extends Watch {
       params,
       (phase, obj, raw) => {
         this.hooks.onStreamData();
-        const typed = OBJECT_PHASES.has(phase) ? compactObject(ObjectSerializer.deserialize(obj, this.modelType, '') as object) : obj;
+        const typed = OBJECT_PHASES.has(phase) && typeof obj === 'object' && obj !== null ? compactObject(obj, this.strip) : obj;
         callback(phase, typed, raw);
       },
       (err) => {
