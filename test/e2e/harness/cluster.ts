@@ -4,6 +4,8 @@
 //   client (198.18.0.100); IPv6 2001:db8::1/::2/::100 on the same /64.
 //   Node namespaces: forwarding on, pods attached by veth with /32 (/128) host routes like a CNI;
 //   the node side of each pod veth carries the pod gateway (198.18.1.1 / 198.18.2.1, fe80::1).
+//   (That is the default 'routed' pod network; opts.podNetwork 'bridge' puts the pods on a cni0
+//   bridge per node instead, and 'vxlan' also joins the nodes' pod ranges by VXLAN: pod-network.ts.)
 //   Node A pods a1 .11, a2 .12, client .100 (198.18.1.0/24, 2001:db8:1::/64); node B pods b1, b2
 //   (198.18.2.0/24, 2001:db8:2::/64). Each node routes the other's pod range via the LAN and has a
 //   default route via the external client (which does not forward), like an upstream router, so
