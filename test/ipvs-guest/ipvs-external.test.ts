@@ -10,15 +10,16 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, httpGet, requireRoot, tally, tcpHits, type Cluster } from '../e2e/harness/index.js';
+import { startProxy, type ProxyFlavour } from '../e2e/iptables-helpers.js';
 import {
   eventually,
   inIpvsGuest,
+  ipvsArgs,
   ipvsadm,
   linkAddresses,
   service,
   slice,
   startApi,
-  startIpvsProxy,
   viewOf,
   waitForIpvs,
   type Proxy,
@@ -34,6 +35,8 @@ const HEALTH_PORT = 31183;
 const OK = { timeoutMs: 5000 };
 /** Waiting for an answer that must not come: long enough for the emulated guest to answer a real one. */
 const NONE = { timeoutMs: 3000 };
+/** startIpvsProxy's flavour with a longer first-sync wait: two daemons share the emulated guest. */
+const FLAVOUR: ProxyFlavour = { args: ipvsArgs, firstSyncTimeoutMs: 240_000, stopGraceMs: 15_000 };
 
 describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses, source ranges, ETP Local, health checks, a second node, the node itself', () => {
   let c: Cluster;
@@ -64,8 +67,10 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
 
     // 127.0.0.0/8 is selected on purpose: the daemon itself must leave loopback out.
     const extraArgs = ['--nodeport-addresses=198.18.0.0/24,127.0.0.0/8'];
-    proxies.push(...(await Promise.all([startIpvsProxy(env, c.nodes.a, { extraArgs }), startIpvsProxy(env, c.nodes.b, { extraArgs })])));
-  });
+    // One after the other: two node processes starting at once on the guest's two emulated vCPUs
+    // (with the echo servers) can take longer than the first-sync wait on a loaded host.
+    for (const node of [c.nodes.a, c.nodes.b]) proxies.push(await startProxy(env, node, { extraArgs }, FLAVOUR));
+  }, 600_000);
 
   afterAll(async () => {
     const codes = await Promise.all(proxies.map((p) => p.stop()));
