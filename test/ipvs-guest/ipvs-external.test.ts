@@ -36,9 +36,9 @@ const OK = { timeoutMs: 5000 };
 /** Waiting for an answer that must not come: long enough for the emulated guest to answer a real one. */
 const NONE = { timeoutMs: 3000 };
 /** startIpvsProxy's flavour with a longer first-sync wait: two daemons share the emulated guest. */
-const FLAVOUR: ProxyFlavour = { args: ipvsArgs, firstSyncTimeoutMs: 240_000, stopGraceMs: 15_000 };
+const FLAVOUR: ProxyFlavour = { args: ipvsArgs, firstSyncTimeoutMs: 600_000, stopGraceMs: 15_000 };
 
-describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses, source ranges, ETP Local, health checks, a second node, the node itself', () => {
+describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses, source ranges, ETP Local, health checks, a second node, the node itself', { timeout: 900_000 }, () => {
   let c: Cluster;
   let env: TestEnv;
   const proxies: Proxy[] = [];
@@ -70,7 +70,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
     // One after the other: two node processes starting at once on the guest's two emulated vCPUs
     // (with the echo servers) can take longer than the first-sync wait on a loaded host.
     for (const node of [c.nodes.a, c.nodes.b]) proxies.push(await startProxy(env, node, { extraArgs }, FLAVOUR));
-  }, 600_000);
+  }, 1_500_000);
 
   afterAll(async () => {
     const codes = await Promise.all(proxies.map((p) => p.stop()));
@@ -99,7 +99,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
         [`TCP ${IP.local}:80 rr`]: [rs(a1)],
         [`TCP ${LB.local}:80 rr`]: localRS,
         [`TCP ${ip}:${NP.local} rr`]: localRS,
-      });
+      }, () => true, 180_000);
       expect(await linkAddresses(node.ns, 'kube-ipvs0')).toEqual([...Object.values(IP), EXT_IP, ...Object.values(LB)].sort());
       // No virtual server on a loopback address, although --nodeport-addresses selects 127.0.0.0/8.
       expect(Object.keys(viewOf(await ipvsadm(node.ns))).filter((k) => k.includes(' 127.'))).toEqual([]);
