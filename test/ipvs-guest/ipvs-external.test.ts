@@ -33,8 +33,14 @@ const LB = { allow: '198.18.200.6', deny: '198.18.200.7', local: '198.18.200.9' 
 const NP = { np: 30180, allow: 30181, deny: 30182, local: 30183 };
 const HEALTH_PORT = 31183;
 const OK = { timeoutMs: 5000 };
-/** Waiting for an answer that must not come: long enough for the emulated guest to answer a real one. */
-const NONE = { timeoutMs: 3000 };
+/**
+ * Waiting for an answer that must not come: long enough for the emulated guest to answer a real
+ * one. The client's whole budget is count × timeout + 10 s, and starting node alone took 28 s in
+ * the guest on a loaded host, so a short timeout got the client killed (exit 128) before it spoke.
+ */
+const NONE = { timeoutMs: 15_000 };
+/** A refusal comes at once: a long timeout costs nothing unless the refusal is missing. */
+const REFUSED = { timeoutMs: 20_000 };
 /** startIpvsProxy's flavour with a longer first-sync wait: two daemons share the emulated guest. */
 const FLAVOUR: ProxyFlavour = { args: ipvsArgs, firstSyncTimeoutMs: 600_000, stopGraceMs: 15_000 };
 
@@ -128,7 +134,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
     expect(viaA.map(src)).toEqual([EXTERNAL, EXTERNAL]);
     // Node B has the virtual server but no real server: IPVS refuses (ICMP port unreachable), it
     // never forwards to node A's endpoint.
-    expect(await tcpHits(c.external.ns, c.nodes.b.ipv4, NP.local, 2, NONE)).toEqual([{ error: 'ECONNREFUSED' }, { error: 'ECONNREFUSED' }]);
+    expect(await tcpHits(c.external.ns, c.nodes.b.ipv4, NP.local, 2, REFUSED)).toEqual([{ error: 'ECONNREFUSED' }, { error: 'ECONNREFUSED' }]);
   });
 
   it('healthCheckNodePort: 200 with the local endpoint count on node A, 503 with 0 on node B', async () => {
@@ -159,7 +165,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
   it('the node itself: ClusterIP from the node namespace works; 127.0.0.1:<nodePort> is refused, as upstream IPVS mode', async () => {
     for (const node of [c.nodes.a, c.nodes.b]) {
       expect(tally(await tcpHits(node.ns, IP.web, 80, 2, OK)), node.name).toEqual({ a1: 1, b1: 1 });
-      expect(await tcpHits(node.ns, '127.0.0.1', NP.np, 1, NONE), node.name).toEqual([{ error: 'ECONNREFUSED' }]);
+      expect(await tcpHits(node.ns, '127.0.0.1', NP.np, 1, REFUSED), node.name).toEqual([{ error: 'ECONNREFUSED' }]);
     }
   });
 });
