@@ -23,6 +23,7 @@ import { ModelStore } from './model/store.js';
 import type { IPFamily, ProxyState } from './model/types.js';
 import { handOffToKernelRules, removeOtherModesLeftovers } from './mode-switch.js';
 import { localAddresses } from './node-ips.js';
+import { checkNodeKernel } from './node-checks.js';
 import { applyNodeSetup, applyOomScoreAdj } from './node-setup.js';
 import { HealthTargetTracker } from './service-health-targets.js';
 import { loadKubeConfig, startClusterWatch } from './watch/index.js';
@@ -54,6 +55,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
 
   await applyOomScoreAdj(config.oomScoreAdj, logger);
   await applyNodeSetup(config, logger);
+  await checkNodeKernel(config.mode, logger);
 
   const deps = { config, logger, metrics, families, nodeIPs: localAddresses };
   const dataplane = await createDataplane(config.mode, deps);

@@ -4,6 +4,8 @@
 //   client (198.18.0.100); IPv6 2001:db8::1/::2/::100 on the same /64.
 //   Node namespaces: forwarding on, pods attached by veth with /32 (/128) host routes like a CNI;
 //   the node side of each pod veth carries the pod gateway (198.18.1.1 / 198.18.2.1, fe80::1).
+//   (That is the default 'routed' pod network; opts.podNetwork 'bridge' puts the pods on a cni0
+//   bridge per node instead, and 'vxlan' also joins the nodes' pod ranges by VXLAN: pod-network.ts.)
 //   Node A pods a1 .11, a2 .12, client .100 (198.18.1.0/24, 2001:db8:1::/64); node B pods b1, b2
 //   (198.18.2.0/24, 2001:db8:2::/64). Each node routes the other's pod range via the LAN and has a
 //   default route via the external client (which does not forward), like an upstream router, so
@@ -27,6 +29,7 @@ import {
   run,
 } from './ns.js';
 import { childrenExited, onProcessExit } from './processes.js';
+import { nodePodCommands, peerRouteCommands, podCommands, podNetworkNodeSysctls, type PodNetwork } from './pod-network.js';
 import type { Helper } from './spawn.js';
 import {
   COMMON_SYSCTLS,
@@ -54,6 +57,13 @@ export interface ClusterOptions {
    * "kptdemo3f9a-lan", so a tool's namespaces are recognisable; sweepStale still matches them.
    */
   readonly prefixTag?: string;
+  /**
+   * How pods attach to their node (see pod-network.ts): 'routed' /32 veths (default, Calico
+   * style), 'bridge' (a cni0 bridge per node) or 'vxlan' (bridges, nodes joined by VXLAN).
+   */
+  readonly podNetwork?: PodNetwork;
+  /** net.bridge.bridge-nf-call-iptables (and -ip6tables) in the node namespaces; default on. */
+  readonly bridgeNfCallIptables?: boolean;
 }
 
 export interface NodeHandle extends NodePlan {
@@ -80,6 +90,7 @@ export interface HostHandle {
 export interface Cluster {
   /** e.g. "kpt3f9a-"; every namespace name starts with it. */
   readonly prefix: string;
+  readonly podNetwork: PodNetwork;
   readonly namespaces: readonly string[];
   readonly lan: { readonly ns: string };
   readonly nodes: { readonly a: NodeHandle; readonly b: NodeHandle };
@@ -110,6 +121,8 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   const podNs = (p: PodPlan): string => `${prefix}${p.name === 'client' ? 'cl' : p.name}`;
   const namespaces = [lanNs, nodeNs.a, nodeNs.b, extNs, ...POD_PLANS.map(podNs)];
   const nodeNames = { a: opts.nodeNames?.a ?? 'node-a', b: opts.nodeNames?.b ?? 'node-b' };
+  const podNetwork = opts.podNetwork ?? 'routed';
+  const nodeSysctls = [...NODE_SYSCTLS, ...podNetworkNodeSysctls(podNetwork, opts.bridgeNfCallIptables ?? true)];
 
   const created: string[] = [];
   let destroyed = false;
@@ -137,8 +150,8 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
     const sysctl = (ns: string, values: readonly string[]): Promise<unknown> =>
       nsExecOk(ns, ['sysctl', '-q', '-w', ...values]);
     await Promise.all([
-      sysctl(nodeNs.a, NODE_SYSCTLS),
-      sysctl(nodeNs.b, NODE_SYSCTLS),
+      sysctl(nodeNs.a, nodeSysctls),
+      sysctl(nodeNs.b, nodeSysctls),
       ...[lanNs, extNs, ...POD_PLANS.map(podNs)].map((ns) => sysctl(ns, COMMON_SYSCTLS)),
     ]);
 
@@ -168,37 +181,16 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
           'link set eth0 up',
           `addr add ${plan.ipv4}/${LAN_V4_PREFIX} dev eth0`,
           `addr add ${plan.ipv6}/${LAN_V6_PREFIX} dev eth0 nodad`,
-          `route add ${peer.podCIDRv4} via ${peer.ipv4}`,
-          `route add ${peer.podCIDRv6} via ${peer.ipv6}`,
+          ...peerRouteCommands(podNetwork, plan, peer),
           `route add default via ${EXTERNAL_PLAN.ipv4}`,
           `route add default via ${EXTERNAL_PLAN.ipv6}`,
-          ...pods.flatMap((p) => {
-            const dev = `v${p.name}`;
-            return [
-              `link add ${dev} type veth peer name eth0 netns ${podNs(p)}`,
-              `link set ${dev} up`,
-              `addr add ${plan.gatewayV4}/32 dev ${dev}`,
-              `addr add fe80::1/64 dev ${dev} nodad`,
-              `route add ${p.ipv4}/32 dev ${dev}`,
-              `route add ${p.ipv6}/128 dev ${dev}`,
-            ];
-          }),
+          ...nodePodCommands(podNetwork, plan, pods, podNs),
         ]);
       }),
     );
 
     await Promise.all([
-      ...POD_PLANS.map((p) =>
-        ipBatch(podNs(p), [
-          'link set lo up',
-          'link set eth0 up',
-          `addr add ${p.ipv4}/32 dev eth0`,
-          `addr add ${p.ipv6}/128 dev eth0 nodad`,
-          `route add ${NODE_PLANS[p.node].gatewayV4}/32 dev eth0 scope link`,
-          `route add default via ${NODE_PLANS[p.node].gatewayV4} dev eth0`,
-          'route add default via fe80::1 dev eth0',
-        ]),
-      ),
+      ...POD_PLANS.map((p) => ipBatch(podNs(p), podCommands(podNetwork, p, NODE_PLANS[p.node]))),
       ipBatch(extNs, [
         'link set lo up',
         'link set eth0 up',
@@ -237,6 +229,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
     };
     return {
       prefix,
+      podNetwork,
       namespaces,
       lan: { ns: lanNs },
       nodes,

@@ -39,3 +39,4 @@ export { nsExec, nsExecOk, listNamespaces, sweepStale } from './ns.js';
 export { requireRoot, isRoot } from './root.js';
 export { rootSnapshot } from './snapshot.js';
 export * from './topology.js';
+export * from './pod-network.js';
