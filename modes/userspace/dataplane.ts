@@ -24,7 +24,7 @@ import { LoadBalancer, type Target } from './balancer.js';
 import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
 import { OutlierTracker, type OutlierOptions } from './outliers.js';
 import { loopback, missingJumpRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
 import { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './udp-proxy.js';
 
 export interface UserspaceDataplaneOptions {
@@ -48,10 +48,15 @@ export interface UserspaceDataplaneOptions {
   readonly udpNodeAddress?: (family: IPFamily) => string | undefined;
   /** Families to program portals for. Default: IPv4. */
   readonly families?: IPFamily[];
+  /** Opens a TCP listener (default TcpProxy.listen); the in-process benchmark passes one without a socket. */
+  readonly listenTcp?: (o: TcpProxyOptions) => Promise<TcpListener>;
 }
 
+/** What the dataplane uses of a TCP listener. */
+export type TcpListener = Pick<TcpProxy, 'host' | 'port' | 'activeConnections' | 'stopAccepting' | 'close'>;
+
 type Listener =
-  | { readonly protocol: 'TCP'; readonly proxy: TcpProxy; sp: ServicePort }
+  | { readonly protocol: 'TCP'; readonly proxy: TcpListener; sp: ServicePort }
   | {
       readonly protocol: 'UDP';
       readonly proxy: UdpProxy;
@@ -83,7 +88,8 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
   const metrics: UserspaceMetrics = createUserspaceMetrics(opts.metrics.registry);
   const listeners = new Map<string, Listener>();
   /** TCP listeners of removed service ports whose connections are still finishing. */
-  const draining = new Set<TcpProxy>();
+  const draining = new Set<TcpListener>();
+  const listenTcp = opts.listenTcp ?? ((o: TcpProxyOptions) => TcpProxy.listen(o));
   const sctpWarned = new Set<string>();
   /** Families whose jump rules were verified present since the last restore failure. */
   const jumpsVerified = new Set<IPFamily>();
@@ -127,7 +133,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       if (back > 0) toClient.inc(back);
     };
     if (sp.protocol === 'TCP') {
-      const proxy = await TcpProxy.listen({
+      const proxy = await listenTcp({
         host: listenHost,
         dialTimeoutsMs: opts.dialTimeoutsMs,
         hooks: {
