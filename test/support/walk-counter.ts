@@ -15,7 +15,7 @@ export interface Walks {
 export async function countWalks<T>(minSize: number, fn: () => Promise<T>): Promise<{ result: T; walks: Walks }> {
   const walks: Walks = { big: [] };
   const saved: [object, PropertyKey, unknown][] = [];
-  for (const proto of [Map.prototype, Set.prototype] as Record<PropertyKey, unknown>[]) {
+  for (const proto of [Map.prototype, Set.prototype] as unknown as Record<PropertyKey, unknown>[]) {
     for (const m of METHODS) {
       const orig = proto[m] as (...a: unknown[]) => unknown;
       saved.push([proto, m, orig]);
