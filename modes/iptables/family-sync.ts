@@ -44,6 +44,7 @@ export class FamilySync {
   /** Sums over `record` of its rule counts and no-local flags (see totals()). */
   private running = { nat: 0, filter: 0, noLocalInternal: 0, noLocalExternal: 0 };
   private visits = 0;
+  private fixed: { readonly fp: string; readonly nat: number; readonly filter: number } | undefined;
   /** What the record was rendered with, to render a recorded service port again on demand. */
   private rendering: { readonly node: NodeInfo; readonly o: RenderOptions } | undefined;
   private fingerprint = '';
@@ -190,10 +191,20 @@ export class FamilySync {
    * running sums over the record (kept by setRecord, recounted only by a full sync).
    */
   totals(o: RenderOptions): Totals {
-    let nat = nodePortsJumpRules(o).length + this.running.nat;
-    let filter = this.running.filter;
-    for (const [id, rules] of staticRules(o)) id.startsWith('nat/') ? (nat += rules.length) : (filter += rules.length);
-    return { nat, filter, noLocalInternal: this.running.noLocalInternal, noLocalExternal: this.running.noLocalExternal };
+    // The fixed rules depend on the options only: rendered again only when they change.
+    const fp = optionsFingerprint(o);
+    if (this.fixed?.fp !== fp) {
+      let nat = nodePortsJumpRules(o).length;
+      let filter = 0;
+      for (const [id, rules] of staticRules(o)) id.startsWith('nat/') ? (nat += rules.length) : (filter += rules.length);
+      this.fixed = { fp, nat, filter };
+    }
+    return {
+      nat: this.fixed.nat + this.running.nat,
+      filter: this.fixed.filter + this.running.filter,
+      noLocalInternal: this.running.noLocalInternal,
+      noLocalExternal: this.running.noLocalExternal,
+    };
   }
 
   /** The same sums counted from scratch over the record (for tests of the running totals). */
