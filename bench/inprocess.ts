@@ -18,6 +18,14 @@ import { silentLogger } from '../proxy/log.js';
 import { ModelStore } from '../proxy/model/store.js';
 import type { IPFamily } from '../proxy/model/types.js';
 import { ProxyMetrics } from '../sync/metrics.js';
+import { SyncLoop } from '../sync/sync-loop.js';
+import { createIpvsDataplane } from '../modes/ipvs/dataplane.js';
+import { createNftablesDataplane } from '../modes/nftables/dataplane.js';
+import type { CommitResult, NftClient, NftOp, NftTableDump } from '../modes/nftables/netlink/types.js';
+import { createUserspaceDataplane, type TcpListener } from '../modes/userspace/dataplane.js';
+import type { TcpProxyOptions } from '../modes/userspace/tcp-proxy.js';
+import { HealthTargetTracker } from '../proxy/service-health-targets.js';
+import { FakeIpset, FakeIpvs, FakeLink } from '../test/unit/ipvs-dataplane/fixtures.js';
 import { BENCH_NODE, BENCH_NODE_IP, type GeneratedCluster } from './generate.js';
 import { lineCount } from './stats.js';
 
@@ -171,4 +179,108 @@ export function applyObjects(store: ModelStore, ops: readonly BenchOp[]): void {
 export interface BenchOp {
   readonly kind: 'upsert' | 'delete';
   readonly obj: V1Service | V1EndpointSlice;
+}
+
+// ---- Every mode in this process, as the daemon assembles it (issue #18's "own work") ----
+//
+// The model store, the real dataplane of the mode and the sync loop with the daemon's per-sync
+// observer (health-check targets), on doubles that record instead of touching the kernel: a
+// recording iptables runner, in-memory IPVS / ipset / kube-ipvs0 fakes, an nf_tables client that
+// only hands out handles, and TCP listeners without sockets (a socket per service port at 50,000
+// would exceed the open-file limit and is the kernel's work, not ours).
+
+export const INPROCESS_MODES = ['iptables', 'ipvs', 'userspace', 'nftables'] as const;
+export type InProcessMode = (typeof INPROCESS_MODES)[number];
+
+/** nf_tables double: accepts every batch and gives each added object a handle; no table exists. */
+export class RecordingNftClient implements NftClient {
+  private next = 1n;
+  ops = 0;
+  async commit(ops: readonly NftOp[]): Promise<CommitResult> {
+    this.ops += ops.length;
+    const handles = ops.map((op) => (op.op.startsWith('add-') ? this.next++ : undefined));
+    return { handles, bytes: 0, kernelMs: 0 };
+  }
+  async dumpTable(): Promise<NftTableDump | undefined> {
+    return undefined;
+  }
+  async close(): Promise<void> {}
+}
+
+function socketlessListener(o: TcpProxyOptions, port: number): TcpListener {
+  return { host: o.host, port, activeConnections: 0, stopAccepting: async () => undefined, close: async () => undefined };
+}
+
+export interface ModeHarness {
+  readonly mode: InProcessMode;
+  readonly store: ModelStore;
+  readonly loop: SyncLoop;
+  /** One sync as the runner starts it ('initial' is full, 'request' partial). */
+  sync(reason: 'initial' | 'request'): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function modeHarness(mode: InProcessMode, families: IPFamily[] = ['IPv4', 'IPv6']): Promise<ModeHarness> {
+  const { config } = loadConfig([...commonFlags(1000).filter((f) => !f.startsWith('--mode=')), `--mode=${mode}`]);
+  const metrics = new ProxyMetrics({ processMetrics: false });
+  const nodeIPs = (): string[] => [BENCH_NODE_IP];
+  const localAddresses = (): string[] => ['127.0.0.1', BENCH_NODE_IP];
+  let dataplane: Dataplane;
+  switch (mode) {
+    case 'iptables':
+      dataplane = createIptablesDataplane({ config, runner: new RecordingRunner(), conntrack: noConntrack, metrics, logger: silentLogger, families, nodeIPs, localAddresses });
+      break;
+    case 'ipvs':
+      dataplane = await createIpvsDataplane({
+        config,
+        logger: silentLogger,
+        metrics,
+        families,
+        nodeIPs: localAddresses,
+        ipvs: new FakeIpvs(),
+        runner: new RecordingRunner(),
+        ipset: new FakeIpset(),
+        link: new FakeLink(),
+        sysctl: async () => undefined,
+        conntrack: noConntrack,
+        clock: () => 0,
+      });
+      break;
+    case 'userspace': {
+      let port = 20_000;
+      dataplane = createUserspaceDataplane({
+        config,
+        runner: new RecordingRunner(),
+        metrics,
+        logger: silentLogger,
+        families,
+        listenHost: '::',
+        udpNodeAddress: () => undefined,
+        listenTcp: async (o) => socketlessListener(o, port++),
+      });
+      break;
+    }
+    case 'nftables':
+      dataplane = createNftablesDataplane({ config, client: new RecordingNftClient(), conntrack: noConntrack, metrics, logger: silentLogger, families, nodeIPs, localAddresses });
+      break;
+  }
+  const store = new ModelStore({ nodeName: BENCH_NODE });
+  const healthTargets = new HealthTargetTracker();
+  const loop = new SyncLoop({
+    source: store,
+    dataplane,
+    metrics,
+    logger: silentLogger,
+    families,
+    ready: () => true,
+    // The daemon's own observer work: health-check targets from the change set.
+    observers: [{ synced: (state, _r, { changes, full }) => void healthTargets.update(state, changes, full) }],
+  });
+  return {
+    mode,
+    store,
+    loop,
+    sync: (reason) => loop.run({ reason }),
+    close: async () => void (await dataplane.close?.()),
+  };
 }

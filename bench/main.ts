@@ -1,6 +1,8 @@
 // Benchmark runner for issue "Performance at cluster scale" (not part of the test suite).
 //
-//   npm run build && npm run bench                      # sizes 1,000 / 5,000 / 10,000, iptables then nftables mode
+//   npm run build && npm run bench                      # daemon sizes 1,000 / 5,000 / 10,000 (iptables, then
+//                                                       # nftables mode), and every mode in-process at
+//                                                       # 1,000 / 10,000 / 50,000 (--only modes, --mode-sizes)
 //   node dist/bench/main.js --quick                     # ~1 min smoke run at 1,000 services
 //   node dist/bench/main.js --only render --sizes 10000 # one benchmark
 //
@@ -18,11 +20,12 @@ import { join } from 'node:path';
 import { FirstSyncTimeout, runDaemonBench, type DaemonSizeResult } from './daemon-bench.js';
 import { NftFirstSyncTimeout, runNftDaemonBench, type NftDaemonSizeResult } from './nftables-daemon.js';
 import { DIST_ROOT, REPO_ROOT } from './netns.js';
-import { runRenderBench, type RenderResult } from './render-bench.js';
+import { runModeBench, runRenderBench, type ModeSizeResult, type RenderResult } from './render-bench.js';
+import { INPROCESS_MODES } from './inprocess.js';
 import { renderMarkdown } from './report.js';
 import { runUserspaceBench, type UserspaceBenchJson } from './userspace.js';
 
-export const BENCHMARKS = ['render', 'startup', 'sync', 'latency', 'memory', 'restore', 'nftables', 'userspace'] as const;
+export const BENCHMARKS = ['render', 'modes', 'startup', 'sync', 'latency', 'memory', 'restore', 'nftables', 'userspace'] as const;
 export type BenchName = (typeof BENCHMARKS)[number];
 
 export interface BenchSettings {
@@ -37,6 +40,8 @@ export interface BenchSettings {
   readonly churnChanges: number;
   readonly renderSize: number;
   readonly firstSyncTimeoutMs: number;
+  /** In-process per-mode benchmark sizes (issue #18: 1,000 / 10,000 / 50,000). */
+  readonly modeSizes: readonly number[];
 }
 
 export interface BenchResults {
@@ -49,6 +54,7 @@ export interface BenchResults {
   /** nftables mode's daemon at the same sizes (bench/nftables-daemon.ts). */
   readonly nftables: readonly NftDaemonSizeResult[];
   readonly userspace?: UserspaceBenchJson;
+  readonly modes?: readonly ModeSizeResult[];
   readonly skipped: readonly string[];
   readonly errors: readonly string[];
 }
@@ -67,7 +73,7 @@ function parseArgs(argv: readonly string[]): BenchSettings {
       '  [--endpoints 10] [--seed 1] [--min-sync-period 1000] [--reps 3] [--latency-changes 100] [--churn-changes 10000] [--first-sync-timeout 150]\n');
     process.exit(0);
   }
-  const known = new Set(['first-sync-timeout', 'quick', 'only', 'sizes', 'endpoints', 'seed', 'min-sync-period', 'reps', 'latency-changes', 'churn-changes']);
+  const known = new Set(['mode-sizes', 'first-sync-timeout', 'quick', 'only', 'sizes', 'endpoints', 'seed', 'min-sync-period', 'reps', 'latency-changes', 'churn-changes']);
   for (const k of get.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   const num = (k: string, d: number): number => {
     const v = get.get(k)?.at(-1);
@@ -94,6 +100,7 @@ function parseArgs(argv: readonly string[]): BenchSettings {
     churnChanges: num('churn-changes', quick ? 500 : 10_000),
     renderSize: quick ? Math.max(...sizes) : Math.max(10_000, ...sizes),
     firstSyncTimeoutMs: num('first-sync-timeout', quick ? 60 : 150) * 1000,
+    modeSizes: (get.get('mode-sizes')?.at(-1)?.split(',').map(Number).filter((n) => n > 0)) ?? (quick ? [1000] : [1000, 10_000, 50_000]),
   };
 }
 
@@ -134,6 +141,8 @@ async function main(): Promise<void> {
       errors.push(`render: ${String(e)}`);
     }
   }
+
+  const modes = want('modes') ? await modesStep(s, log, errors) : undefined;
 
   const daemonBenches: BenchName[] = ['startup', 'sync', 'latency', 'memory', 'restore'];
   if (daemonBenches.some(want)) {
@@ -245,6 +254,7 @@ async function main(): Promise<void> {
     daemon,
     nftables,
     ...(userspace ? { userspace: userspace.json } : {}),
+    ...(modes ? { modes } : {}),
     skipped,
     errors,
   };
@@ -256,6 +266,14 @@ async function main(): Promise<void> {
   process.stdout.write(md);
   log(`wrote ${join(outDir, 'latest.json')} and latest.md`);
   if (errors.length) process.exitCode = 1;
+}
+
+/** Every mode in-process at each size, each in a child process (issue #18's own-work targets). */
+async function modesStep(s: BenchSettings, log: (m: string) => void, errors: string[]): Promise<ModeSizeResult[]> {
+  log(`modes: in-process, every mode at ${s.modeSizes.join(' / ')} x ${s.endpoints}`);
+  const r = await runModeBench({ modes: INPROCESS_MODES, sizes: s.modeSizes, endpoints: s.endpoints, seed: s.seed, reps: s.quick ? 7 : 15, log });
+  errors.push(...r.errors);
+  return r.results;
 }
 
 main().catch((e) => {

@@ -1,6 +1,7 @@
 // The Markdown report: the measured numbers per benchmark and a verdict per target of the issue.
 
 import type { BenchResults } from './main.js';
+import type { ModeSizeResult } from './render-bench.js';
 import { OP_NAMES } from './ops.js';
 import { fmtBytes, fmtCount, fmtMs } from './stats.js';
 
@@ -174,6 +175,8 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
+  if (r.modes?.length) out.push(modesSection(r.modes));
+
   if (r.skipped.length) out.push(`**Skipped:** ${r.skipped.join('; ')}\n`);
   if (r.errors.length) out.push(`**Errors:**\n\n${r.errors.map((e) => '```\n' + e.slice(0, 2000) + '\n```').join('\n')}\n`);
   return out.join('\n');
@@ -337,4 +340,49 @@ function nftTargetRows(r: BenchResults): string[][] {
     ]);
   }
   return rows;
+}
+
+/** Issue #18: every mode in-process, own work per one-endpoint change, heap, full render growth. */
+export function modesSection(results: readonly ModeSizeResult[]): string {
+  const out: string[] = [];
+  out.push('### Every mode in-process: own work per one-endpoint change (issue #18)\n');
+  out.push(
+    'Model store + the mode\'s real dataplane + the sync loop and its health-check observer, on doubles that record instead of ' +
+      'touching the kernel (recording iptables runner, in-memory IPVS/ipset/link fakes, an nf_tables client that only hands out ' +
+      'handles, TCP listeners without sockets), dual-stack config with IPv4 services. One change = one endpoint replaced: store ' +
+      'event + snapshot + partial sync + observers. Median over the repetitions; CPU = this process\'s user+system time (what the ' +
+      'verdicts use, since the machine is shared), wall shown too. Heap: heapUsed after load + first full sync, after a forced GC. ' +
+      'Each mode and size runs in its own process.\n',
+  );
+  out.push(
+    table(
+      ['Mode', 'Services', 'One change (CPU)', 'One change (wall)', 'First full sync (wall / CPU)', 'Heap after full'],
+      results.map((x) => [
+        x.mode,
+        fmtCount(x.services),
+        `${x.oneChangeCpuMs.toFixed(3)} ms`,
+        `${x.oneChangeMs.toFixed(3)} ms`,
+        `${fmtMs(x.fullMs)} / ${fmtMs(x.fullCpuMs)}`,
+        `${(x.heapAfterFullBytes / MiB).toFixed(0)} MiB`,
+      ]),
+    ),
+  );
+  const rows: string[][] = [];
+  for (const mode of [...new Set(results.map((x) => x.mode))]) {
+    const at = (n: number) => results.find((x) => x.mode === mode && x.services === n);
+    for (const n of [1000, 10_000, 50_000]) {
+      const x = at(n);
+      rows.push([`${mode}: one endpoint change ≤ 1 ms at ${fmtCount(n)}`, x ? `${x.oneChangeCpuMs.toFixed(3)} ms` : '–', verdict(x ? x.oneChangeCpuMs <= 1 : undefined)]);
+    }
+    const a = at(1000);
+    const b = at(50_000);
+    const ten = at(10_000);
+    const flat = a && b ? b.oneChangeCpuMs / a.oneChangeCpuMs : undefined;
+    rows.push([`${mode}: flat (50,000 within 1.5 × 1,000)`, flat !== undefined ? `${flat.toFixed(2)}×` : '–', verdict(flat !== undefined ? flat <= 1.5 : undefined)]);
+    rows.push([`${mode}: heap after load + first full render at 50,000 ≤ 600 MB`, b ? `${(b.heapAfterFullBytes / 1e6).toFixed(0)} MB` : '–', verdict(b ? b.heapAfterFullBytes <= 600e6 : undefined)]);
+    const growth = b && ten ? b.fullCpuMs / ten.fullCpuMs : undefined;
+    rows.push([`${mode}: full render 50,000 ÷ 10,000 ≤ 5.5 × (CPU)`, growth !== undefined ? `${growth.toFixed(2)}×` : '–', verdict(growth !== undefined ? growth <= 5.5 : undefined)]);
+  }
+  out.push(table(['Target', 'Measured', 'Verdict'], rows));
+  return out.join('\n');
 }

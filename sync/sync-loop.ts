@@ -7,7 +7,7 @@ import type { Dataplane, SyncResult } from '../modes/dataplane.js';
 import type { Logger } from '../proxy/log.js';
 import type { ChangeSet, IPFamily, ProxyState, RejectedObject } from '../proxy/model/types.js';
 import type { ProxyMetrics } from './metrics.js';
-import { familiesWithServices } from './program-families.js';
+import { FamilyServiceCounter } from './program-families.js';
 import type { SyncContext } from './runner.js';
 
 export interface SnapshotSource {
@@ -45,9 +45,12 @@ export class SyncLoop {
   private lastState: ProxyState | null = null;
   /** Families that had service ports at the last successful sync. */
   private lastFamilies = new Set<IPFamily>();
+  private readonly familyCounter: FamilyServiceCounter;
   private syncs = 0;
 
-  constructor(private readonly opts: SyncLoopOptions) {}
+  constructor(private readonly opts: SyncLoopOptions) {
+    this.familyCounter = new FamilyServiceCounter(opts.families);
+  }
 
   /** The state the dataplane last accepted (for /debug/state and explain). */
   current(): ProxyState | null {
@@ -85,7 +88,7 @@ export class SyncLoop {
     this.syncs++;
     const seconds = (now() - start) / 1000;
     // A family whose last service port went away had work too (removing it).
-    const withServices = familiesWithServices(snap.state, this.opts.families);
+    const withServices = this.familyCounter.update(snap.state, changes, full || result.full);
     const programmed = new Set([...withServices, ...this.lastFamilies]);
     this.lastFamilies = withServices;
     // No service at all (a fresh or test cluster): still show that syncs happen, once.

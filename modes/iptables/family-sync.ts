@@ -32,8 +32,19 @@ export interface FamilySyncResult {
   readonly canaryMissing: boolean;
 }
 
+export interface Totals {
+  readonly nat: number;
+  readonly filter: number;
+  readonly noLocalInternal: number;
+  readonly noLocalExternal: number;
+}
+
 export class FamilySync {
   private record = new Map<string, RecordedService>();
+  /** Sums over `record` of its rule counts and no-local flags (see totals()). */
+  private running = { nat: 0, filter: 0, noLocalInternal: 0, noLocalExternal: 0 };
+  private visits = 0;
+  private fixed: { readonly fp: string; readonly nat: number; readonly filter: number } | undefined;
   /** What the record was rendered with, to render a recorded service port again on demand. */
   private rendering: { readonly node: NodeInfo; readonly o: RenderOptions } | undefined;
   private fingerprint = '';
@@ -87,6 +98,8 @@ export class FamilySync {
     if (batches.length > 1) this.log.v(2, 'full sync split into several restores', { family: this.family, restores: batches.length });
     const applied = await this.apply(batches);
     this.record = next;
+    this.running = { nat: 0, filter: 0, noLocalInternal: 0, noLocalExternal: 0 };
+    for (const r of next.values()) this.count(r, 1);
     this.rendering = { node: state.node, o };
     this.fingerprint = fp;
     this.consistent = true;
@@ -118,64 +131,95 @@ export class FamilySync {
     return applied;
   }
 
+  /**
+   * Only the change set's keys are looked at (the model reports every service port whose
+   * ServicePort or endpoint list changed; a full sync repairs anything else), and the record is
+   * edited in place once every restore succeeded: nothing here walks or copies all services.
+   */
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: RenderOptions): Promise<FamilySyncResult> {
     const deltas: ServiceDelta[] = [];
-    const next = new Map(this.record);
-    for (const key of this.candidates(state, changed)) {
+    const updates: [string, RecordedService | undefined][] = [];
+    for (const key of changed) {
+      this.visits++;
       const before = this.record.get(key);
       const sp = state.services.get(key);
       if (!sp) {
-        next.delete(key);
-        if (before) deltas.push({ before, after: undefined });
+        if (before) {
+          deltas.push({ before, after: undefined });
+          updates.push([key, undefined]);
+        }
         continue;
       }
       const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
       if (before && before.sp === sp && before.eps === eps) continue;
       const rules = renderServicePort(sp, eps, state.node, o);
       const after = recordService(sp, eps, rules);
-      next.set(key, after);
+      updates.push([key, after]);
       deltas.push({ before, after: { ...after, rules } });
     }
     this.consistent = false; // until every restore is known to have succeeded
     const applied = await this.apply(splitDeltas(deltas, this.chainBudget()).map((group) => () => buildPartialPayload(group)));
     this.consistent = true;
-    this.record = next;
+    for (const [key, r] of updates) this.setRecord(key, r);
     this.rendering = { node: state.node, o };
     return { full: false, ...applied, servicesRewritten: deltas.length, canaryMissing: false };
   }
 
-  /**
-   * The changed keys, plus any whose objects differ from the record: a cheap identity scan that
-   * keeps the kernel right even if a change was not reported.
-   */
-  private candidates(state: ProxyState, changed: ReadonlySet<string>): Set<string> {
-    const keys = new Set(changed);
-    for (const [key, sp] of state.services) {
-      const r = this.record.get(key);
-      if (!r || r.sp !== sp || r.eps !== (state.endpoints.get(key) ?? NO_ENDPOINTS)) keys.add(key);
-    }
-    for (const key of this.record.keys()) if (!state.services.has(key)) keys.add(key);
-    return keys;
+  /** Replace one record entry, keeping the running totals right. */
+  private setRecord(key: string, r: RecordedService | undefined): void {
+    const old = this.record.get(key);
+    if (old) this.count(old, -1);
+    if (r) {
+      this.record.set(key, r);
+      this.count(r, 1);
+    } else this.record.delete(key);
+  }
+
+  private count(r: RecordedService, sign: 1 | -1): void {
+    this.running.nat += sign * r.counts.nat;
+    this.running.filter += sign * r.counts.filter;
+    if (r.noLocal.internal) this.running.noLocalInternal += sign;
+    if (r.noLocal.external) this.running.noLocalExternal += sign;
   }
 
   markInconsistent(): void {
     this.consistent = false;
   }
 
-  /** Rules owned per table and no-local-endpoint counts, from the record. */
-  totals(o: RenderOptions): { nat: number; filter: number; noLocalInternal: number; noLocalExternal: number } {
-    let nat = nodePortsJumpRules(o).length;
-    let filter = 0;
-    for (const [id, rules] of staticRules(o)) id.startsWith('nat/') ? (nat += rules.length) : (filter += rules.length);
-    let noLocalInternal = 0;
-    let noLocalExternal = 0;
-    for (const r of this.record.values()) {
-      nat += r.counts.nat;
-      filter += r.counts.filter;
-      if (r.noLocal.internal) noLocalInternal++;
-      if (r.noLocal.external) noLocalExternal++;
+  /**
+   * Rules owned per table and no-local-endpoint counts: the fixed rules of the options plus the
+   * running sums over the record (kept by setRecord, recounted only by a full sync).
+   */
+  totals(o: RenderOptions): Totals {
+    // The fixed rules depend on the options only: rendered again only when they change.
+    const fp = optionsFingerprint(o);
+    if (this.fixed?.fp !== fp) {
+      let nat = nodePortsJumpRules(o).length;
+      let filter = 0;
+      for (const [id, rules] of staticRules(o)) id.startsWith('nat/') ? (nat += rules.length) : (filter += rules.length);
+      this.fixed = { fp, nat, filter };
     }
-    return { nat, filter, noLocalInternal, noLocalExternal };
+    return {
+      nat: this.fixed.nat + this.running.nat,
+      filter: this.fixed.filter + this.running.filter,
+      noLocalInternal: this.running.noLocalInternal,
+      noLocalExternal: this.running.noLocalExternal,
+    };
+  }
+
+  /** The same sums counted from scratch over the record (for tests of the running totals). */
+  recount(o: RenderOptions): Totals {
+    const saved = this.running;
+    this.running = { nat: 0, filter: 0, noLocalInternal: 0, noLocalExternal: 0 };
+    for (const r of this.record.values()) this.count(r, 1);
+    const t = this.totals(o);
+    this.running = saved;
+    return t;
+  }
+
+  /** Record entries a partial sync has looked at since this object was made (for the O(change) tests). */
+  get partialVisits(): number {
+    return this.visits;
   }
 
   /** The rules last programmed for `key`, rendered again from the recorded objects. */

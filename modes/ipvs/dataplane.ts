@@ -15,21 +15,22 @@ import type { ProxyMetrics } from '../../sync/metrics.js';
 import type { CleanupOptions, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
 import { createConntrack } from '../shared/conntrack-exec.js';
-import { cleanupCandidates, executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
+import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
 import { localDetectorFor } from '../iptables/options.js';
 import type { IptablesRunner } from '../iptables/runner.js';
 import { parseSave, type SavedTables } from '../iptables/save-parse.js';
 import { applyOperations } from './apply.js';
-import { buildDesired, serviceVIPs, type DesiredState } from './desired.js';
+import { serviceVIPs, type DesiredState, type DesiredVirtualServer } from './desired.js';
+import { DesiredIndex, type IndexDelta } from './desired-index.js';
 import { createDummyLink, diffAddresses, type DummyLink } from './dummy-link.js';
 import { GracefulTerminationList } from './graceful.js';
 import { createIpsetRunner, type IpsetRunner } from './ipset-exec.js';
-import { allSetNames, buildMembership, parseIpsetSave, renderIpsetRestore, type Membership } from './ipsets.js';
+import { allSetNames, parseIpsetSave, renderIpsetDelta, renderIpsetRestore, type Membership } from './ipsets.js';
 import { missingJumps, renderIpvsIptables, renderIpvsIptablesCleanup, type IpvsRuleOptions } from './iptables-rules.js';
 import { nodePortIPs } from './node-port-ips.js';
-import { vsKey, type IpvsOps, type VirtualServer } from './ops.js';
+import { vsKey, type IpvsOps, type VirtualServer, type VirtualServerKey } from './ops.js';
 import { isOwnedBy } from './ownership.js';
-import { reconcile, type CurrentVirtualServer } from './reconcile.js';
+import { reconcile, type CurrentVirtualServer, type ReconcilePlan } from './reconcile.js';
 import { applySysctls, ipvsSysctls, type SysctlWriter } from './sysctls.js';
 
 export interface IpvsDataplaneOptions {
@@ -52,8 +53,9 @@ export interface IpvsDataplaneOptions {
 }
 
 interface FamilyState {
-  desired?: DesiredState;
-  /** ipset membership last written (or found in the kernel at start). */
+  /** What the last successful sync programmed, per service port (O(change) updates). */
+  desired?: DesiredIndex;
+  /** Our ipsets as the kernel held them at start or at the last full sync (a previous process's NodePorts). */
   membership?: Membership;
   nodePortIPs: string;
 }
@@ -70,6 +72,12 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
   let initialized = false;
   /** The state of the last successful sync, which the conntrack cleanup compares against. */
   let lastState: ProxyState | undefined;
+  /** The last sync succeeded: the records below match the kernel, a partial sync may follow. */
+  let consistent = false;
+  /** Addresses on kube-ipvs0 as of the last sync (read from the link on full syncs only). */
+  let bound = new Set<string>();
+  /** opts.nodeIPs() as of the last full sync. */
+  let hostIPs: string[] | undefined;
 
   const ruleOptions = (state: ProxyState, family: IPFamily): IpvsRuleOptions => ({
     family,
@@ -98,32 +106,61 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     const started = performance.now();
     const familyMs = new Map<IPFamily, number>(families.map((f) => [f, 0]));
     const charge = (f: IPFamily, since: number): void => void familyMs.set(f, familyMs.get(f)! + performance.now() - since);
-    let full = req.full || !initialized || req.changes.nodeChanged;
+    // (cleanup() forgets the records too.)
+    let full = req.full || !initialized || req.changes.nodeChanged || !consistent || families.some((f) => !fam.get(f)!.desired);
     if (!initialized) {
       await init();
       initialized = true;
     }
+    // Until this sync has succeeded, the records below may be half updated: the next sync is full.
+    consistent = false;
     const { state } = req;
-    const linkBefore = await link.addresses();
-    const hostIPs = opts.nodeIPs();
-    const allVips = new Set<string>();
-    const perFamily = new Map<IPFamily, { vips: Set<string>; npIPs: string[] }>();
+    // Host addresses and the link's addresses (every VIP) are read on full syncs only: both lists
+    // hold every service VIP, so reading them per change would cost O(cluster). Partial syncs use
+    // what the last sync bound; a change of the host's addresses is picked up by the next full sync
+    // (a Node change, the periodic resync, or a failure).
+    if (full || hostIPs === undefined) hostIPs = opts.nodeIPs();
+    const linkBefore = full ? new Set(await link.addresses()) : bound;
+    const perFamily = new Map<IPFamily, { npIPs: string[]; index: DesiredIndex; delta?: IndexDelta }>();
     for (const f of families) {
-      const vips = serviceVIPs(state, f);
-      vips.forEach((v) => allVips.add(v));
+      const familyStart = performance.now();
+      const fs = fam.get(f)!;
+      const vips: { has(ip: string): boolean } = full ? serviceVIPs(state, f) : { has: (ip) => fs.desired!.hasVip(ip) };
       const npIPs = nodePortIPs({
         selection: config.nodePortAddresses,
         localAddresses: hostIPs,
         primary: ipsOfFamily(state.node.addresses, f),
         family: f,
-        vips: new Set([...vips, ...linkBefore]),
+        vips: { has: (ip) => vips.has(ip) || linkBefore.has(ip) },
       });
       // A changed node address moves every NodePort VS: not something a partial diff covers.
-      if (npIPs.join(',') !== fam.get(f)!.nodePortIPs) full = true;
-      perFamily.set(f, { vips, npIPs });
+      if (!full && npIPs.join(',') !== fs.nodePortIPs) full = true;
+      perFamily.set(f, { npIPs, index: fs.desired! });
+      charge(f, familyStart);
+    }
+    for (const f of families) {
+      const familyStart = performance.now();
+      const p = perFamily.get(f)!;
+      const dopts = { family: f, scheduler: config.ipvs.scheduler, nodePortIPs: p.npIPs };
+      if (full) p.index = DesiredIndex.build(state, dopts);
+      else p.delta = p.index.update(state, req.changes.changed, state.node);
+      charge(f, familyStart);
     }
 
-    const addrDiff = diffAddresses(allVips, linkBefore);
+    let addrDiff: { add: string[]; remove: string[] };
+    if (full) {
+      const allVips = new Set<string>();
+      for (const { index } of perFamily.values()) for (const v of index.vips) allVips.add(v);
+      addrDiff = diffAddresses(allVips, [...linkBefore]);
+    } else {
+      const add: string[] = [];
+      const remove: string[] = [];
+      for (const { delta } of perFamily.values()) {
+        for (const v of delta!.vipsAdded) if (!bound.has(v)) add.push(v);
+        for (const v of delta!.vipsRemoved) if (bound.has(v)) remove.push(v);
+      }
+      addrDiff = { add: add.sort(), remove: remove.sort() };
+    }
     await link.apply(addrDiff.add, []);
 
     const requestsBefore = netlinkRequests(ipvs);
@@ -136,15 +173,21 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     const listAll = async (): Promise<VirtualServer[]> => (listed ??= await ipvs.listServices());
     const stats = { virtualServers: 0, realServers: 0, ipvsOps: 0, netlinkRequests: 0, ipsetLines: 0, draining: 0, conntrackOps: 0 };
     let sharedMs = performance.now() - started;
+    let recheck = false;
     for (const f of families) {
       const familyStart = performance.now();
       const fs = fam.get(f)!;
-      const { vips, npIPs } = perFamily.get(f)!;
-      const desired = buildDesired(state, { family: f, scheduler: config.ipvs.scheduler, nodePortIPs: npIPs });
+      const { npIPs, index, delta } = perFamily.get(f)!;
 
-      const membership = buildMembership(state, f, npIPs);
-      const ipsetPayload = renderIpsetRestore(f, membership, full ? kernelSets : fs.membership);
-      const changedLines = ipsetPayload.split('\n').filter((l) => /^(add|del|flush) /.test(l)).length;
+      let ipsetPayload: string;
+      let changedLines: number;
+      if (full) {
+        ipsetPayload = renderIpsetRestore(f, index.toMembership(), kernelSets);
+        changedLines = ipsetPayload.split('\n').filter((l) => /^(add|del|flush) /.test(l)).length;
+      } else {
+        ipsetPayload = renderIpsetDelta(f, delta!.membersAdded, delta!.membersRemoved);
+        changedLines = delta!.membersAdded.length + delta!.membersRemoved.length;
+      }
       if (full || changedLines > 0) await ipset.restore(ipsetPayload);
       stats.ipsetLines += changedLines;
       if (changedLines > 0 && changedLines <= 50) {
@@ -153,39 +196,56 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
 
       if (full) await writeIptables(f, ruleOptions(state, f));
 
-      const owned = isOwnedBy({
-        vips: new Set([...linkBefore, ...vips]),
-        programmedNodePorts: nodePortKeys(fs.desired),
-        nodeIPs: new Set(hostIPs),
-        ipsets: new Map([[f, fs.membership ?? new Map()]]),
-      });
-      const scope = full ? 'all' : partialScope(req.changes.changed, fs.desired, desired, graceful.vsKeys());
-      const current =
-        (scope !== 'all' ? await currentFromRecord(ipvs, scope, fs.desired, desired) : undefined) ??
-        (await dumpCurrent(ipvs, (await listAll()).filter((vs) => vs.family === f), scope, desired));
-      const plan = reconcile({ desired: desired.virtualServers, current, scope, isOwned: owned, graceful });
+      // Evidence for "is this existing virtual server ours": views, never copies of every VIP.
+      const ownedBy = (programmed: { has(k: string): boolean }): ((vs: VirtualServerKey) => boolean) =>
+        isOwnedBy({
+          vips: { has: (ip) => linkBefore.has(ip) || index.hasVip(ip) },
+          programmedNodePorts: programmed,
+          nodeIPs: new Set(hostIPs),
+          ipsets: new Map([[f, kernelSets ?? fs.membership ?? new Map()]]),
+        });
+      let plan: ReconcilePlan;
+      if (full) {
+        const current = await dumpCurrent(ipvs, (await listAll()).filter((vs) => vs.family === f), 'all', index);
+        plan = reconcile({ desired: index.virtualServers, current, scope: 'all', isOwned: ownedBy(fs.desired?.nodePortKeys ?? new Set()), graceful });
+      } else {
+        const d = delta!;
+        const scope = new Set<string>([...d.vsKeys, ...graceful.vsKeys()]);
+        const programmed = (k: string): DesiredVirtualServer | undefined => (d.before.has(k) ? d.before.get(k) : index.virtualServers.get(k));
+        const fromRecord = await currentFromRecord(ipvs, scope, programmed, index);
+        // Every virtual server the record lists is one this process programmed: ours.
+        const current = fromRecord ?? (await dumpCurrent(ipvs, (await listAll()).filter((vs) => vs.family === f), scope, index));
+        const isOwned = fromRecord ? () => true : ownedBy({ has: (k) => index.nodePortKeys.has(k) || programmed(k)?.kind === 'nodePort' });
+        plan = reconcile({ desired: index.virtualServers, current, scope, isOwned, graceful });
+        // A VIP that became a node address candidate changes the NodePort addresses: full next.
+        if (d.vipsAdded.some((v) => npIPs.includes(v))) recheck = true;
+      }
       await applyOperations(ipvs, plan.ops);
       for (const [key, still] of plan.draining) graceful.replace(key, still);
 
-      fs.desired = desired;
-      fs.membership = membership;
+      fs.desired = index;
+      if (kernelSets) fs.membership = kernelSets;
       fs.nodePortIPs = npIPs.join(',');
-      const rs = [...desired.virtualServers.values()].reduce((n, d) => n + d.realServers.length, 0);
-      metrics.ipvsVirtualServers.set({ ip_family: f }, desired.virtualServers.size);
-      metrics.ipvsRealServers.set({ ip_family: f }, rs);
-      stats.virtualServers += desired.virtualServers.size;
-      stats.realServers += rs;
+      metrics.ipvsVirtualServers.set({ ip_family: f }, index.virtualServers.size);
+      metrics.ipvsRealServers.set({ ip_family: f }, index.realServers);
+      stats.virtualServers += index.virtualServers.size;
+      stats.realServers += index.realServers;
       stats.ipvsOps += plan.ops.length;
       charge(f, familyStart);
     }
     // Unbind last: the virtual servers on these addresses are gone by now.
     const unbindStart = performance.now();
     await link.apply([], addrDiff.remove);
+    if (full) bound = new Set([...linkBefore].filter((a) => !addrDiff.remove.includes(a)).concat(addrDiff.add));
+    else {
+      for (const a of addrDiff.add) bound.add(a);
+      for (const a of addrDiff.remove) bound.delete(a);
+    }
     sharedMs += performance.now() - unbindStart;
     // Now that the real servers are right, drop UDP/SCTP flows that would stay on a removed
     // endpoint, or that were black-holed while the service had none: the kernel keeps a flow's
     // (confirmed) conntrack entry, and IPVS does not reschedule a flow that has one.
-    const keys = cleanupCandidates(lastState, state, req.changes.changed);
+    const keys = full ? new Set([...state.services.keys(), ...(lastState?.services.keys() ?? [])]) : req.changes.changed;
     for (const f of families) {
       const ctStart = performance.now();
       const ops = planConntrackCleanup(lastState, state, keys, [f]);
@@ -194,11 +254,17 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
       charge(f, ctStart);
     }
     lastState = state;
+    consistent = true;
     stats.draining = graceful.size;
     stats.netlinkRequests = netlinkRequests(ipvs) - requestsBefore;
     logger.v(2, 'ipvs sync done', { full, ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length });
     const familySeconds = new Map([...familyMs].map(([f, ms]) => [f, (ms + sharedMs) / 1000] as const));
-    return { full, familySeconds, stats: { ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length } };
+    return {
+      full,
+      familySeconds,
+      stats: { ...stats, vipsAdded: addrDiff.add.length, vipsRemoved: addrDiff.remove.length },
+      ...(recheck ? { needFullSync: true } : {}),
+    };
   }
 
   async function writeIptables(f: IPFamily, o: IpvsRuleOptions): Promise<void> {
@@ -275,21 +341,6 @@ function nodePortKeys(d: DesiredState | undefined): Set<string> {
   return out;
 }
 
-/** Virtual servers of changed services (before and after) plus those with draining real servers. */
-function partialScope(
-  changed: ReadonlySet<string>,
-  before: DesiredState | undefined,
-  after: DesiredState,
-  draining: readonly string[],
-): Set<string> {
-  const scope = new Set<string>(draining);
-  for (const key of changed) {
-    for (const k of before?.byService.get(key) ?? []) scope.add(k);
-    for (const k of after.byService.get(key) ?? []) scope.add(k);
-  }
-  return scope;
-}
-
 /**
  * Kernel state for a partial sync's scope without listing every virtual server (one dump of the
  * whole table is O(cluster) work even if it is one request): each virtual server in scope is
@@ -300,12 +351,12 @@ function partialScope(
 async function currentFromRecord(
   ipvs: IpvsOps,
   scope: ReadonlySet<string>,
-  programmed: DesiredState | undefined,
+  programmed: (vsKey: string) => DesiredVirtualServer | undefined,
   desired: DesiredState,
 ): Promise<Map<string, CurrentVirtualServer> | undefined> {
   const current = new Map<string, CurrentVirtualServer>();
   for (const key of scope) {
-    const vs = programmed?.virtualServers.get(key)?.vs;
+    const vs = programmed(key)?.vs;
     // Never programmed: absent. (Were someone else's virtual server there, adding ours fails,
     // and the retry is a full sync, which lists everything.)
     if (!vs) continue;

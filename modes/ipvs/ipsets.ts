@@ -8,7 +8,7 @@
 import { categorizeEndpoints, externalPolicyLocal } from '../../proxy/model/categorize.js';
 import { clusterIPsOf, endpointsOfFamily, ipsOfFamily } from '../../proxy/model/family.js';
 import { cidrsContain, ipFamily } from '../../proxy/model/ip.js';
-import type { IPFamily, ProxyState, ServicePort } from '../../proxy/model/types.js';
+import type { Endpoint, IPFamily, NodeInfo, ProxyState, ServicePort } from '../../proxy/model/types.js';
 
 export type SetId =
   | 'clusterIP'
@@ -79,9 +79,24 @@ const ipPort = (ip: string, sp: Pick<ServicePort, 'protocol'>, port: number): st
 /** The membership of every set for one family. Empty sets are present (so they get created). */
 export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs: readonly string[]): Membership {
   const m: Membership = new Map(SET_IDS.map((id) => [setName(id, family), new Set<string>()]));
-  const add = (id: SetId, entry: string): void => void m.get(setName(id, family))?.add(entry);
   for (const sp of state.services.values()) {
-    const eps = endpointsOfFamily(state.endpoints.get(sp.key) ?? [], family);
+    for (const [name, entry] of serviceMembership(sp, state.endpoints.get(sp.key) ?? [], state.node, family, nodePortIPs)) m.get(name)?.add(entry);
+  }
+  return m;
+}
+
+/** One service port's entries, as [set name, entry] (an entry may repeat; sets are sets). */
+export function serviceMembership(
+  sp: ServicePort,
+  allEndpoints: readonly Endpoint[],
+  node: NodeInfo,
+  family: IPFamily,
+  nodePortIPs: readonly string[],
+): [string, string][] {
+  const out: [string, string][] = [];
+  const add = (id: SetId, entry: string): void => void out.push([setName(id, family), entry]);
+  {
+    const eps = endpointsOfFamily(allEndpoints, family);
     const local = externalPolicyLocal(sp);
     // NodePorts belong to the families the service has (a single-stack IPv4 service has no IPv6
     // NodePort virtual servers, so its port must not open or masquerade anything over IPv6).
@@ -92,7 +107,7 @@ export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs
     }
     // Hairpin: a local endpoint reaching itself through the service must be masqueraded, or the
     // reply would bypass IPVS. Post-IPVS, dst is the endpoint, so the entry is ep,port,ep.
-    for (const ep of categorizeEndpoints(sp, eps, state.node).allReachableEndpoints) {
+    for (const ep of categorizeEndpoints(sp, eps, node).allReachableEndpoints) {
       if (ep.isLocal) add('loopBack', `${ep.ip},${sp.protocol.toLowerCase()}:${ep.port},${ep.ip}`);
     }
     for (const ip of ipsOfFamily(sp.externalIPs, family)) {
@@ -111,7 +126,7 @@ export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs
       for (const cidr of ranges) add('loadBalancerSourceCIDR', `${e},${cidr}`);
       // Like upstream iptables mode: when the node itself is inside a range, traffic the node
       // sends to the LB IP (sourced from the VIP on kube-ipvs0) is allowed too.
-      if (state.node.addresses.some((n) => cidrsContain(ranges, n))) {
+      if (node.addresses.some((n) => cidrsContain(ranges, n))) {
         add('loadBalancerSourceCIDR', `${e},${ip}/${family === 'IPv4' ? 32 : 128}`);
       }
     }
@@ -135,7 +150,19 @@ export function buildMembership(state: ProxyState, family: IPFamily, nodePortIPs
     }
     if (sp.healthCheckNodePort !== 0 && local && ofFamily) add('healthCheckNodePort', String(sp.healthCheckNodePort));
   }
-  return m;
+  return out;
+}
+
+/**
+ * `ipset restore` input for a partial sync: only the entries that appeared (`add`) and went
+ * (`del`), after the create lines (-exist makes them no-ops for existing sets).
+ */
+export function renderIpsetDelta(family: IPFamily, add: readonly (readonly [string, string])[], del: readonly (readonly [string, string])[]): string {
+  const lines: string[] = [];
+  for (const id of SET_IDS) lines.push(createLine(id, family));
+  for (const [name, e] of del) lines.push(`del ${name} ${e}`);
+  for (const [name, e] of add) lines.push(`add ${name} ${e}`);
+  return lines.join('\n') + '\n';
 }
 
 function createLine(id: SetId, family: IPFamily): string {

@@ -15,7 +15,7 @@ export function nodePortIPs(opts: {
   readonly primary: readonly string[];
   readonly family: IPFamily;
   /** Addresses on kube-ipvs0 now or about to be: never node addresses. */
-  readonly vips: ReadonlySet<string>;
+  readonly vips: { has(ip: string): boolean };
 }): string[] {
   const { family, vips } = opts;
   const usable = (ip: string): boolean =>

@@ -7,18 +7,23 @@
 // process, which has no memory, recognises them: kube-ipvs0 addresses + `ipset save`.
 
 import type { IPFamily } from '../../proxy/model/types.js';
-import { setName, type Membership } from './ipsets.js';
+import { setName } from './ipsets.js';
 import { vsKey, type VirtualServerKey } from './ops.js';
+
+/** Only membership is asked (a partial sync passes views over its records, not copies). */
+export interface Has {
+  has(key: string): boolean;
+}
 
 export interface OwnershipEvidence {
   /** Addresses on kube-ipvs0 (before this sync) and the VIPs we are about to bind. */
-  readonly vips: ReadonlySet<string>;
+  readonly vips: Has;
   /** NodePort vsKeys programmed by this process. */
-  readonly programmedNodePorts: ReadonlySet<string>;
+  readonly programmedNodePorts: Has;
   /** This node's addresses. */
   readonly nodeIPs: ReadonlySet<string>;
   /** Our ipset membership as found in the kernel (per family), for NodePorts of a previous process. */
-  readonly ipsets: ReadonlyMap<IPFamily, Membership>;
+  readonly ipsets: ReadonlyMap<IPFamily, ReadonlyMap<string, Has>>;
 }
 
 export function isOwnedBy(e: OwnershipEvidence): (vs: VirtualServerKey) => boolean {

@@ -45,20 +45,6 @@ export function planConntrackCleanup(
   return dedupe(ops);
 }
 
-/**
- * The service ports a plan must look at: the changed ones plus any whose objects differ from the
- * previous state's (the model store keeps unchanged entries' identity, so this is a cheap scan),
- * so a change that was not reported still gets its stale flows removed.
- */
-export function cleanupCandidates(prev: ProxyState | undefined, next: ProxyState, changed: ReadonlySet<string>): Set<string> {
-  const keys = new Set(changed);
-  for (const [key, sp] of next.services) {
-    if (prev?.services.get(key) !== sp || prev.endpoints.get(key) !== next.endpoints.get(key)) keys.add(key);
-  }
-  for (const key of prev?.services.keys() ?? []) if (!next.services.has(key)) keys.add(key);
-  return keys;
-}
-
 function reachable(sp: ServicePort, eps: readonly Endpoint[], st: ProxyState, family: IPFamily): Endpoint[] {
   return categorizeEndpoints(sp, endpointsOfFamily(eps, family), st.node).allReachableEndpoints;
 }

@@ -24,8 +24,8 @@ import type { IptablesRunner } from '../iptables/runner.js';
 import { LoadBalancer, type Target } from './balancer.js';
 import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
 import { OutlierTracker, type OutlierOptions } from './outliers.js';
-import { loopback, missingJumpRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { loopback, missingJumpRules, renderPortalRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
+import { TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
 import { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './udp-proxy.js';
 
 export interface UserspaceDataplaneOptions {
@@ -49,10 +49,15 @@ export interface UserspaceDataplaneOptions {
   readonly udpNodeAddress?: (family: IPFamily) => string | undefined;
   /** Families to program portals for. Default: IPv4. */
   readonly families?: IPFamily[];
+  /** Opens a TCP listener (default TcpProxy.listen); the in-process benchmark passes one without a socket. */
+  readonly listenTcp?: (o: TcpProxyOptions) => Promise<TcpListener>;
 }
 
+/** What the dataplane uses of a TCP listener. */
+export type TcpListener = Pick<TcpProxy, 'host' | 'port' | 'activeConnections' | 'stopAccepting' | 'close'>;
+
 type Listener =
-  | { readonly protocol: 'TCP'; readonly proxy: TcpProxy; sp: ServicePort }
+  | { readonly protocol: 'TCP'; readonly proxy: TcpListener; sp: ServicePort }
   | {
       readonly protocol: 'UDP';
       readonly proxy: UdpProxy;
@@ -84,7 +89,8 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
   const metrics: UserspaceMetrics = createUserspaceMetrics(opts.metrics.registry);
   const listeners = new Map<string, Listener>();
   /** TCP listeners of removed service ports whose connections are still finishing. */
-  const draining = new Set<TcpProxy>();
+  const draining = new Set<TcpListener>();
+  const listenTcp = opts.listenTcp ?? ((o: TcpProxyOptions) => TcpProxy.listen(o));
   const sctpWarned = new Set<string>();
   /** Families whose jump rules were verified present since the last restore failure. */
   const jumpsVerified = new Set<IPFamily>();
@@ -128,7 +134,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       if (back > 0) toClient.inc(back);
     };
     if (sp.protocol === 'TCP') {
-      const proxy = await TcpProxy.listen({
+      const proxy = await listenTcp({
         host: listenHost,
         dialTimeoutsMs: opts.dialTimeoutsMs,
         hooks: {
@@ -185,16 +191,24 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
     log.v(2, 'closed service port listener', { service: key, protocol: l.protocol, port: l.proxy.port });
   };
 
+  /** Per family, per service port: the portal rules last written (what a partial sync deletes). */
+  const written = new Map<IPFamily, Map<string, string[]>>(served.map((f) => [f, new Map()]));
+  const target = (family: IPFamily) => ({ family, listenAddress: portalListenAddress });
+
+  /** Full: every chain of ours declared (flushed) and refilled. */
   const applyPortals = async (): Promise<number> => {
     let rules = 0;
     for (const family of served) {
+      const record = new Map<string, string[]>();
       const portals = [...listeners].map(([key, l]) => portalOf(key, l, family));
       try {
         const missing = jumpsVerified.has(family) ? [] : missingJumpRules(await opts.runner.save(family, 'nat'));
-        const payload = renderPortalsPayload(portals, { family, listenAddress: portalListenAddress }, missing);
+        const payload = renderPortalsPayload(portals, target(family), missing);
         await opts.runner.restore(family, payload);
         jumpsVerified.add(family);
         rules += payload.split('\n').filter((l) => l.startsWith('-A ')).length;
+        for (const p of portals) record.set(p.key, renderPortalRules([p], target(family)));
+        written.set(family, record);
       } catch (err) {
         // Someone may have flushed the built-in chains: re-check the jumps on the next attempt.
         jumpsVerified.delete(family);
@@ -204,64 +218,109 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
     return rules;
   };
 
+  /**
+   * Partial: for each changed service port whose rules differ, its old rules are deleted by spec
+   * and its new ones appended (a rule's position does not matter: each matches its own
+   * address:port). A rule that is not there makes the restore fail, and the retry is full.
+   */
+  const applyPortalChanges = async (keys: ReadonlySet<string>): Promise<number> => {
+    let rules = 0;
+    for (const family of served) {
+      const record = written.get(family)!;
+      const lines: string[] = [];
+      const next: [string, string[] | undefined][] = [];
+      for (const key of keys) {
+        const l = listeners.get(key);
+        const now = l ? renderPortalRules([portalOf(key, l, family)], target(family)) : undefined;
+        const before = record.get(key);
+        if (sameLines(before, now)) continue;
+        for (const r of before ?? []) lines.push(`-D${r.slice(2)}`);
+        lines.push(...(now ?? []));
+        next.push([key, now]);
+        rules += now?.length ?? 0;
+      }
+      if (lines.length === 0) continue;
+      await opts.runner.restore(family, ['*nat', ...lines, 'COMMIT', ''].join('\n'));
+      for (const [key, now] of next) now ? record.set(key, now) : record.delete(key);
+    }
+    return rules;
+  };
+
+  /** Bring one service port's listener and balancer to `sp` (undefined: gone). */
+  const syncKey = async (key: string, sp: ServicePort | undefined, endpoints: ReadonlyMap<string, readonly Endpoint[]>, node: NodeInfo, counts: { opened: number; removed: number }, failures: string[]): Promise<void> => {
+    const l = listeners.get(key);
+    if (l && (!sp || sp.protocol !== l.protocol)) {
+      await closeListener(key, l);
+      balancer.remove(key);
+      outliers.remove(key);
+      counts.removed++;
+    }
+    if (!sp) {
+      sctpWarned.delete(key);
+      return;
+    }
+    if (sp.protocol === 'SCTP') {
+      if (!sctpWarned.has(key)) {
+        sctpWarned.add(key);
+        log.warn('userspace mode does not support SCTP; service port not proxied', { service: key, protocol: sp.protocol });
+      }
+      return;
+    }
+    sctpWarned.delete(key);
+    const targets = targetsFor(sp, endpoints.get(key) ?? [], node, families);
+    balancer.update(key, targets, sp.sessionAffinity);
+    outliers.retain(key, targets);
+    const existing = listeners.get(key);
+    if (existing) {
+      existing.sp = sp;
+      if (existing.protocol === 'UDP') {
+        const ids = new Set(targets.map((t) => t.id));
+        existing.proxy.retainTargets(ids);
+        for (const h of extraUdp(existing)) h.retainTargets(ids);
+      }
+      return;
+    }
+    try {
+      const opened = await openListener(key, { ...sp, protocol: sp.protocol });
+      listeners.set(key, opened);
+      counts.opened++;
+      log.v(2, 'opened service port listener', { service: key, protocol: sp.protocol, host: listenHost, port: opened.proxy.port });
+    } catch (err) {
+      balancer.remove(key);
+      outliers.remove(key);
+      failures.push(key);
+      log.error('cannot open service port listener', { service: key, protocol: sp.protocol, error: err });
+    }
+  };
+
+  /** The last sync succeeded: listeners, balancer and the portal record match; partial syncs may follow. */
+  let consistent = false;
+
   return {
     mode: 'userspace',
 
     async sync(req: SyncRequest): Promise<SyncResult> {
       if (closed) throw new Error('userspace dataplane is closed');
       const { services, endpoints, node } = req.state;
-      let opened = 0;
-      let removed = 0;
+      const full = req.full || req.changes.nodeChanged || !consistent;
+      consistent = false;
+      const counts = { opened: 0, removed: 0 };
       const failures: string[] = [];
 
-      for (const [key, l] of [...listeners]) {
-        const sp = services.get(key);
-        if (!sp || sp.protocol !== l.protocol) {
-          await closeListener(key, l);
-          balancer.remove(key);
-          outliers.remove(key);
-          removed++;
-        }
+      if (full) {
+        for (const key of [...listeners.keys()]) if (!services.has(key)) await syncKey(key, undefined, endpoints, node, counts, failures);
+        for (const [key, sp] of services) await syncKey(key, sp, endpoints, node, counts, failures);
+        for (const key of sctpWarned) if (services.get(key)?.protocol !== 'SCTP') sctpWarned.delete(key);
+      } else {
+        // Only the changed service ports: the rest keep their listener, balancer and rules.
+        for (const key of req.changes.changed) await syncKey(key, services.get(key), endpoints, node, counts, failures);
       }
-      for (const [key, sp] of services) {
-        if (sp.protocol === 'SCTP') {
-          if (!sctpWarned.has(key)) {
-            sctpWarned.add(key);
-            log.warn('userspace mode does not support SCTP; service port not proxied', { service: key, protocol: sp.protocol });
-          }
-          continue;
-        }
-        const targets = targetsFor(sp, endpoints.get(key) ?? [], node, families);
-        balancer.update(key, targets, sp.sessionAffinity);
-        outliers.retain(key, targets);
-        const existing = listeners.get(key);
-        if (existing) {
-          existing.sp = sp;
-          if (existing.protocol === 'UDP') {
-            const ids = new Set(targets.map((t) => t.id));
-            existing.proxy.retainTargets(ids);
-            for (const h of extraUdp(existing)) h.retainTargets(ids);
-          }
-          continue;
-        }
-        try {
-          const l = await openListener(key, { ...sp, protocol: sp.protocol });
-          listeners.set(key, l);
-          opened++;
-          log.v(2, 'opened service port listener', { service: key, protocol: sp.protocol, host: listenHost, port: l.proxy.port });
-        } catch (err) {
-          balancer.remove(key);
-          outliers.remove(key);
-          failures.push(key);
-          log.error('cannot open service port listener', { service: key, protocol: sp.protocol, error: err });
-        }
-      }
-      for (const key of sctpWarned) if (services.get(key)?.protocol !== 'SCTP') sctpWarned.delete(key);
       for (const p of draining) if (p.activeConnections === 0) draining.delete(p);
 
-      const portalRules = await applyPortals();
+      const portalRules = full ? await applyPortals() : await applyPortalChanges(req.changes.changed);
       if (failures.length > 0) throw new Error(`userspace: could not open listeners for ${failures.join(', ')}`);
-      return { full: true, stats: { servicePorts: listeners.size, opened, removed, portalRules } };
+      consistent = true;
+      return { full, stats: { servicePorts: listeners.size, opened: counts.opened, removed: counts.removed, portalRules } };
     },
 
     async cleanup(): Promise<CleanupReport> {
@@ -280,6 +339,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
         }
       }
       jumpsVerified.clear();
+      consistent = false;
       if (errors.length > 0) throw new Error(`userspace cleanup failed: ${errors.join('; ')}`);
       return { removed };
     },
@@ -371,4 +431,9 @@ function portalOf(key: string, l: Listener, family: IPFamily): Portal {
     loadBalancerIPs: ipsOfFamily(sp.loadBalancerIPs, family),
     nodePort: sp.nodePort,
   };
+}
+
+function sameLines(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -16,6 +16,7 @@ import { SyncLoop } from '../../../sync/sync-loop.js';
 import { eventually } from '../../support/eventually.js';
 import { check, outcomes, owned, probes, states, type Side, type Violation } from './consistency.js';
 import { harness } from './fixtures.js';
+import { changesBetween } from '../../support/changes.js';
 
 /** Sync A, then sync to B (full, or partial) failing at each of its transactions in turn. */
 async function failEveryTransaction(budget: number | undefined, full = true): Promise<{ transactions: number; mixed: number }> {
@@ -36,7 +37,7 @@ async function failEveryTransaction(budget: number | undefined, full = true): Pr
   const probe = harness(undefined, ['IPv4'], budget);
   await probe.dp.sync({ state: a, changes: EMPTY_CHANGES, full: true });
   const before = probe.runner.commits;
-  expect((await probe.dp.sync({ state: b, changes: EMPTY_CHANGES, full })).full).toBe(full);
+  expect((await probe.dp.sync({ state: b, changes: changesBetween(a, b), full })).full).toBe(full);
   const transactions = probe.runner.commits - before;
   expect(owned(parseSave(await probe.runner.save('IPv4')))).toBe(owned(savedB));
 
@@ -46,7 +47,7 @@ async function failEveryTransaction(budget: number | undefined, full = true): Pr
     const h = harness(undefined, ['IPv4'], budget);
     await h.dp.sync({ state: a, changes: EMPTY_CHANGES, full: true });
     h.runner.failCommit = h.runner.commits + k;
-    await expect(h.dp.sync({ state: b, changes: EMPTY_CHANGES, full })).rejects.toThrow(`injected failure of commit`);
+    await expect(h.dp.sync({ state: b, changes: changesBetween(a, b), full })).rejects.toThrow(`injected failure of commit`);
     h.runner.failCommit = undefined;
     const now = parseSave(await h.runner.save('IPv4'));
     const r = check(k, now, sideA, sideB, services, ps);
