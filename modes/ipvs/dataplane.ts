@@ -26,7 +26,7 @@ import { buildDesired, serviceVIPs, type DesiredState } from './desired.js';
 import { createDummyLink, diffAddresses, type DummyLink } from './dummy-link.js';
 import { GracefulTerminationList } from './graceful.js';
 import { createIpsetRunner, type IpsetRunner } from './ipset-exec.js';
-import { allSetNames, buildMembership, parseIpsetSave, renderIpsetRestore, STALE_SET_NAMES, type Membership } from './ipsets.js';
+import { allSetNames, buildMembership, parseIpsetSave, renderIpsetRestore, SET_IDS, setName, STALE_SET_NAMES, type Membership } from './ipsets.js';
 import { IPVS_MODE_CHAINS, missingJumps, renderIpvsIptables, renderIpvsIptablesCleanup, staleJumps, type IpvsRuleOptions } from './iptables-rules.js';
 import { nodePortIPs } from './node-port-ips.js';
 import { vsKey, type IpvsOps, type VirtualServer } from './ops.js';
@@ -227,7 +227,9 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
   const staleSetWarned = new Set<string>();
   async function destroyStaleSets(): Promise<void> {
     const existing = new Set(await ipset.list().catch(() => [] as string[]));
-    for (const name of STALE_SET_NAMES) {
+    // A family this process does not run has no sets of ours either (upstream makes both).
+    const unused = (['IPv4', 'IPv6'] as const).filter((f) => !families.includes(f)).flatMap((f) => SET_IDS.map((id) => setName(id, f)));
+    for (const name of [...STALE_SET_NAMES, ...unused]) {
       if (!existing.has(name)) continue;
       try {
         await ipset.destroy(name);
