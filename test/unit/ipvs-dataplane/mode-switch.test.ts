@@ -198,6 +198,21 @@ describe('mode switch in place: iptables <-> ipvs', () => {
     expect(filter).toMatch(/^-X KUBE-SERVICES$/m);
   });
 
+  it('IPVS has every virtual server before its rules take KUBE-SERVICES over from iptables mode', async () => {
+    const st = cluster();
+    const n = await fresh('iptables', st);
+    const ref = await fresh('ipvs', st);
+    const seen: number[] = [];
+    const restore = n.runner.restore.bind(n.runner);
+    n.runner.restore = async (family, payload) => {
+      // The moment new connections stop being DNATed by iptables mode's rules.
+      if (/^:KUBE-SERVICES /m.test(payload.slice(payload.indexOf('*nat')))) seen.push(n.ipvs.table.size);
+      return restore(family, payload);
+    };
+    await (await start('ipvs', n)).sync({ state: st, changes: NO_CHANGES, full: true });
+    expect(seen).toEqual([ref.ipvs.table.size]);
+  });
+
   it('IPVS waits for its established connections before removing its virtual servers, at most the graceful period', async () => {
     const st = cluster();
     const n = await fresh('ipvs', st);
