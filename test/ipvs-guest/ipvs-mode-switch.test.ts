@@ -232,7 +232,8 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
 
     // Upstream's node state, made the way upstream makes it.
     for (const s of ['net.ipv4.vs.conntrack=1', 'net.ipv4.vs.expire_nodest_conn=1', 'net.ipv4.vs.expire_quiescent_template=1']) await nsExecOk(na, ['sysctl', '-q', '-w', s]);
-    await nsExecOk(na, ['ipset', 'restore'], { input: up.ipsetSave });
+    // -exist: moving kb-cap's three pods onto two echo pods makes two KUBE-LOOP-BACK entries equal.
+    await nsExecOk(na, ['ipset', 'restore', '-exist'], { input: up.ipsetSave });
     await nsExecOk(na, ['iptables-restore'], { input: up.iptablesSave });
     await nsExecOk(na, ['ipvsadm', '-R'], { input: ipvsadmRestore(up.virtualServers) });
     await nsExecOk(na, ['ip', 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);
