@@ -213,6 +213,23 @@ describe('mode switch in place: iptables <-> ipvs', () => {
     expect(seen).toEqual([ref.ipvs.table.size]);
   });
 
+  for (const active of ['userspace', 'nftables'] as const) {
+    it(`ipvs -> ${active}: every IPVS object goes (no chain is shared), foreign state stays`, async () => {
+      const st = cluster();
+      const n = await fresh('ipvs', st);
+      const foreignBefore = foreignLines(n);
+      n.ipvs.seed({ family: 'IPv4', protocol: 'TCP', address: '192.0.2.80', port: 80, scheduler: 'wrr', flags: 0, timeoutSeconds: 0, netmask: 0xffffffff });
+      await (await start('ipvs', n)).cleanup({ active });
+      // kubelet's KUBE-FIREWALL (in FOREIGN) is not ours.
+      const kube = [...n.runner.tables('IPv4')].flatMap(([t, chains]) => [...chains.values()].flatMap((c) => [c.name, ...c.rules].filter((x) => /KUBE-/.test(x) && !/KUBE-FIREWALL/.test(x)).map((x) => `${t} ${x}`)));
+      expect(kube).toEqual([]);
+      expect(foreignLines(n)).toEqual(foreignBefore);
+      expect([...n.ipvs.table.keys()]).toEqual(['TCP 192.0.2.80:80']);
+      expect(n.link.exists).toBe(false);
+      expect(n.ipset.sets.size).toBe(0);
+    });
+  }
+
   it('IPVS waits for its established connections before removing its virtual servers, at most the graceful period', async () => {
     const st = cluster();
     const n = await fresh('ipvs', st);
