@@ -115,6 +115,9 @@ function foreignLines(s: Saved): string[] {
   return out;
 }
 
+/** One line per step on stderr: under emulation a slow step is otherwise invisible until the end. */
+const progress = (what: string): void => void process.stderr.write(`[ipvs-mode-switch ${new Date().toISOString()}] ${what}\n`);
+
 const kubeChains = (s: Saved, table: string): string[] => [...(s.tables.get(table)?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).sort();
 const allRules = (s: Saved): string[] => [...s.tables.values()].flatMap((t) => [...t.values()].flat());
 
@@ -175,7 +178,9 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
   /** Restarts node A's daemon in `mode` (a fresh process), as a DaemonSet rollout would. */
   async function restartAs(mode: 'ipvs' | 'iptables'): Promise<void> {
     await proxy?.stop();
+    progress(`starting --mode=${mode}`);
     proxy = await startProxy(env, c.nodes.a, {}, flavour(mode));
+    progress(`--mode=${mode} synced`);
   }
 
   async function expectIpvsMode(): Promise<void> {
@@ -217,6 +222,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
   async function expectTrafficAndForeign(m: number[], long: LongLived, tag: string): Promise<void> {
     // The loops keep running a little past the last change, so a late break would show.
     await sleep(2000);
+    progress(`${tag}: checking traffic (${loops.map((l) => l.results.length).join('/')} attempts so far)`);
     expect(await long.request(tag, 15_000)).toBe(tag);
     expect(failuresSince(m)).toEqual([]);
     for (const n of successesSince(m)) expect(n).toBeGreaterThan(0);
@@ -248,6 +254,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await nsExecOk(na, ['ipvsadm', '-a', '-t', `${FOREIGN_IP}:80`, '-r', `${c.pod('b2').ipv4}:8080`, '-m', '-w', '3']);
     foreign = await foreignNow();
     expect(foreign.rules.length).toBeGreaterThanOrEqual(4);
+    progress('upstream state loaded');
   });
 
   afterAll(async () => {
