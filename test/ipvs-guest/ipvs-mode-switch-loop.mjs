@@ -1,8 +1,9 @@
 // A client loop for the mode-switch e2e test, run inside a namespace with one JSON argument
-// {"ip":..,"port":..,"intervalMs":..,"timeoutMs":..}: starts a new TCP connection every intervalMs
-// (the next one intervalMs after the previous one started, or at once if it took longer), reads
-// the echo server's greeting line, closes, and prints one JSON line per attempt:
-// {"t":<ms since start>,"name":..} or {"t":..,"error":..}. Runs until stdin closes.
+// {"targets":[{"ip":..,"port":..},..],"intervalMs":..,"timeoutMs":..}: starts a new TCP connection
+// every intervalMs (the next one intervalMs after the previous one started, or at once if it took
+// longer), to the targets in turn, reads the echo server's greeting line, closes, and prints one
+// JSON line per attempt: {"t":<ms since start>,"i":<target index>,"name":..} or {...,"error":..}.
+// Runs until stdin closes. One process for every target: the emulated guest has little CPU.
 import { connect } from 'node:net';
 
 const spec = JSON.parse(process.argv[2]);
@@ -12,9 +13,9 @@ process.stdin.on('data', () => undefined);
 process.stdin.on('end', () => (stopping = true));
 process.stdin.on('error', () => (stopping = true));
 
-function once() {
+function once(target) {
   return new Promise((resolve) => {
-    const sock = connect({ host: spec.ip, port: spec.port });
+    const sock = connect({ host: target.ip, port: target.port });
     let buf = '';
     const done = (r) => {
       clearTimeout(timer);
@@ -37,10 +38,11 @@ function once() {
   });
 }
 
-while (!stopping) {
+for (let n = 0; !stopping; n++) {
   const t = Date.now();
-  const r = await once();
-  process.stdout.write(JSON.stringify({ t: t - started, ...r }) + '\n');
+  const i = n % spec.targets.length;
+  const r = await once(spec.targets[i]);
+  process.stdout.write(JSON.stringify({ t: t - started, i, ...r }) + '\n');
   const wait = spec.intervalMs - (Date.now() - t);
   if (wait > 0) await new Promise((res) => setTimeout(res, wait));
 }

@@ -5,8 +5,8 @@
 // plus foreign state. Then, each a fresh daemon process restarted with another --mode:
 //   1. --mode=ipvs takes upstream's state over;  2. ipvs -> iptables;
 //   3. iptables -> ipvs;                          4. ipvs -> iptables.
-// Two client loops open a new connection every 50 ms all along (a pod to a ClusterIP, the external
-// client to a NodePort) and none may fail; a long-lived connection opened through upstream's IPVS
+// A client loop opens a new connection every 50 ms all along (from a pod, to a ClusterIP and to a
+// NodePort in turn) and none may fail; a long-lived connection opened through upstream's IPVS
 // must survive the takeover, one opened under iptables mode must survive steps 3 and 4. After
 // each step nothing of the previous mode remains (rule, chain, ipset, virtual server, kube-ipvs0)
 // and the foreign rules, set, virtual server and address are byte-identical.
@@ -44,6 +44,8 @@ const NODE_A = '198.18.0.1';
 const WEB = '198.19.218.87'; // fixture/web (10.96.218.87 in the capture)
 const KUBERNETES_VS = 'TCP 198.19.0.1:443 rr'; // the default Service: not served by this apiserver
 const FOREIGN_IP = '198.18.250.1';
+/** Per step: a daemon start and the leftover removal, slow under emulation. */
+const STEP_TIMEOUT = 600_000;
 const LOOP_SCRIPT = fileURLToPath(new URL('./ipvs-mode-switch-loop.mjs', import.meta.url));
 
 const FOREIGN_RULES = `*filter
@@ -60,7 +62,8 @@ COMMIT
 
 const flavour = (mode: 'ipvs' | 'iptables'): ProxyFlavour => ({
   args: (node, kubeconfig, extra = []) => ipvsArgs(node, kubeconfig, [`--mode=${mode}`, ...extra]),
-  firstSyncTimeoutMs: 120_000,
+  // Longer than the other guest tests: the client loop shares the emulated CPUs.
+  firstSyncTimeoutMs: 300_000,
   stopGraceMs: 15_000,
 });
 
@@ -122,12 +125,12 @@ const kubeChains = (s: Saved, table: string): string[] => [...(s.tables.get(tabl
 const allRules = (s: Saved): string[] => [...s.tables.values()].flatMap((t) => [...t.values()].flat());
 
 interface Loop {
-  readonly results: Array<{ t: number; name?: string; error?: string }>;
+  readonly results: Array<{ t: number; i: number; name?: string; error?: string }>;
   stop(): Promise<void>;
 }
 
-function startLoop(ns: string, ip: string, port: number): Loop {
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, process.execPath, LOOP_SCRIPT, JSON.stringify({ ip, port, intervalMs: 50, timeoutMs: 3000 })], {
+function startLoop(ns: string, targets: ReadonlyArray<{ ip: string; port: number }>): Loop {
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, process.execPath, LOOP_SCRIPT, JSON.stringify({ targets, intervalMs: 50, timeoutMs: 3000 })], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   track(child, ns);
@@ -157,8 +160,10 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
   /** Loop results so far; `since` counts per loop from a mark. */
   const marks = (): number[] => loops.map((l) => l.results.length);
   const failuresSince = (m: number[]): string[] =>
-    loops.flatMap((l, i) => l.results.slice(m[i]).filter((r) => r.error !== undefined).map((r) => `loop ${i} at ${r.t} ms: ${r.error}`));
-  const successesSince = (m: number[]): number[] => loops.map((l, i) => l.results.slice(m[i]).filter((r) => r.name !== undefined).length);
+    loops.flatMap((l, i) => l.results.slice(m[i]).filter((r) => r.error !== undefined).map((r) => `loop ${i} target ${r.i} at ${r.t} ms: ${r.error}`));
+  /** Answered attempts since `m`, per target (ClusterIP, NodePort). */
+  const successesSince = (m: number[]): number[] =>
+    [0, 1].map((target) => loops.reduce((n, l, i) => n + l.results.slice(m[i]).filter((r) => r.i === target && r.name !== undefined).length, 0));
 
   const foreignNow = async (): Promise<typeof foreign> => ({
     rules: foreignLines(await save(na, 'IPv4')),
@@ -188,7 +193,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await eventually(async () => {
       const s = await save(na, 'IPv4');
       return ['nat', 'filter', 'mangle'].every((t) => JSON.stringify(kubeChains(s, t)) === JSON.stringify(IPVS_CHAINS[t] ?? []));
-    }, 'only IPVS-mode chains', 60_000, 500);
+    }, 'only IPVS-mode chains', 180_000, 500);
     for (const family of ['IPv4', 'IPv6'] as const) {
       const s = await save(na, family);
       for (const t of ['nat', 'filter', 'mangle', 'raw']) expect(kubeChains(s, t), `${family} ${t}`).toEqual(IPVS_CHAINS[t] ?? []);
@@ -206,8 +211,8 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
   }
 
   async function expectIptablesMode(): Promise<void> {
-    await eventually(async () => (await linkAddresses(na, 'kube-ipvs0')) === undefined && (await ipvsadm(na)).every((s) => s.key.includes(FOREIGN_IP)), 'IPVS leftovers gone', 90_000, 500);
-    await eventually(async () => [...(await ipsets(na)).keys()].every((n) => !n.startsWith('KUBE-')), 'KUBE- ipsets gone', 30_000, 500);
+    await eventually(async () => (await linkAddresses(na, 'kube-ipvs0')) === undefined && (await ipvsadm(na)).every((s) => s.key.includes(FOREIGN_IP)), 'IPVS leftovers gone', 180_000, 500);
+    await eventually(async () => [...(await ipsets(na)).keys()].every((n) => !n.startsWith('KUBE-')), 'KUBE- ipsets gone', 60_000, 500);
     for (const family of ['IPv4', 'IPv6'] as const) {
       const s = await save(na, family);
       for (const t of ['nat', 'filter', 'mangle', 'raw']) {
@@ -255,7 +260,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     foreign = await foreignNow();
     expect(foreign.rules.length).toBeGreaterThanOrEqual(4);
     progress('upstream state loaded');
-  });
+  }, 600_000);
 
   afterAll(async () => {
     for (const l of loops) await l.stop().catch(() => undefined);
@@ -270,10 +275,10 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     expect(viewOf(await ipvsadm(na))).toMatchObject(upstreamView());
     upstreamLong = openLongLived(c.client.ns, WEB, 80, { timeoutMs: 15_000 });
     expect((await upstreamLong.connected).name).toMatch(/^(a1|a2|b1)$/);
-    loops.push(startLoop(c.client.ns, WEB, 80), startLoop(c.external.ns, NODE_A, 30080));
-    await eventually(async () => successesSince(loops.map(() => 0)).every((n) => n >= 3), 'both loops answered', 60_000, 300);
+    loops.push(startLoop(c.client.ns, [{ ip: WEB, port: 80 }, { ip: NODE_A, port: 30080 }]));
+    await eventually(async () => successesSince(loops.map(() => 0)).every((n) => n >= 3), 'the loop answered on both targets', 120_000, 300);
     expect(failuresSince(loops.map(() => 0))).toEqual([]);
-  });
+  }, STEP_TIMEOUT);
 
   it('--mode=ipvs adopts the virtual servers in place and removes what it would not create', async () => {
     const m = marks();
@@ -284,14 +289,14 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await eventually(async () => {
       const v = viewOf(await ipvsadm(na));
       return JSON.stringify(Object.keys(v).filter((k) => !k.includes(FOREIGN_IP)).sort()) === JSON.stringify(Object.keys(want).sort());
-    }, 'IPVS table without the kubernetes Service', 60_000, 500);
+    }, 'IPVS table without the kubernetes Service', 120_000, 500);
     const v = viewOf(await ipvsadm(na));
     for (const [k, rs] of Object.entries(want)) expect([...(v[k] ?? [])].sort(), k).toEqual([...rs].sort());
     expect(await linkAddresses(na, 'kube-ipvs0')).toEqual(up.linkAddresses.filter((a) => a !== '198.19.0.1').sort());
     await expectTrafficAndForeign(m, upstreamLong!, 'after takeover');
     // A connection IPVS carries cannot outlive its virtual server (see the file comment).
     await upstreamLong!.close();
-  });
+  }, STEP_TIMEOUT);
 
   it('ipvs -> iptables: no IPVS state remains, no new connection fails', async () => {
     const m = marks();
@@ -300,14 +305,14 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     iptablesLong = openLongLived(c.client.ns, WEB, 80, { timeoutMs: 15_000 });
     expect((await iptablesLong.connected).name).toMatch(/^(a1|a2|b1)$/);
     await expectTrafficAndForeign(m, iptablesLong, 'after ipvs -> iptables');
-  });
+  }, STEP_TIMEOUT);
 
   it('iptables -> ipvs: no iptables-mode rule remains; the iptables-made connection survives', async () => {
     const m = marks();
     await restartAs('ipvs');
     await expectIpvsMode();
     await expectTrafficAndForeign(m, iptablesLong!, 'after iptables -> ipvs');
-  });
+  }, STEP_TIMEOUT);
 
   it('ipvs -> iptables again: the same connection still works', async () => {
     const m = marks();
@@ -316,6 +321,6 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await expectTrafficAndForeign(m, iptablesLong!, 'after ipvs -> iptables (2)');
     const total = loops.map((l) => l.results.length);
     expect(total.every((n) => n > 20)).toBe(true);
-  });
+  }, STEP_TIMEOUT);
 });
 
