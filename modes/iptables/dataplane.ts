@@ -11,6 +11,7 @@ import type { CleanupOptions, CleanupReport, Dataplane, SyncRequest, SyncResult 
 import type { Conntrack } from '../shared/conntrack.js';
 import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-plan.js';
 import { buildCleanupPayload, countCleanupPayload } from './cleanup.js';
+import { cleanupForIpvs } from './cleanup-for-ipvs.js';
 import { FamilySync, type FamilySyncResult } from './family-sync.js';
 import { buildRenderOptions, type RenderOptions } from './options.js';
 import type { IptablesRunner } from './runner.js';
@@ -95,9 +96,9 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
       };
     },
     async cleanup(co?: CleanupOptions): Promise<CleanupReport | void> {
-      // IPVS mode programs chains of the same names (KUBE-SERVICES, KUBE-POSTROUTING, ...): until
-      // a switch knows which of ours it does not use, a switch to IPVS removes nothing.
-      if (co?.active === 'ipvs') return;
+      // IPVS mode programs chains of the same names (KUBE-SERVICES, KUBE-POSTROUTING, ...) and
+      // has rewritten them by now: only what it does not share goes (cleanup-for-ipvs.ts).
+      if (co?.active === 'ipvs') return cleanupForIpvs(opts.runner, log);
       // userspace and nftables modes program no chain of ours: everything goes.
       return cleanupAll(opts.runner, log);
     },

@@ -19,14 +19,16 @@ import { executeConntrackPlan, planConntrackCleanup } from '../shared/conntrack-
 import { localDetectorFor } from '../iptables/options.js';
 import type { IptablesRunner } from '../iptables/runner.js';
 import { parseSave, type SavedTables } from '../iptables/save-parse.js';
+import { planLeftoverRemoval } from '../iptables/handover.js';
+import { IPTABLES_MODE_CHAINS } from '../iptables/cleanup-for-ipvs.js';
 import { applyOperations } from './apply.js';
 import { serviceVIPs, type DesiredState, type DesiredVirtualServer } from './desired.js';
 import { DesiredIndex, type IndexDelta } from './desired-index.js';
 import { createDummyLink, diffAddresses, type DummyLink } from './dummy-link.js';
 import { GracefulTerminationList } from './graceful.js';
 import { createIpsetRunner, type IpsetRunner } from './ipset-exec.js';
-import { allSetNames, parseIpsetSave, renderIpsetDelta, renderIpsetRestore, type Membership } from './ipsets.js';
-import { missingJumps, renderIpvsIptables, renderIpvsIptablesCleanup, type IpvsRuleOptions } from './iptables-rules.js';
+import { allSetNames, parseIpsetSave, renderIpsetDelta, renderIpsetRestore, SET_IDS, setName, STALE_SET_NAMES, type Membership } from './ipsets.js';
+import { IPVS_MODE_CHAINS, missingJumps, renderIpvsIptables, renderIpvsIptablesCleanup, staleJumps, type IpvsRuleOptions } from './iptables-rules.js';
 import { nodePortIPs } from './node-port-ips.js';
 import { vsKey, type IpvsOps, type VirtualServer, type VirtualServerKey } from './ops.js';
 import { isOwnedBy } from './ownership.js';
@@ -50,6 +52,8 @@ export interface IpvsDataplaneOptions {
   /** Milliseconds; drives graceful termination. */
   readonly clock?: () => number;
   readonly gracefulWaitMs?: number;
+  /** Waits between polls of connection counts (injectable so tests drive the clock). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 interface FamilyState {
@@ -194,7 +198,6 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
         logger.v(4, 'ipset changes', { family: f, full, lines: ipsetPayload.split('\n').filter((l) => /^(add|del|flush) /.test(l)) });
       }
 
-      if (full) await writeIptables(f, ruleOptions(state, f));
 
       // Evidence for "is this existing virtual server ours": views, never copies of every VIP.
       const ownedBy = (programmed: { has(k: string): boolean }): ((vs: VirtualServerKey) => boolean) =>
@@ -222,6 +225,11 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
       }
       await applyOperations(ipvs, plan.ops);
       for (const [key, still] of plan.draining) graceful.replace(key, still);
+      // After the virtual servers: on a takeover or a switch from iptables mode, the old mode's
+      // DNAT rules in KUBE-SERVICES keep serving until this atomic rewrite, and from then on IPVS
+      // already has every service (rules first would send new connections to a VIP that IPVS
+      // does not know yet: refused by the host).
+      if (full) await writeIptables(f, ruleOptions(state, f));
 
       fs.desired = index;
       if (kernelSets) fs.membership = kernelSets;
@@ -233,6 +241,7 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
       stats.ipvsOps += plan.ops.length;
       charge(f, familyStart);
     }
+    if (full) await destroyStaleSets();
     // Unbind last: the virtual servers on these addresses are gone by now.
     const unbindStart = performance.now();
     await link.apply([], addrDiff.remove);
@@ -270,17 +279,46 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
   async function writeIptables(f: IPFamily, o: IpvsRuleOptions): Promise<void> {
     const saved: SavedTables = parseSave((await runner.save(f, 'nat')) + '\n' + (await runner.save(f, 'filter')));
     try {
-      await runner.restore(f, renderIpvsIptables(o, missingJumps(saved)));
+      await runner.restore(f, renderIpvsIptables(o, missingJumps(saved), staleJumps(saved)));
     } catch (e) {
       metrics.iptablesRestoreFailures.inc({ ip_family: f });
       throw e;
     }
   }
 
+  /**
+   * Sets we no longer create (upstream's, older versions'), once no rule of ours references them:
+   * a takeover leaves no set behind that this proxy would not make. One that is still in use (a
+   * foreign rule) is reported once and left.
+   */
+  const staleSetWarned = new Set<string>();
+  async function destroyStaleSets(): Promise<void> {
+    const existing = new Set(await ipset.list().catch(() => [] as string[]));
+    // A family this process does not run has no sets of ours either (upstream makes both).
+    const unused = (['IPv4', 'IPv6'] as const).filter((f) => !families.includes(f)).flatMap((f) => SET_IDS.map((id) => setName(id, f)));
+    for (const name of [...STALE_SET_NAMES, ...unused]) {
+      if (!existing.has(name)) continue;
+      try {
+        await ipset.destroy(name);
+        logger.info('destroyed a stale ipset', { set: name });
+      } catch (err) {
+        if (!staleSetWarned.has(name)) logger.warn('could not destroy a stale ipset; leaving it', { set: name, err });
+        staleSetWarned.add(name);
+      }
+    }
+  }
+
+  /**
+   * Without options (--cleanup): everything of ours. With another mode active (a switch in place,
+   * after that mode's first sync, so new connections already take its rules): first a bounded
+   * wait for the established connections IPVS itself carries (the kernel drops every further
+   * packet of a connection whose real server is deleted, and expire_nodest_conn=1 expires it),
+   * then the virtual servers, kube-ipvs0, our iptables objects except those an active iptables
+   * mode shares (handover.ts), and the sets.
+   */
   async function cleanup(co?: CleanupOptions): Promise<void> {
-    // iptables mode programs chains of the same names (KUBE-SERVICES, KUBE-POSTROUTING, ...):
-    // until a switch knows which of ours it does not use, a switch to iptables removes nothing.
-    if (co?.active === 'iptables') return;
+    if (co?.active === 'ipvs') return;
+    const switching = co?.active !== undefined;
     const vips = new Set(await link.addresses());
     const members = parseIpsetSave(await ipset.save().catch(() => ''), new Set(allSetNames()));
     const owned = isOwnedBy({
@@ -289,23 +327,57 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
       nodeIPs: new Set(opts.nodeIPs()),
       ipsets: new Map(families.map((f) => [f, members])),
     });
-    for (const vs of await ipvs.listServices()) {
-      if (owned(vs)) await ipvs.deleteService(vs);
-    }
+    const ours = (await ipvs.listServices()).filter((vs) => owned(vs));
+    if (switching && ours.length > 0) await drainConnections(ours);
+    for (const vs of ours) await ipvs.deleteService(vs);
     await link.remove();
     for (const f of families) {
-      const saved = parseSave((await runner.save(f, 'nat')) + '\n' + (await runner.save(f, 'filter')));
-      const payload = renderIpvsIptablesCleanup(saved);
-      if (payload) await runner.restore(f, payload);
+      if (co?.active === 'iptables') await restoreFresh(f, (saved) => planLeftoverRemoval(saved, IPVS_MODE_CHAINS, IPTABLES_MODE_CHAINS));
+      else await restoreFresh(f, (saved) => renderIpvsIptablesCleanup(saved) ?? '');
     }
     // Sets can only be destroyed once no iptables rule references them.
     const existing = new Set(await ipset.list());
-    for (const name of allSetNames()) if (existing.has(name)) await ipset.destroy(name);
+    for (const name of [...allSetNames(), ...STALE_SET_NAMES]) if (existing.has(name)) await ipset.destroy(name);
     for (const s of fam.values()) {
       s.desired = undefined;
       s.membership = undefined;
     }
     lastState = undefined;
+    if (switching) logger.info('removed IPVS-mode leftovers', { active: co?.active, virtualServers: ours.length, addresses: vips.size });
+  }
+
+  /** Plans from a fresh iptables-save and restores; re-planned when the kernel changed under us. */
+  async function restoreFresh(f: IPFamily, plan: (saved: SavedTables) => string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const saved = parseSave((await runner.save(f, 'nat')) + '\n' + (await runner.save(f, 'filter')));
+      const payload = plan(saved);
+      if (payload === '') return;
+      try {
+        await runner.restore(f, payload);
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
+  }
+
+  /** Waits (at most the graceful termination period) until no real server of `vses` has an active connection. */
+  async function drainConnections(vses: readonly VirtualServer[]): Promise<void> {
+    const now = opts.clock ?? Date.now;
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const waitMs = opts.gracefulWaitMs ?? config.ipvs.gracefulTerminationPeriodMs;
+    const deadline = now() + waitMs;
+    for (let first = true; ; first = false) {
+      let active = 0;
+      for (const vs of vses) for (const rs of await ipvs.listDestinations(vs).catch(() => [])) active += rs.activeConns ?? 0;
+      if (active === 0) return;
+      if (now() >= deadline) {
+        logger.warn('IPVS connections still active after the graceful termination period; removing their virtual servers', { activeConnections: active, waitedMs: waitMs });
+        return;
+      }
+      if (first) logger.info('waiting for connections through IPVS to finish before removing its virtual servers', { activeConnections: active, maxWaitMs: waitMs });
+      await sleep(Math.min(500, Math.max(1, deadline - now())));
+    }
   }
 
   return {

@@ -1,9 +1,10 @@
 // PURE: upstream's IPVS-mode ipsets (pkg/proxy/ipvs/README.md) and their `ipset restore` input.
 //
 // The companion iptables rules stay constant-size because membership lives here. IPv6 sets are
-// separate kernel objects, so their names get upstream's "KUBE-6-" prefix (two are shortened to
-// stay within ipset's 31-character name limit: KUBE-6-LOAD-BALANCER-SRC-CIDR
-// and KUBE-6-NODE-PORT-LOCAL-SCTP).
+// separate kernel objects, so their names get upstream's "KUBE-6-" prefix, cut like upstream's at
+// ipset's 31-character name limit (KUBE-6-LOAD-BALANCER-SOURCE-CID, KUBE-6-NODE-PORT-LOCAL-SCTP-HAS,
+// as shared/fixtures/upstream-1.26/ipvs/ipset-save.txt shows), so a takeover from upstream keeps
+// every set it finds instead of swapping it for a differently named one.
 
 import { categorizeEndpoints, externalPolicyLocal } from '../../proxy/model/categorize.js';
 import { clusterIPsOf, endpointsOfFamily, ipsOfFamily } from '../../proxy/model/family.js';
@@ -45,14 +46,14 @@ export const SET_DEFS: Readonly<Record<SetId, SetDef>> = {
   loadBalancer: def('KUBE-LOAD-BALANCER', 'hash:ip,port', 'Kubernetes service lb portal'),
   loadBalancerLocal: def('KUBE-LOAD-BALANCER-LOCAL', 'hash:ip,port', 'Kubernetes service load balancer ip + port with externalTrafficPolicy=local'),
   loadBalancerFW: def('KUBE-LOAD-BALANCER-FW', 'hash:ip,port', 'Kubernetes service load balancer ip + port for load balancer with sourceRange'),
-  loadBalancerSourceCIDR: def('KUBE-LOAD-BALANCER-SOURCE-CIDR', 'hash:ip,port,net', 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose', 'KUBE-6-LOAD-BALANCER-SRC-CIDR'),
+  loadBalancerSourceCIDR: def('KUBE-LOAD-BALANCER-SOURCE-CIDR', 'hash:ip,port,net', 'Kubernetes service load balancer ip + port + source cidr for packet filter purpose', 'KUBE-6-LOAD-BALANCER-SOURCE-CID'),
   nodePortTCP: def('KUBE-NODE-PORT-TCP', 'bitmap:port', 'Kubernetes nodeport TCP port for masquerade purpose'),
   nodePortUDP: def('KUBE-NODE-PORT-UDP', 'bitmap:port', 'Kubernetes nodeport UDP port for masquerade purpose'),
   // bitmap:port has no protocol; SCTP shares port numbers with TCP/UDP, so it needs ip,port.
   nodePortSCTP: def('KUBE-NODE-PORT-SCTP-HASH', 'hash:ip,port', 'Kubernetes nodeport SCTP port for masquerade purpose with type hash ip:port'),
   nodePortLocalTCP: def('KUBE-NODE-PORT-LOCAL-TCP', 'bitmap:port', 'Kubernetes nodeport TCP port with externalTrafficPolicy=local'),
   nodePortLocalUDP: def('KUBE-NODE-PORT-LOCAL-UDP', 'bitmap:port', 'Kubernetes nodeport UDP port with externalTrafficPolicy=local'),
-  nodePortLocalSCTP: def('KUBE-NODE-PORT-LOCAL-SCTP-HASH', 'hash:ip,port', 'Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type hash ip:port', 'KUBE-6-NODE-PORT-LOCAL-SCTP'),
+  nodePortLocalSCTP: def('KUBE-NODE-PORT-LOCAL-SCTP-HASH', 'hash:ip,port', 'Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type hash ip:port', 'KUBE-6-NODE-PORT-LOCAL-SCTP-HAS'),
   healthCheckNodePort: def('KUBE-HEALTH-CHECK-NODE-PORT', 'bitmap:port', 'Kubernetes health check node port'),
   // Every address on kube-ipvs0: lets the filter table reject ports no service listens on, which
   // would otherwise reach host daemons bound to 0.0.0.0 through a service VIP.
@@ -69,6 +70,19 @@ export function setName(id: SetId, family: IPFamily): string {
 export function allSetNames(): string[] {
   return SET_IDS.flatMap((id) => [SET_DEFS[id].v4, SET_DEFS[id].v6]);
 }
+
+/**
+ * Sets kube-proxy created that this version does not: upstream v1.26's KUBE-LOAD-BALANCER-SOURCE-IP
+ * (we allow the node's own LB traffic through KUBE-LOAD-BALANCER-SOURCE-CIDR instead) and the v6
+ * names earlier versions of this proxy used. Full syncs destroy them once our rules no longer
+ * reference them; --cleanup and a mode switch too.
+ */
+export const STALE_SET_NAMES: readonly string[] = [
+  'KUBE-LOAD-BALANCER-SOURCE-IP',
+  'KUBE-6-LOAD-BALANCER-SOURCE-IP',
+  'KUBE-6-LOAD-BALANCER-SRC-CIDR',
+  'KUBE-6-NODE-PORT-LOCAL-SCTP',
+];
 
 /** Set name → entries, in ipset's text form ("10.0.0.1,tcp:80", "30080", ...). */
 export type Membership = Map<string, Set<string>>;

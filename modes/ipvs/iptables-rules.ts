@@ -8,9 +8,10 @@
 // with ECONNREFUSED, as REJECT would make it (test/ipvs-guest checks this against the kernel).
 // Ports of a VIP that no service uses are REJECTed by KUBE-IPVS-FILTER.
 
+import type { ModeChains } from '../iptables/handover.js';
 import { commentArgs } from '../iptables/names.js';
 import { masqueradeMark, type LocalDetector } from '../iptables/options.js';
-import { ruleTarget, type SavedTables } from '../iptables/save-parse.js';
+import { normalizeRule, ruleTarget, type SavedTables } from '../iptables/save-parse.js';
 import type { IPFamily } from '../../proxy/model/types.js';
 import { setName, type SetId } from './ipsets.js';
 
@@ -53,6 +54,19 @@ export const IPVS_JUMPS: readonly IpvsJump[] = [
   j('filter', 'FORWARD', 'KUBE-FORWARD', 'kubernetes forwarding rules'),
   j('filter', 'OUTPUT', 'KUBE-PROXY-FIREWALL', 'kube-proxy firewall rules', NEW),
 ];
+
+/**
+ * Upstream kube-proxy v1.26's IPVS-mode jumps where they differ from ours (its firewall jumps have
+ * no ctstate NEW and it has none in OUTPUT), as captured in shared/fixtures/upstream-1.26/ipvs.
+ * Taking over a node from upstream replaces them with ours; any other rule is foreign.
+ */
+export const UPSTREAM_IPVS_JUMPS: readonly IpvsJump[] = [
+  j('filter', 'INPUT', 'KUBE-PROXY-FIREWALL', 'kube-proxy firewall rules'),
+  j('filter', 'FORWARD', 'KUBE-PROXY-FIREWALL', 'kube-proxy firewall rules'),
+];
+
+/** IPVS mode's iptables objects by name, for a mode switch (modes/iptables/handover.ts). */
+export const IPVS_MODE_CHAINS: ModeChains = { chains: IPVS_CHAINS, jumps: IPVS_JUMPS, variants: UPSTREAM_IPVS_JUMPS };
 
 function j(table: TableName, from: string, to: string, comment: string, extra = ''): IpvsJump {
   return { table, from, to, rule: `${extra ? extra + ' ' : ''}${commentArgs(comment)} -j ${to}` };
@@ -140,28 +154,50 @@ export function ipvsChainRules(o: IpvsRuleOptions): Map<string, string[]> {
   ]);
 }
 
+const variantKeys = new Set(UPSTREAM_IPVS_JUMPS.filter((v) => !IPVS_JUMPS.some((o) => o.from === v.from && normalizeRule(o.rule) === normalizeRule(v.rule))).map((v) => `${v.table} ${v.from} ${normalizeRule(v.rule)}`));
+const isVariant = (table: string, from: string, rule: string): boolean => variantKeys.has(`${table} ${from} ${rule}`);
+
 /**
  * Jumps missing from the built-in chains, found in `saved` (iptables-save of nat and filter) by
  * target, as `-I <chain> 1 ...` lines. Emitted in reverse so repeated inserts at position 1 leave
- * them in IPVS_JUMPS order.
+ * them in IPVS_JUMPS order. Matching by target keeps a jump another mode wrote into a shared
+ * chain working until that mode's leftovers are removed; upstream's spellings (staleJumps) do
+ * not count, as they are replaced in the same restore.
  */
 export function missingJumps(saved: SavedTables): IpvsJump[] {
   return IPVS_JUMPS.filter((jp) => {
     const chain = saved.get(jp.table)?.get(jp.from);
-    return !chain?.rules.some((r) => ruleTarget(r) === jp.to);
+    return !chain?.rules.some((r) => ruleTarget(r) === jp.to && !isVariant(jp.table, jp.from, r));
   });
+}
+
+/** Upstream's spellings of our jumps found in `saved` (a takeover from upstream's IPVS mode). */
+export function staleJumps(saved: SavedTables): IpvsJump[] {
+  const out: IpvsJump[] = [];
+  for (const table of ['filter', 'nat'] as const) {
+    for (const chain of saved.get(table)?.values() ?? []) {
+      if (chain.policy === '-') continue;
+      for (const r of chain.rules) {
+        const to = ruleTarget(r);
+        if (to && isVariant(table, chain.name, r)) out.push({ table, from: chain.name, to, rule: r });
+      }
+    }
+  }
+  return out;
 }
 
 /**
  * One atomic payload: declaring a chain under --noflush flushes it, so every owned chain is
- * rewritten whole; `insert` jumps (from missingJumps on full syncs) hook them into the built-ins.
+ * rewritten whole; `insert` jumps (from missingJumps on full syncs) hook them into the built-ins,
+ * in the same transaction as `remove` (staleJumps) unhooks upstream's spelling of them.
  */
-export function renderIpvsIptables(o: IpvsRuleOptions, insert: readonly IpvsJump[] = []): string {
+export function renderIpvsIptables(o: IpvsRuleOptions, insert: readonly IpvsJump[] = [], remove: readonly IpvsJump[] = []): string {
   const rules = ipvsChainRules(o);
   const out: string[] = [];
   for (const table of ['filter', 'nat'] as const) {
     out.push(`*${table}`);
     for (const chain of IPVS_CHAINS[table]) out.push(`:${chain} - [0:0]`);
+    for (const jp of remove) if (jp.table === table) out.push(`-D ${jp.from} ${jp.rule}`);
     for (const jp of [...insert].reverse()) if (jp.table === table) out.push(`-I ${jp.from} 1 ${jp.rule}`);
     for (const chain of IPVS_CHAINS[table]) {
       for (const r of rules.get(`${table}/${chain}`) ?? []) out.push(`-A ${chain} ${r}`);

@@ -33,7 +33,7 @@ function jump(table: 'nat' | 'filter', from: string, to: string, comment: string
 const NEW = '-m conntrack --ctstate NEW';
 
 /** Jumps from the built-in chains, in the order they must appear at the top of each chain. */
-export function jumpRules(o: RenderOptions): JumpRule[] {
+export function jumpRules(o: Pick<RenderOptions, 'localhostNodePorts'>): JumpRule[] {
   const out: JumpRule[] = [
     jump('filter', 'INPUT', 'KUBE-PROXY-FIREWALL', 'kubernetes load balancer firewall', NEW),
     jump('filter', 'INPUT', 'KUBE-NODEPORTS', 'kubernetes health check service ports'),

@@ -80,7 +80,7 @@ del KUBE-IPVS-IPS 203.0.113.7
     const text = renderIpsetRestore('IPv6', buildMembership(s6, 'IPv6', []));
     expect(text).toContain('create KUBE-6-CLUSTER-IP hash:ip,port family inet6 hashsize 1024 maxelem 65536\n');
     expect(text).toContain('add KUBE-6-CLUSTER-IP fd00::1,tcp:80\n');
-    expect(text).toContain('add KUBE-6-LOAD-BALANCER-SRC-CIDR 2001:db8::9,tcp:80,2001:db8:5::/48\n');
+    expect(text).toContain('add KUBE-6-LOAD-BALANCER-SOURCE-CID 2001:db8::9,tcp:80,2001:db8:5::/48\n');
     for (const line of text.split('\n').filter((l) => l.startsWith('create'))) {
       expect(line.split(' ')[1]!.length).toBeLessThanOrEqual(31);
     }
