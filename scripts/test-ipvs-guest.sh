@@ -38,7 +38,7 @@ rm -f "$report"
 start=$(date +%s)
 # Echo servers and forwarders start slowly under emulation (test/e2e/harness/spawn.ts).
 export KPT_HELPER_READY_MS=${KPT_HELPER_READY_MS:-120000}
-"$kvm" --timeout "${IPVS_GUEST_TIMEOUT:-900}" --mem "${IPVS_GUEST_MEM:-3G}" --cpus "${IPVS_GUEST_CPUS:-2}" -- \
+"$kvm" --timeout "${IPVS_GUEST_TIMEOUT:-1800}" --mem "${IPVS_GUEST_MEM:-3G}" --cpus "${IPVS_GUEST_CPUS:-2}" -- \
   npx vitest run --config test/ipvs-guest/vitest.config.ts \
     --reporter=default --reporter=json --outputFile="$report" "$@"
 code=$?
