@@ -7,6 +7,7 @@ import type { ProxyMode } from './config/types.js';
 import type { ProxyConfig } from './config/types.js';
 import { detectFamilies } from './daemon.js';
 import type { Logger } from './log.js';
+import { modeUnavailable } from './mode-switch.js';
 import { localAddresses } from './node-ips.js';
 import { ProxyMetrics } from '../sync/metrics.js';
 
@@ -23,8 +24,7 @@ export async function runCleanup(config: ProxyConfig, logger: Logger): Promise<n
       logger.info('cleaned up', { mode });
     } catch (err) {
       // IPVS is often simply unavailable (no kernel module); that is not a cleanup failure.
-      const unavailable = (mode === 'ipvs' || mode === 'nftables') && /not available|EPROTONOSUPPORT|family.*not found|ENOENT/i.test(String(err));
-      if (unavailable) logger.info('nothing to clean up', { mode, reason: String(err) });
+      if (modeUnavailable(mode, err)) logger.info('nothing to clean up', { mode, reason: String(err) });
       else {
         failures++;
         logger.error('cleanup failed', { mode, err });
