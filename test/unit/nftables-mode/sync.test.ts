@@ -262,6 +262,31 @@ describe('nftables full sync repairs outside damage', () => {
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
   });
 
+  it('upgrades a table of the previous layout (numgen mod N over a plain map keyed 0..N-1) to the interval map', async () => {
+    const h = harness();
+    const s1 = state([[web, eps3]]);
+    await h.dp.sync({ state: s1, changes: changes([]), full: true });
+    const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    const map = d.sets.find((x) => x.name.startsWith('endpoints-'))!;
+    const chain = d.chains.find((c) => c.name.startsWith('service-') && c.name.endsWith('default/web/tcp/p80'))!;
+    const rules = d.rules.filter((r) => r.chain === chain.name);
+    const { interval: _i, handle: _h, ...oldMap } = map;
+    const oldRules = rules.map((r) => ({ ...r, handle: undefined, exprs: r.exprs.map((e) => (e.type === 'numgen' ? { ...e, modulus: 3 } : e)) }));
+    await h.client.commit([
+      { op: 'flush-chain', chain },
+      { op: 'delete-set', set: map },
+      { op: 'add-set', set: oldMap },
+      { op: 'add-elements', set: oldMap, elements: eps3.map((e, i) => ({ key: Uint8Array.of(i, 0, 0, 0), data: concat(ipBytes(e.ip), portBytes(8080)) })) },
+      ...oldRules.map((rule) => ({ op: 'add-rule' as const, rule })),
+    ]);
+    expect(numgenModuli((await h.client.dumpTable('ip', 'kube-proxy'))!).get(chain.name)).toBe(3);
+    await h.dp.sync({ state: s1, changes: changes([]), full: true });
+    const after = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    expect(after.sets.find((x) => x.name === map.name)!.interval).toBe(true);
+    expect(numgenModuli(after).get(chain.name)).toBe(NUMGEN_MODULUS);
+    expect(canonical(after)).toEqual(canonical(await (await freshDump(s1)).dumpTable('ip', 'kube-proxy')));
+  });
+
   it('cuts a large full sync into several transactions, each valid on its own, ending equal to one transaction', async () => {
     const big = Array.from({ length: 40 }, (_, i) => [sp('ns', `b${i}`, { clusterIPs: [`198.19.3.${i + 1}`] }), [ep(`198.18.5.${i + 1}`), ep(`198.18.6.${i + 1}`)]] as [ReturnType<typeof sp>, ReturnType<typeof ep>[]]);
     const h = harness({ batchOps: 50 });
