@@ -4,8 +4,6 @@
 import { formatIP, hex, readPort, readU32Host } from './bytes.js';
 import type { Expr, NftElement, NftSet } from './netlink/types.js';
 import type { Unit } from './ruleset.js';
-import { NUMGEN_MODULUS } from './render/endpoints.js';
-import { intervalRanges } from './trace/set-lookup.js';
 
 const FIELDS: Record<string, string> = {
   'network:12:4': 'ip saddr',
@@ -56,9 +54,7 @@ export function exprText(e: Expr): string {
 
 export function elementText(set: NftSet, e: NftElement): string {
   let key: string;
-  // An endpoint map's numgen ranges: the value the key bytes spell (render/endpoints.ts).
-  if (set.keyType === 4 && set.interval) key = `${(e.key[0]! << 16) | (e.key[1]! << 8) | e.key[2]!}${e.intervalEnd ? ' (end)' : ''}`;
-  else if (set.keyType === 4) key = String(readU32Host(e.key));
+  if (set.keyType === 4) key = String(readU32Host(e.key));
   else key = keyFields(e.key, set).join(' . ');
   if (e.keyEnd) key += ` - ${keyFields(e.keyEnd, set).join(' . ')}`;
   const value = e.verdict
@@ -91,7 +87,7 @@ export function describeUnit(u: Unit, sharedSets: ReadonlyMap<string, NftSet>): 
   return {
     chains: Object.fromEntries(u.chains.map((c) => [c.name, c.rules.map((r) => (r.comment ? `# ${r.comment}: ` : '') + r.exprs.map(exprText).join('; '))])),
     maps: Object.fromEntries(
-      u.sets.map((s) => [s.set.name, s.set.dynamic ? '(filled by the packet path)' : s.set.interval && s.set.keyType === 4 ? rangeTexts(s.set, s.elements.values()) : [...s.elements.values()].map((e) => elementText(s.set, e))]),
+      u.sets.map((s) => [s.set.name, s.set.dynamic ? '(filled by the packet path)' : [...s.elements.values()].map((e) => elementText(s.set, e))]),
     ),
     sharedMapEntries: Object.fromEntries(
       [...u.shared].map(([name, els]) => {
@@ -100,14 +96,4 @@ export function describeUnit(u: Unit, sharedSets: ReadonlyMap<string, NftSet>): 
       }),
     ),
   };
-}
-
-/** An endpoint map as numgen ranges with each one's share: "0-1677721 (10.00 %) : 198.18.1.1 . 8080". */
-function rangeTexts(set: NftSet, elements: Iterable<NftElement>): string[] {
-  return intervalRanges(elements).map((r) => {
-    const from = Math.floor(r.start / 256);
-    const to = Math.min(NUMGEN_MODULUS, Math.ceil(r.end / 256));
-    const value = elementText(set, r.el).replace(/^[^:]*: /, '');
-    return `${from}-${to - 1} (${((100 * (to - from)) / NUMGEN_MODULUS).toFixed(2)} %) : ${value}`;
-  });
 }

@@ -4,9 +4,8 @@
 import { hex } from './bytes.js';
 import type { NftElement, Verdict } from './netlink/types.js';
 
-/** An interval map's end element may share its key with the next range's start: '/end' tells them apart. */
-export function elementKey(e: Pick<NftElement, 'key' | 'keyEnd' | 'intervalEnd'>): string {
-  return e.keyEnd ? `${hex(e.key)}-${hex(e.keyEnd)}` : e.intervalEnd ? `${hex(e.key)}/end` : hex(e.key);
+export function elementKey(e: Pick<NftElement, 'key' | 'keyEnd'>): string {
+  return e.keyEnd ? `${hex(e.key)}-${hex(e.keyEnd)}` : hex(e.key);
 }
 
 function verdictText(v: Verdict | undefined): string {
@@ -30,7 +29,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function sameElement(a: NftElement, b: NftElement): boolean {
   if (!sameBytes(a.key, b.key)) return false;
   if (a.keyEnd ? !b.keyEnd || !sameBytes(a.keyEnd, b.keyEnd) : b.keyEnd) return false;
-  if (!a.intervalEnd !== !b.intervalEnd) return false;
   return sameBytes(a.data ?? NO_BYTES, b.data ?? NO_BYTES) && verdictText(a.verdict) === verdictText(b.verdict);
 }
 

@@ -26,8 +26,8 @@ const NAMES = {
     // The service chain with its numgen rule, its endpoint map's elements, and its entry in the
     // shared dispatch map.
     explain: [
-      /service-\w+-default\/web\/tcp\/http:\n(\s+#.*\n)*?\s+#.*numgen random mod 16777216 /,
-      /endpoints-\w+-default\/web\/tcp\/http:\n\s+0-8388607 \(50\.00 %\) : 198\.18\.\d+\.\d+ \. 8080\n\s+8388608-16777215 \(50\.00 %\) : 198\.18\.\d+\.\d+ \. 8080\n/,
+      /service-\w+-default\/web\/tcp\/http:\n(\s+#.*\n)*?\s+#.*numgen random mod 2 /,
+      /endpoints-\w+-default\/web\/tcp\/http:\n\s+[01] : 198\.18\.\d+\.\d+ \. 8080\n\s+[01] : 198\.18\.\d+\.\d+ \. 8080\n/,
       /service-ips:\n\s+198\.19\.0\.60 \. tcp \. 80 : goto service-\w+-default\/web\/tcp\/http\n/,
     ],
   },

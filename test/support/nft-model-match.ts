@@ -1,10 +1,8 @@
 // Compares `nft --json list table <family> kube-proxy` with what the model implies (the rendered
 // units): exact set equality of chain names, set/map names, and every set's elements and map's
-// entries, in one canonical text form for both sides. Endpoint maps (interval maps of numgen
-// ranges) are compared as their number of ranges and the endpoints they hold (which range an
-// endpoint holds depends on the history of syncs; that the ranges tile the numgen values in
-// equal shares is checked on the dump by the unit and integration tests); dynamic (affinity)
-// sets only by name, since packets fill them.
+// entries, in one canonical text form for both sides. Endpoint maps are compared as their values
+// with keys 0..N-1 (which index an endpoint holds depends on the history of syncs); dynamic
+// (affinity) sets only by name, since packets fill them.
 
 import { formatIP, readPort, readU32Host } from '../../modes/nftables/bytes.js';
 import type { NftElement, NftSet, Verdict } from '../../modes/nftables/netlink/types.js';
@@ -76,9 +74,12 @@ function dataText(set: NftSet, e: NftElement): string | undefined {
 
 const isEndpointMap = (name: string): boolean => /^(local-)?endpoints-/.test(name);
 
-/** Endpoint maps: "N ranges" plus the sorted values; others: sorted "key : value" lines. */
+/** Endpoint maps: "keys 0..N-1" plus the sorted values; others: sorted "key : value" lines. */
 function canonicalEntries(name: string, entries: readonly [string, string | undefined][]): string[] {
-  if (isEndpointMap(name)) return [`${entries.length} ranges`, ...entries.map(([, v]) => `=> ${v}`).sort()];
+  if (isEndpointMap(name)) {
+    const keys = entries.map(([k]) => Number(k)).sort((a, b) => a - b);
+    return [`keys ${keys.every((k, i) => k === i) ? `0..${keys.length - 1}` : keys.join(',')}`, ...entries.map(([, v]) => `=> ${v}`).sort()];
+  }
   return entries.map(([k, v]) => (v === undefined ? k : `${k} : ${v}`)).sort();
 }
 
@@ -94,8 +95,7 @@ export function expectedContents(units: readonly Unit[]): TableContents {
   for (const u of units) {
     for (const s of u.sets) {
       if (s.shared) continue;
-      // An interval map's end elements are no entries of their own (nft prints ranges).
-      const entries = s.set.dynamic ? [] : [...s.elements.values()].filter((e) => !e.intervalEnd).map((e): [string, string | undefined] => [keyText(s.set, e), dataText(s.set, e)]);
+      const entries = s.set.dynamic ? [] : [...s.elements.values()].map((e): [string, string | undefined] => [keyText(s.set, e), dataText(s.set, e)]);
       out.set(`set ${s.set.name}`, canonicalEntries(s.set.name, entries));
     }
     for (const [name, els] of u.shared) {

@@ -81,8 +81,7 @@ const CONCAT_TYPEOF = encodeTlvs([
  * and nft cannot name a plain integer type (it lists such a key as "type 0"), so the endpoint maps
  * say where their key and data come from. Only `nft list` reads it.
  */
-/** render/endpoints.ts NUMGEN_MODULUS (not imported: the netlink layer knows nothing of the layout). */
-const NUMGEN_MODULUS_LABEL = 1 << 24;
+const NUMGEN_MODULUS_LABEL = 65536;
 const PROTO_DESC = { tcp: 8, udp: 6, sctp: 10 } as const;
 const ADDR_DESC = { ip: [12, 12], ip6: [13, 9], inet: [12, 12] } as const;
 function payloadTypeof(desc: number, field: number): Uint8Array {

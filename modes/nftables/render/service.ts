@@ -4,9 +4,8 @@
 // categorizeEndpoints), so both modes pick the same endpoints for every traffic policy.
 //
 // Endpoints are data, not chains: a selection chain's last rule is
-// `dnat to numgen random mod 2^24 map @endpoints-<id>` over an interval map of numgen ranges, one
-// per endpoint (render/endpoints.ts), so an endpoint change is map elements only, never a rule or
-// a chain (ClientIP affinity aside: its per-endpoint pick rules change with the endpoints).
+// `dnat to numgen random mod N map @endpoints-<id>`, so an endpoint change is a map element plus
+// that one rule, never a chain.
 
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
@@ -31,7 +30,7 @@ import type { Expr, NftElement, NftSet, Verdict } from '../netlink/types.js';
 import type { NftRenderOptions } from '../options.js';
 import type { ChainSpec, RuleSpec, SetSpec, Unit } from '../ruleset.js';
 import { addrType, concatType, TYPE_INET_SERVICE, TYPE_INTEGER } from '../types-nft.js';
-import { assignSlots, NUMGEN_MODULUS, slotElements } from './endpoints.js';
+import { assignSlots } from './endpoints.js';
 import { nftFamily } from './skeleton.js';
 
 const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
@@ -81,11 +80,12 @@ export function renderService(
       return;
     }
     const elements = new Map<string, NftElement>();
-    for (const e of slotElements(ordered.map((t) => ({ data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(t.address) })))) {
+    ordered.forEach((t, i) => {
+      const e: NftElement = { key: u32Host(i), data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(t.address) };
       elements.set(elementKey(e), e);
-    }
+    });
     sets.push({ set: endpointMap(f, mapName, sp), elements });
-    rules.push(selectRule(f, mapName, `${sp.key} endpoints`));
+    rules.push(selectRule(f, mapName, targets.length, `${sp.key} endpoints`));
     chains.push({ name: chain, rules });
   };
   if (plan.usesClusterChain) selection(n.cluster, n.clusterEndpoints, plan.clusterTargets, !internalIsLocal);
@@ -117,10 +117,9 @@ function endpointMap(f: IPFamily, name: string, sp: ServicePort): NftSet {
     name,
     keyType: TYPE_INTEGER,
     keyLen: 4,
-    interval: true,
     endpointMapOf: sp.protocol === 'TCP' ? 'tcp' : sp.protocol === 'UDP' ? 'udp' : 'sctp',
     data: { type: concatType(addrType(f), TYPE_INET_SERVICE), len: addrLen(f) + 4 },
-    comment: comment(`${key} endpoints by numgen range`),
+    comment: comment(`${key} endpoints by numgen index`),
   };
 }
 
@@ -184,10 +183,10 @@ function affinityPickRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, t
   return { exprs: [...pick, ...recordAndDnat(f, affinitySetName(n, t), t, timeoutMs)], comment: t.address };
 }
 
-/** `dnat to numgen random mod 2^24 map @endpoints`: the same rule whatever the endpoints. */
-function selectRule(f: IPFamily, map: string, c: string): RuleSpec {
+/** `dnat to numgen random mod N map @endpoints`. */
+function selectRule(f: IPFamily, map: string, count: number, c: string): RuleSpec {
   const r = epReg(f);
-  return { exprs: [{ type: 'numgen', dreg: R0, modulus: NUMGEN_MODULUS, mode: 'random' }, lookup(R0, map, { dreg: r }), dnat(f, r)], comment: c };
+  return { exprs: [{ type: 'numgen', dreg: R0, modulus: count, mode: 'random' }, lookup(R0, map, { dreg: r }), dnat(f, r)], comment: c };
 }
 
 function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions): RuleSpec[] {

@@ -2,10 +2,8 @@
 // expressions we program (payload/meta/ct/fib loads into registers, cmp, bitwise, set and map
 // lookups, numgen, nat, masquerade, reject, verdicts) that follows a new connection through the
 // base chains at their hooks and priorities, the verdict maps, the service chains and the endpoint
-// maps. A numgen splits the packet into one branch per value (a large modulus, as the endpoint
-// maps' 2^24, stays one symbolic value until a lookup in an interval map splits it per range, by
-// how many of its values each range holds), so the result is every possible outcome with its
-// probability and the steps that led to it. Pure: (dump, packet) -> outcomes.
+// maps. A numgen splits the packet into one branch per value, so the result is every possible
+// outcome with its probability and the steps that led to it. Pure: (dump, packet) -> outcomes.
 //
 // It models only this table (foreign tables and iptables are not part of the dump) and a packet
 // that starts a connection (`ct state new`; conntrack would send later packets the same way).
@@ -15,7 +13,7 @@ import { elementText, exprText } from '../describe.js';
 import type { Expr, NftRule, NftTableDump, Verdict } from '../netlink/types.js';
 import { viewFromDump, type TableView } from '../view.js';
 import { compareBytes, readReg, REG_BYTES, writeReg } from './registers.js';
-import { findElement, intervalRanges, numgenShare } from './set-lookup.js';
+import { findElement } from './set-lookup.js';
 
 export interface NftTraceInput {
   readonly src: string;
@@ -93,14 +91,7 @@ interface Eval {
   verdict?: Verdict;
   /** Terminal effect of a nat/masq/reject expression. */
   stop?: 'accept' | 'reject';
-  /** A register holding a numgen result not yet split into values (see NUMGEN_ENUMERATE). */
-  rand?: { readonly reg: number; readonly modulus: number; readonly offset: number; readonly mode?: string };
-  /** The share of a symbolic numgen that a lookup missed: the rule did not match for it. */
-  failed?: true;
 }
-
-/** Up to this modulus a numgen splits into one branch per value; above, it stays symbolic. */
-const NUMGEN_ENUMERATE = 4096;
 
 function isLoopback(b: Uint8Array): boolean {
   return b.length === 4 ? b[0] === 127 : b.every((x, i) => x === (i === 15 ? 1 : 0));
@@ -216,7 +207,7 @@ class Tracer {
       const next: Eval[] = [];
       for (const e of live) {
         const r = this.expr(x, e);
-        for (const o of r) (o.failed ? finished.push({ ...o, notes: [] }) : (o.verdict || o.stop ? finished : next).push(o));
+        for (const o of r) (o.verdict || o.stop ? finished : next).push(o);
         // A branch that failed a match stops here, keeping whatever it changed on the packet.
         if (r.length === 0) finished.push({ ...e, notes: [] });
       }
@@ -269,7 +260,6 @@ class Tracer {
         return [e];
       }
       case 'cmp': {
-        if (e.rand?.reg === x.sreg) throw new Error(`trace: a numgen of modulus ${e.rand.modulus} is compared directly; only map lookups of it are modelled`);
         const c = compareBytes(readReg(e.regs, x.sreg, x.data.length), x.data);
         const ok = { eq: c === 0, neq: c !== 0, lt: c < 0, lte: c <= 0, gt: c > 0, gte: c >= 0 }[x.op];
         return ok ? [e] : [];
@@ -284,7 +274,6 @@ class Tracer {
       case 'lookup': {
         const s = this.view.sets.get(x.set);
         if (!s) return [];
-        if (e.rand?.reg === x.sreg) return this.splitNumgen(e, x.set, x.dreg);
         const key = readReg(e.regs, x.sreg, s.set.keyLen);
         const el = findElement(s.set, s.elements.values(), key);
         if (x.invert) return el ? [] : [{ ...e, notes: [...e.notes, `not in @${x.set}`] }];
@@ -301,10 +290,6 @@ class Tracer {
       case 'verdict':
         return [{ ...e, verdict: x.verdict }];
       case 'numgen': {
-        if (x.modulus > NUMGEN_ENUMERATE) {
-          writeReg(e.regs, x.dreg, new Uint8Array(4));
-          return [{ ...e, rand: { reg: x.dreg, modulus: x.modulus, offset: x.offset ?? 0, mode: x.mode } }];
-        }
         const out: Eval[] = [];
         for (let i = 0; i < x.modulus; i++) {
           const regs = new Uint8Array(e.regs);
@@ -329,37 +314,6 @@ class Tracer {
       case 'notrack':
         return [e];
     }
-  }
-
-  /** A symbolic numgen looked up in an interval map: one branch per range, weighted by its share. */
-  private splitNumgen(e: Eval, setName: string, dreg: number | undefined): Eval[] {
-    const s = this.view.sets.get(setName)!;
-    const r = e.rand!;
-    if (!s.set.interval || s.set.concat || s.set.keyLen !== 4) throw new Error(`trace: numgen mod ${r.modulus} looked up in @${setName}, which is not a plain interval map`);
-    const out: Eval[] = [];
-    let missed = r.modulus;
-    for (const range of intervalRanges(s.elements.values())) {
-      const n = numgenShare(r.offset, r.modulus, range);
-      if (n === 0) continue;
-      missed -= n;
-      const { rand: _r, ...rest } = e;
-      const regs = new Uint8Array(e.regs);
-      writeReg(regs, r.reg, range.el.key);
-      const note = `numgen ${r.mode ?? 'random'} mod ${r.modulus}: ${n} values in @${setName} ${elementText(s.set, range.el)}`;
-      const b: Eval = { ...rest, regs, prob: (e.prob * n) / r.modulus, notes: [...e.notes, note] };
-      if (dreg === undefined) out.push(b);
-      else if (dreg === 0) {
-        if (range.el.verdict) out.push({ ...b, verdict: range.el.verdict });
-      } else {
-        writeReg(b.regs, dreg, range.el.data ?? new Uint8Array(0));
-        out.push(b);
-      }
-    }
-    if (missed > 0) {
-      const { rand: _r, ...rest } = e;
-      out.push({ ...rest, prob: (e.prob * missed) / r.modulus, failed: true });
-    }
-    return out;
   }
 }
 

@@ -19,7 +19,6 @@ import type {
 
 const ENOENT = 2;
 const EEXIST = 17;
-const ENOTEMPTY = 39;
 const EBUSY = 16;
 const EINVAL = 22;
 
@@ -30,7 +29,7 @@ interface FakeTable {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const elKey = (e: NftElement): string => (e.keyEnd ? `${hex(e.key)}-${hex(e.keyEnd)}` : e.intervalEnd ? `${hex(e.key)}/end` : hex(e.key));
+const elKey = (e: NftElement): string => (e.keyEnd ? `${hex(e.key)}-${hex(e.keyEnd)}` : hex(e.key));
 const pad4 = (n: number): number => (n + 3) & ~3;
 
 function cloneTable(t: FakeTable): FakeTable {
@@ -186,28 +185,13 @@ export class FakeNftClient implements NftClient {
           if (e.key.length !== s.set.keyLen) fail(EINVAL, `set ${op.set.name}: key of ${e.key.length} bytes, want ${s.set.keyLen}`);
           if (s.set.interval && s.set.concat && (!e.keyEnd || e.keyEnd.length !== s.set.keyLen)) fail(EINVAL, `set ${op.set.name}: interval element without a key end`);
           const d = s.set.data;
-          if (d && d.type !== 'verdict' && !e.intervalEnd && (!e.data || e.data.length !== d.len)) fail(EINVAL, `set ${op.set.name}: data of ${e.data?.length ?? 0} bytes, want ${d.len}`);
+          if (d && d.type !== 'verdict' && (!e.data || e.data.length !== d.len)) fail(EINVAL, `set ${op.set.name}: data of ${e.data?.length ?? 0} bytes, want ${d.len}`);
           if (d?.type === 'verdict') {
             if (!e.verdict) fail(EINVAL, `set ${op.set.name}: element without a verdict`);
             if (e.verdict.chain !== undefined) chainOf(e.verdict.chain);
           }
           const k = elKey(e);
           if (s.elements.has(k)) fail(EEXIST, `set ${op.set.name}: element ${k} exists`);
-          if (s.set.interval && !s.set.concat && !e.intervalEnd) {
-            // The kernel's rbtree: a start whose closest element at or below is another start
-            // (no end between them) is a partial overlap (the same key's end element is fine).
-            let below: NftElement | undefined;
-            for (const o of s.elements.values()) {
-              const c = Buffer.compare(Buffer.from(o.key), Buffer.from(e.key));
-              if (c > 0 || (c === 0 && !o.intervalEnd)) continue;
-              if (!below) below = o;
-              else {
-                const d = Buffer.compare(Buffer.from(o.key), Buffer.from(below.key));
-                if (d > 0 || (d === 0 && !o.intervalEnd)) below = o;
-              }
-            }
-            if (below && !below.intervalEnd) fail(ENOTEMPTY, `set ${op.set.name}: start ${k} follows start ${hex(below.key)} with no end between`);
-          }
           s.elements.set(k, e);
         }
         return undefined;

@@ -7,9 +7,7 @@ import type { ChangeSet, Endpoint, NodeInfo, ProxyState, ServicePort } from '../
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { createNftablesDataplane } from '../../../modes/nftables/dataplane.js';
 import { buildNftOptions, type NftRenderOptions } from '../../../modes/nftables/options.js';
-import type { NftElement, NftTableDump } from '../../../modes/nftables/netlink/types.js';
-import { NUMGEN_MODULUS } from '../../../modes/nftables/render/endpoints.js';
-import { intervalRanges, numgenShare } from '../../../modes/nftables/trace/set-lookup.js';
+import type { NftTableDump } from '../../../modes/nftables/netlink/types.js';
 import { ruleDigest } from '../../../modes/nftables/view.js';
 import type { Dataplane } from '../../../modes/dataplane.js';
 import type { Conntrack } from '../../../modes/shared/conntrack.js';
@@ -117,28 +115,14 @@ export function canonical(d: NftTableDump | undefined): unknown {
       const els = d.elements.get(s.name) ?? [];
       const { handle: _h, ...def } = s;
       if (s.name.includes('endpoints-')) {
-        checkEqualShares(s.name, els);
-        return [s.name, { def, values: els.filter((e) => !e.intervalEnd).map((e) => hex(e.data)).sort() }];
+        const keys = els.map((e) => new DataView(e.key.buffer, e.key.byteOffset, 4).getUint32(0, true)).sort((a, b) => a - b);
+        if (keys.some((k, i) => k !== i)) throw new Error(`${s.name}: keys ${keys.join(',')} are not 0..N-1`);
+        return [s.name, { def, values: els.map((e) => hex(e.data)).sort() }];
       }
       return [s.name, { def, elements: els.map((e) => `${hex(e.key)}-${hex(e.keyEnd)}:${hex(e.data)}:${e.verdict?.code ?? ''}:${e.verdict?.chain ?? ''}`).sort() }];
     }),
   );
   return { chains, sets };
-}
-
-/**
- * An endpoint map's ranges must tile all numgen values, in order, in shares at most one value
- * apart (render/endpoints.ts): throws otherwise.
- */
-export function checkEqualShares(name: string, els: readonly NftElement[]): void {
-  const ranges = intervalRanges(els);
-  const sizes = ranges.map((r) => numgenShare(0, NUMGEN_MODULUS, r));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (ranges.length === 0) return;
-  if (ranges[0]!.start !== 0 || total !== NUMGEN_MODULUS || ranges.some((r, i) => i > 0 && ranges[i - 1]!.end !== r.start)) {
-    throw new Error(`${name}: ranges ${ranges.map((r) => `${r.start}-${r.end}`).join(',')} do not tile the ${NUMGEN_MODULUS} numgen values`);
-  }
-  if (Math.max(...sizes) - Math.min(...sizes) > 1) throw new Error(`${name}: unequal shares ${sizes.join(',')}`);
 }
 
 /** The numgen rules of a dump (modulus by chain), to check them against the endpoint maps. */

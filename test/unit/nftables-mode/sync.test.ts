@@ -6,8 +6,7 @@ import { NftCommitError } from '../../../modes/nftables/netlink/errors.js';
 import type { NftOp } from '../../../modes/nftables/netlink/types.js';
 import { hex, ipBytes, concat, portBytes } from '../../../modes/nftables/bytes.js';
 import { FakeNftClient } from '../../fakes/nftables/fake-client.js';
-import { NUMGEN_MODULUS } from '../../../modes/nftables/render/endpoints.js';
-import { canonical, changes, checkEqualShares, ep, harness, localEp, numgenModuli, sp, state } from './fixtures.js';
+import { canonical, changes, ep, harness, localEp, numgenModuli, sp, state } from './fixtures.js';
 
 const web = sp('default', 'web', { clusterIPs: ['198.19.0.10'] });
 const eps3 = [ep('198.18.1.1'), ep('198.18.1.2'), ep('198.18.1.3')];
@@ -34,15 +33,10 @@ describe('nftables full sync', () => {
     const ips = d.elements.get('service-ips')!;
     expect(ips.map((e) => [hex(e.key), e.verdict])).toEqual([[dispatchKey('198.19.0.10', 80), { code: 'goto', chain: svcChain }]]);
     const map = d.sets.find((s) => s.name.startsWith('endpoints-'))!;
-    // An interval map: three numgen ranges (start elements with the endpoint, two end elements).
-    expect(map.interval).toBe(true);
-    const els = d.elements.get(map.name)!;
-    expect(els.filter((e) => !e.intervalEnd).map((e) => hex(e.data!)).sort()).toEqual(
+    expect(d.elements.get(map.name)!.map((e) => hex(e.data!)).sort()).toEqual(
       eps3.map((e) => hex(concat(ipBytes(e.ip), portBytes(8080)))).sort(),
     );
-    expect(els.filter((e) => e.intervalEnd)).toHaveLength(2);
-    checkEqualShares(map.name, els);
-    expect(numgenModuli(d).get(svcChain)).toBe(NUMGEN_MODULUS);
+    expect(numgenModuli(d).get(svcChain)).toBe(3);
     // Off-cluster sources to the cluster IP are marked for masquerade (clusterCIDR given).
     const rules = d.rules.filter((r) => r.chain === svcChain);
     expect(rules[0]!.exprs.at(-1)).toEqual({ type: 'verdict', verdict: { code: 'jump', chain: 'mark-for-masquerade' } });
@@ -109,36 +103,21 @@ describe('nftables full sync', () => {
 });
 
 describe('nftables partial sync is O(change)', () => {
-  it('endpoint add, remove, readiness change and replacement are element ops only: no rule or chain is touched', async () => {
+  it('one endpoint added: the map element, the numgen rule replaced, the hairpin element; nothing else', async () => {
     const h = harness();
-    const etpLocal = sp('default', 'etp', { clusterIPs: ['198.19.0.20'], type: 'NodePort', nodePort: 30090, externalTrafficPolicy: 'Local' });
-    let webEps = [...eps3];
-    let etpEps = [localEp('198.18.1.20'), ep('198.18.1.21')];
-    const cur = () => state([[web, webEps], [etpLocal, etpEps]]);
-    await h.dp.sync({ state: cur(), changes: changes([]), full: true });
-    const steps: [string, () => void][] = [
-      ['add', () => (webEps = [...webEps, ep('198.18.1.4')])],
-      ['remove from the middle', () => (webEps = webEps.filter((e) => e.ip !== '198.18.1.2'))],
-      ['not ready', () => (webEps = webEps.map((e) => (e.ip === '198.18.1.3' ? { ...e, ready: false, serving: false } : e)))],
-      ['ready again', () => (webEps = webEps.map((e) => (e.ip === '198.18.1.3' ? { ...e, ready: true, serving: true } : e)))],
-      ['replaced', () => (webEps = webEps.map((e) => (e.ip === '198.18.1.1' ? ep('198.18.1.9') : e)))],
-      ['grown to 10', () => (webEps = [...webEps, ...Array.from({ length: 6 }, (_, i) => ep(`198.18.5.${i + 1}`))])],
-      ['local endpoint added (ETP Local)', () => (etpEps = [...etpEps, localEp('198.18.1.22')])],
-      ['local endpoint removed (ETP Local)', () => (etpEps = etpEps.filter((e) => e.ip !== '198.18.1.20'))],
-    ];
-    for (const [what, change] of steps) {
-      change();
-      const before = h.client.commits.length;
-      const r = await h.dp.sync({ state: cur(), changes: changes([web.key, etpLocal.key]), full: false });
-      expect(r.full, what).toBe(false);
-      const ops = h.client.commits.slice(before).flatMap((c) => c.ops);
-      expect(ops.length, what).toBeGreaterThan(0);
-      expect(ops.map((o) => o.op).filter((o) => o !== 'add-elements' && o !== 'delete-elements'), what).toEqual([]);
-      expect(canonical(await h.client.dumpTable('ip', 'kube-proxy')), what).toEqual(canonical(await (await freshDump(cur())).dumpTable('ip', 'kube-proxy')));
-    }
+    const s1 = state([[web, eps3]]);
+    await h.dp.sync({ state: s1, changes: changes([]), full: true });
+    const s2 = state([[web, [...eps3, ep('198.18.1.4')]]]);
+    const before = h.client.commits.length;
+    const r = await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
+    expect(r.full).toBe(false);
+    const sent = h.client.commits.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.ops.map((o) => o.op).sort()).toEqual(['add-elements', 'add-elements', 'replace-rule']);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
   });
 
-  it('one endpoint removed from a map of 10: the ranges of the others are rewritten, nothing else of the map', async () => {
+  it('one endpoint removed from the middle: the last slot moves into the hole (two element ops), not a rewrite', async () => {
     const many = Array.from({ length: 10 }, (_, i) => ep(`198.18.2.${i + 1}`));
     const h = harness();
     await h.dp.sync({ state: state([[web, many]]), changes: changes([]), full: true });
@@ -147,11 +126,8 @@ describe('nftables partial sync is O(change)', () => {
     await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
     const ops = h.client.commits.slice(before).flatMap((c) => c.ops);
     const mapOps = ops.filter((o): o is Extract<NftOp, { op: 'add-elements' | 'delete-elements' }> => (o.op === 'add-elements' || o.op === 'delete-elements') && o.set.name.startsWith('endpoints-'));
-    // 10 -> 9 ranges: every boundary but 0 moves (9 ends + 9 starts out, 8 ends + 8 starts in,
-    // the first start kept); slot 3 takes the endpoint of slot 9 (stable slots), so no survivor
-    // changes range more than once.
-    expect(mapOps.reduce((a, o) => a + o.elements.length, 0)).toBe(18 + 16);
-    expect(ops.filter((o) => !o.op.endsWith('-elements'))).toEqual([]);
+    // slot 3 gets the endpoint of slot 9; slot 9 goes away.
+    expect(mapOps.reduce((a, o) => a + o.elements.length, 0)).toBe(3);
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
   });
 
@@ -202,10 +178,9 @@ describe('nftables partial sync is O(change)', () => {
       await h.dp.sync({ state: st, changes: changes([s.key], present.has(s.key) ? [] : [s.key]), full: false });
       const got = (await h.client.dumpTable('ip', 'kube-proxy'))!;
       expect(canonical(got), `step ${step}`).toEqual(canonical(await (await freshDump(st)).dumpTable('ip', 'kube-proxy')));
-      // Every endpoint map's selection rule has the fixed modulus (canonical() checked the ranges).
       for (const [chain, n] of numgenModuli(got)) {
         const map = got.sets.find((x) => x.name === chain.replace(/^service-/, 'endpoints-').replace(/^local-/, 'local-endpoints-'));
-        if (map) expect(n, chain).toBe(NUMGEN_MODULUS); // (affinity chains have none)
+        if (map) expect(got.elements.get(map.name)!.length, chain).toBe(n); // (affinity chains have none)
       }
     }
   });
@@ -262,31 +237,6 @@ describe('nftables full sync repairs outside damage', () => {
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
   });
 
-  it('upgrades a table of the previous layout (numgen mod N over a plain map keyed 0..N-1) to the interval map', async () => {
-    const h = harness();
-    const s1 = state([[web, eps3]]);
-    await h.dp.sync({ state: s1, changes: changes([]), full: true });
-    const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
-    const map = d.sets.find((x) => x.name.startsWith('endpoints-'))!;
-    const chain = d.chains.find((c) => c.name.startsWith('service-') && c.name.endsWith('default/web/tcp/p80'))!;
-    const rules = d.rules.filter((r) => r.chain === chain.name);
-    const { interval: _i, handle: _h, ...oldMap } = map;
-    const oldRules = rules.map((r) => ({ ...r, handle: undefined, exprs: r.exprs.map((e) => (e.type === 'numgen' ? { ...e, modulus: 3 } : e)) }));
-    await h.client.commit([
-      { op: 'flush-chain', chain },
-      { op: 'delete-set', set: map },
-      { op: 'add-set', set: oldMap },
-      { op: 'add-elements', set: oldMap, elements: eps3.map((e, i) => ({ key: Uint8Array.of(i, 0, 0, 0), data: concat(ipBytes(e.ip), portBytes(8080)) })) },
-      ...oldRules.map((rule) => ({ op: 'add-rule' as const, rule })),
-    ]);
-    expect(numgenModuli((await h.client.dumpTable('ip', 'kube-proxy'))!).get(chain.name)).toBe(3);
-    await h.dp.sync({ state: s1, changes: changes([]), full: true });
-    const after = (await h.client.dumpTable('ip', 'kube-proxy'))!;
-    expect(after.sets.find((x) => x.name === map.name)!.interval).toBe(true);
-    expect(numgenModuli(after).get(chain.name)).toBe(NUMGEN_MODULUS);
-    expect(canonical(after)).toEqual(canonical(await (await freshDump(s1)).dumpTable('ip', 'kube-proxy')));
-  });
-
   it('cuts a large full sync into several transactions, each valid on its own, ending equal to one transaction', async () => {
     const big = Array.from({ length: 40 }, (_, i) => [sp('ns', `b${i}`, { clusterIPs: [`198.19.3.${i + 1}`] }), [ep(`198.18.5.${i + 1}`), ep(`198.18.6.${i + 1}`)]] as [ReturnType<typeof sp>, ReturnType<typeof ep>[]]);
     const h = harness({ batchOps: 50 });
@@ -331,12 +281,8 @@ describe('nftables explain', () => {
     const f = d.families[0]!;
     const [chain, rules] = Object.entries(f.chains)[0]!;
     expect(chain).toMatch(/^service-[A-Z2-7]{8}-default\/web\/tcp\/p80$/);
-    expect(rules.at(-1)).toContain(`numgen random mod ${NUMGEN_MODULUS}`);
-    expect(Object.values(f.maps)[0]!).toEqual([
-      '0-5592404 (33.33 %) : 198.18.1.1 . 8080',
-      '5592405-11184809 (33.33 %) : 198.18.1.2 . 8080',
-      '11184810-16777215 (33.33 %) : 198.18.1.3 . 8080',
-    ]);
+    expect(rules.at(-1)).toContain('numgen random mod 3');
+    expect(Object.values(f.maps)[0]!.sort()).toEqual(['0 : 198.18.1.1 . 8080', '1 : 198.18.1.2 . 8080', '2 : 198.18.1.3 . 8080']);
     expect(f.sharedMapEntries['service-ips']).toEqual([`198.19.0.10 . tcp . 80 : goto ${chain}`]);
   });
 });

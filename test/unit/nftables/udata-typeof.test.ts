@@ -1,6 +1,5 @@
 // The endpoint maps' set userdata is byte for byte what nft 1.0.6 writes for
-// `typeof numgen random mod 16777216 : ip daddr . tcp dport; flags interval` (captured with strace
-// from `nft add map`; the modulus is render/endpoints.ts NUMGEN_MODULUS),
+// `typeof numgen random mod 65536 : ip daddr . tcp dport` (captured with strace from `nft add map`),
 // so that `nft list` names their integer key instead of printing "type 0".
 
 import { describe, expect, it } from 'vitest';
@@ -11,9 +10,9 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 // Captured on this machine: nft's NFTA_SET_USERDATA for the two declarations.
 const NFT_IP_TCP =
-  '000401000000010400000000031a0004170000000112000401000000010400000001020400000000043400040d000000012c0014000407000000010c00040c00000001040c0000000114000407000000010c000408000000010402000000060400000000';
+  '000401000000010400000000031a0004170000000112000401000000010400000100020400000000043400040d000000012c0014000407000000010c00040c00000001040c0000000114000407000000010c000408000000010402000000060400000000';
 const NFT_IP6_UDP =
-  '000401000000010400000000031a0004170000000112000401000000010400000001020400000000043400040d000000012c0014000407000000010c00040d0000000104090000000114000407000000010c000406000000010402000000060400000000';
+  '000401000000010400000000031a0004170000000112000401000000010400000100020400000000043400040d000000012c0014000407000000010c00040d0000000104090000000114000407000000010c000406000000010402000000060400000000';
 
 const map = (family: 'ip' | 'ip6', endpointMapOf: 'tcp' | 'udp'): NftSet => ({
   family,
@@ -21,7 +20,6 @@ const map = (family: 'ip' | 'ip6', endpointMapOf: 'tcp' | 'udp'): NftSet => ({
   name: 'endpoints-x',
   keyType: 4,
   keyLen: 4,
-  interval: true,
   endpointMapOf,
   data: { type: (family === 'ip' ? 7 : 8) * 64 + 13, len: family === 'ip' ? 8 : 20 },
 });
