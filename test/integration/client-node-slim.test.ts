@@ -31,7 +31,6 @@ afterAll(async () => {
 describe('client-node without its generated API', () => {
   it('the daemon lists and watches with KubeConfig, Watch and ListWatch only', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `--import=${RECORDER}`, KPT_RECORD_LOADS_DIR: dir };
-    for (const k of ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'KUBE_PROXY_TS_LAUNCHED']) delete env[k];
     const kubeconfig = writeTempFile('kubeconfig', kubeconfigFor(api));
     const daemon = DaemonProcess.start(
       [`--kubeconfig=${kubeconfig}`, '--mode=noop', `--hostname-override=${NODE}`, '--metrics-bind-address=127.0.0.1:0', '--healthz-bind-address=127.0.0.1:0', '-v=2'],
@@ -47,7 +46,7 @@ describe('client-node without its generated API', () => {
     } finally {
       await daemon.stop();
     }
-    // The process that loaded the daemon (the launcher's child; the supervisor loads only the launcher).
+    // The process that loaded the daemon (the only process: there is no supervisor).
     const loads = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
     const daemonLoads = loads.find((urls) => urls.some((u) => u.endsWith('/dist/proxy/cli-main.js')));
     expect(daemonLoads, `recorded: ${loads.map((u) => u.length).join(', ')} modules`).toBeDefined();
