@@ -19,6 +19,10 @@
 // Not used: --max-semi-space-size (fixed at heap setup, no effect at run time) and
 // --single-threaded-gc (set at run time V8 aborts: "Check failed: concurrent_marking_handle_").
 //
+// Starting a worker thread puts V8's flags back to the command line's (measured: with a module hook
+// registered after them, the young generation grew to 32 MiB anyway); the daemon starts none, which
+// is one reason client-node-slim.ts is not a hook.
+//
 // glibc's malloc settings (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) are read at exec only; the
 // image sets them (Dockerfile) and so does the package's bin (bin/kube-proxy-ts), which also
 // passes --optimize-for-size at start, leaving nothing to do here.
