@@ -48,11 +48,11 @@ export interface StartupResult {
   /** iptables-restore runs of the first sync (a large sync is several transactions in one run; see modes/iptables/payload/pack.ts). */
   readonly restores: number;
   readonly inProcessFullSyncMs: number;
-  /** VmRSS after the first sync, summed over the daemon's processes (supervisor + child, if any). */
+  /** VmRSS after the first sync, summed over the daemon's processes (one since the bin execs node; any node children would be summed). */
   readonly rssBytes: number;
-  /** The same with the node binary's pages, shared by supervisor and child, counted once. */
+  /** The same with the node binary's pages, shared by node processes of one tree, counted once. */
   readonly sharedOnceBytes: number;
-  /** VmRSS of the process running the daemon (the child when there is a supervisor). */
+  /** VmRSS of the process running the daemon (the newest node process). */
   readonly daemonRssBytes: number;
   readonly processes: number;
   readonly heapUsedBytes: number;

@@ -21,6 +21,8 @@ export const DIST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_ROOT = process.env['KPTB_REPO_ROOT'] ?? resolve(DIST_ROOT, '..');
 /** The daemon from the same compiled tree as the in-process code. */
 export const DAEMON_ENTRY = join(DIST_ROOT, 'proxy/main.js');
+/** The package's bin (package.json), which execs node on DAEMON_ENTRY. */
+export const DAEMON_BIN = resolve(DIST_ROOT, '../bin/kube-proxy-ts');
 const FORWARDER = join(REPO_ROOT, 'test/e2e/harness/forwarder.mjs');
 
 // ------------------------------------------------------------------------------------------------
@@ -291,17 +293,21 @@ export class BenchDaemon {
   }
 
   static start(ns: string, args: readonly string[], env: NodeJS.ProcessEnv): BenchDaemon {
-    // As a user starts it: `node dist/proxy/main.js ARGS`, no V8 flags and none of the memory
-    // settings in the environment, so whatever the daemon does to get them (proxy/launch-plan.ts)
-    // is part of what is measured. KPTB_DAEMON_NODE_OPTIONS adds V8/Node flags for investigations
-    // (e.g. --cpu-prof); KPTB_DAEMON_ENV="K=V ..." adds environment variables.
+    // As a user starts it: the package's bin (bin/kube-proxy-ts, which execs node with the memory
+    // settings), no V8 flags and none of those settings in the environment, so whatever the daemon
+    // does to get them is part of what is measured. KPTB_DAEMON_START=node runs `node
+    // dist/proxy/main.js ARGS` instead (the settings it sets at run time only: proxy/memory-settings.ts).
+    // KPTB_DAEMON_NODE_OPTIONS adds V8/Node flags for investigations (e.g. --cpu-prof; with the
+    // bin, through NODE_OPTIONS); KPTB_DAEMON_ENV="K=V ..." adds environment variables.
     const extra = (process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').split(' ').filter((x) => x !== '');
     const extraEnv = Object.fromEntries(
       (process.env['KPTB_DAEMON_ENV'] ?? '').split(' ').filter((x) => x.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     );
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...extra, DAEMON_ENTRY, ...args], {
+    const viaNode = process.env['KPTB_DAEMON_START'] === 'node';
+    const argv = viaNode ? [process.execPath, ...extra, DAEMON_ENTRY, ...args] : [DAEMON_BIN, ...args];
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...userEnv(process.env), ...extraEnv, ...env },
+      env: { ...userEnv(process.env), ...(viaNode || extra.length === 0 ? {} : { NODE_OPTIONS: extra.join(' ') }), ...extraEnv, ...env },
     });
     track(child);
     return new BenchDaemon(child, ns);
@@ -352,14 +358,14 @@ export class BenchDaemon {
     return this.tail.slice(-n).join('\n');
   }
 
-  /** VmRSS of the daemon's whole process tree (supervisor + daemon, when there are two). */
+  /** VmRSS of the daemon's whole process tree (every node process in it, summed). */
   rssBytes(): number {
     return this.memory().rssTotal;
   }
 
   /**
    * Memory of every process the daemon consists of (it shares our PID namespace). The RSS sum
-   * counts the node binary's pages, which a supervisor and its child share, in both; a container's
+   * would count the node binary's pages, which a parent and a child node process share, in both; a container's
    * memory accounting counts them once (sharedOnceTotal). PSS would split shared pages among every
    * process mapping them, other node processes on the host included, so it is not used.
    */
@@ -371,9 +377,9 @@ export class BenchDaemon {
       processes: per.length,
       rssTotal: per.reduce((a, p) => a + p.rss, 0),
       anonTotal: per.reduce((a, p) => a + p.anon, 0),
-      // Supervisor and daemon map the same node binary and libraries: count those pages once.
+      // Node processes of one tree map the same node binary and libraries: count those pages once.
       sharedOnceTotal: per.reduce((a, p) => a + p.rss - p.file, 0) + Math.max(0, ...per.map((p) => p.file)),
-      // The process that runs the sync loop is the newest (the supervisor's child, or the only one).
+      // The process that runs the sync loop is the newest (a child, or the only one).
       daemonRss: per.at(-1)?.rss ?? NaN,
     };
   }
@@ -399,12 +405,12 @@ export interface TreeMemory {
   readonly anonTotal: number;
   /** RSS with file-backed pages (the node binary, shared libraries) counted once, not per process. */
   readonly sharedOnceTotal: number;
-  /** RSS of the process running the daemon itself (the child when a supervisor exists). */
+  /** RSS of the process running the daemon itself (the newest node process of the tree). */
   readonly daemonRss: number;
 }
 
 /** Memory settings a user's shell would not have: the bench must not hand them to the daemon. */
-const DAEMON_SETTINGS_ENV = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'KUBE_PROXY_TS_LAUNCHED', 'NODE_OPTIONS'];
+const DAEMON_SETTINGS_ENV = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'NODE_OPTIONS'];
 
 function userEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };

@@ -105,7 +105,7 @@ export function renderMarkdown(r: BenchResults): string {
       const m = d.memory;
       out.push(`### Memory under churn (${fmtCount(d.services)} services)\n`);
       out.push(
-        `VmRSS from /proc summed over the daemon's processes (the bin as a user starts it: supervisor + child), the same with the ` +
+        `VmRSS from /proc summed over the daemon's processes (the bin as a user starts it, bin/kube-proxy-ts: one process, it execs node), the same with the ` +
           `node binary's shared pages counted once, and nodejs_heap_size_used_bytes from /metrics, before and after ${fmtCount(m.changes)} endpoint changes (100 every 100 ms).\n`,
       );
       const pct = (a: number, b: number): string => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`;
@@ -127,8 +127,9 @@ export function renderMarkdown(r: BenchResults): string {
   if (sized.length) {
     out.push('### Memory after the first sync, by size\n');
     out.push(
-      'The bin started as a user starts it (`node dist/proxy/main.js`, no flags, no environment). RSS: all its processes summed ' +
-        '(supervisor + child); shared once: the node binary and libraries both map counted once, as a container\'s memory accounting does. ' +
+      'The bin started as a user starts it (bin/kube-proxy-ts, the package\'s bin, no flags, no environment; it execs node with ' +
+        'the image\'s memory settings, so the daemon is one process; KPTB_DAEMON_START=node runs `node dist/proxy/main.js` instead). RSS: all ' +
+        'its node processes summed; shared once: the node binary and libraries counted once, as a container\'s memory accounting does. ' +
         'Heap per service port: the slope of heap used between the smallest and the largest size (each service port with its endpoints).\n',
     );
     out.push(

@@ -1,6 +1,6 @@
 // The command line: parse flags and config like upstream kube-proxy, then run the daemon, or
 // --cleanup, --version, --help, --write-config-to, or a debugging subcommand. Loaded by main.ts
-// (the entry point) once launcher.ts has decided this process runs the daemon itself.
+// (the entry point) once the memory settings and the client-node hook are in place.
 
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from './config/errors.js';

@@ -6,7 +6,7 @@
 // meanwhile as deletes: the sink is never flushed while the apiserver is away.
 
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import { ListWatch } from './client-node.js';
 import type { Logger } from '../log.js';
 import { RestartBackoff, type WatchBackoffPolicy } from './backoff.js';
 import type { WatchFailureLog } from './failure-log.js';

@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { KubeConfig } from './client-node.js';
 import { parse as parseYaml } from 'yaml';
 import { TOKEN_FILE_PROVIDER, TokenFileAuth, tokenFileOf } from './token-file-auth.js';
 

@@ -39,7 +39,7 @@ const DELETED = 40;
 
 const bulkIP = (i: number): string => `198.19.${20 + Math.floor(i / 250)}.${(i % 250) + 1}`;
 
-/** The pid of the daemon itself: main.ts re-executes itself once under a supervisor (proxy/launcher.ts). */
+/** The pid of the daemon itself: the started process, or its node child when started through a wrapper. */
 function daemonPid(d: Daemon): number {
   let pid = d.pid;
   for (let depth = 0; depth < 3; depth++) {

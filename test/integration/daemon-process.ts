@@ -52,6 +52,12 @@ export class DaemonProcess {
     return new DaemonProcess(child);
   }
 
+  /** Runs an executable (the package's bin script) instead of `node ENTRY`. */
+  static startExecutable(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): DaemonProcess {
+    const child = spawn(file, ['--logging-format=json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    return new DaemonProcess(child);
+  }
+
   /** Waits for a log record matching `pred`. */
   async waitForLog(pred: (r: LogRecord) => boolean, what: string, timeoutMs = 15_000): Promise<LogRecord> {
     const deadline = Date.now() + timeoutMs;
