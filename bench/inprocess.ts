@@ -61,6 +61,27 @@ export class RecordingRunner implements IptablesRunner {
   }
 }
 
+/**
+ * Counts restores and their bytes and keeps none: the real runner hands a payload to
+ * iptables-restore and drops it, so a double that kept the first full sync's payload (~230 MiB
+ * at 50,000 services) would count it in the mode's retained heap.
+ */
+export class CountingRunner implements IptablesRunner {
+  readonly backend = 'nft' as const;
+  restores = 0;
+  bytes = 0;
+  async restore(_family: IPFamily, payload: string): Promise<void> {
+    this.restores++;
+    this.bytes += payload.length;
+  }
+  async restoreEach(family: IPFamily, payloads: Iterable<string>): Promise<void> {
+    for (const payload of payloads) await this.restore(family, payload);
+  }
+  async save(): Promise<string> {
+    return '';
+  }
+}
+
 const noConntrack: Conntrack = {
   clearEntriesForIP: async () => undefined,
   clearEntriesForPort: async () => undefined,
@@ -228,7 +249,7 @@ export async function modeHarness(mode: InProcessMode, families: IPFamily[] = ['
   let dataplane: Dataplane;
   switch (mode) {
     case 'iptables':
-      dataplane = createIptablesDataplane({ config, runner: new RecordingRunner(), conntrack: noConntrack, metrics, logger: silentLogger, families, nodeIPs, localAddresses });
+      dataplane = createIptablesDataplane({ config, runner: new CountingRunner(), conntrack: noConntrack, metrics, logger: silentLogger, families, nodeIPs, localAddresses });
       break;
     case 'ipvs':
       dataplane = await createIpvsDataplane({
@@ -238,7 +259,7 @@ export async function modeHarness(mode: InProcessMode, families: IPFamily[] = ['
         families,
         nodeIPs: localAddresses,
         ipvs: new FakeIpvs(),
-        runner: new RecordingRunner(),
+        runner: new CountingRunner(),
         ipset: new FakeIpset(),
         link: new FakeLink(),
         sysctl: async () => undefined,
@@ -250,7 +271,7 @@ export async function modeHarness(mode: InProcessMode, families: IPFamily[] = ['
       let port = 20_000;
       dataplane = createUserspaceDataplane({
         config,
-        runner: new RecordingRunner(),
+        runner: new CountingRunner(),
         metrics,
         logger: silentLogger,
         families,

@@ -84,7 +84,7 @@ export class FamilySync {
     for (const [key, sp] of state.services) {
       const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
       const old = reuse ? this.record.get(key) : undefined;
-      next.set(key, old && old.sp === sp && old.eps === eps ? old : recordService(sp, eps, renderServicePort(sp, eps, state.node, o)));
+      next.set(key, old && old.sp === sp && old.eps === eps ? old : recordService(sp, eps, renderServicePort(sp, eps, state.node, o), old));
     }
     const planned: PlannedService[] = [...next.values()].map((r) => ({
       chains: r.chains,
@@ -153,7 +153,7 @@ export class FamilySync {
       const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
       if (before && before.sp === sp && before.eps === eps) continue;
       const rules = renderServicePort(sp, eps, state.node, o);
-      const after = recordService(sp, eps, rules);
+      const after = recordService(sp, eps, rules, before);
       updates.push([key, after]);
       deltas.push({ before, after: { ...after, rules } });
     }

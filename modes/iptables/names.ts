@@ -51,7 +51,10 @@ const hashMemo = new Map<string, string>();
 function hash16(input: string): string {
   const hit = hashMemo.get(input);
   if (hit !== undefined) return hit;
-  const h = base32(createHash('sha256').update(input).digest()).slice(0, 16);
+  // The first 10 bytes are exactly the first 16 base32 characters (80 bits): encoding only them
+  // gives a flat 16-character string, where slicing the full encoding kept a view on its 52
+  // characters in every memo entry and every recorded chain name.
+  const h = base32(createHash('sha256').update(input).digest().subarray(0, 10));
   if (hashMemo.size >= HASH_MEMO_MAX) hashMemo.clear();
   hashMemo.set(input, h);
   return h;

@@ -99,7 +99,49 @@ export function masqueradeMark(bit: number): string {
   return '0x' + ((1 << bit) >>> 0).toString(16);
 }
 
+// Asked for several times per sync and family (needsFull, totals); the options object is the
+// same one while its inputs are (see OptionsCache), so the string is made once per object.
+const fingerprints = new WeakMap<RenderOptions, string>();
+
 /** A string that changes whenever any option changes: cached renders are only valid under it. */
 export function optionsFingerprint(o: RenderOptions): string {
-  return JSON.stringify(o);
+  let fp = fingerprints.get(o);
+  if (fp === undefined) {
+    fp = JSON.stringify(o);
+    fingerprints.set(o, fp);
+  }
+  return fp;
+}
+
+/**
+ * buildRenderOptions for one family, returning the previous object while its inputs are equal
+ * (config and node by identity, the address lists by content: their getters return fresh
+ * arrays). A partial sync then neither rebuilds the options nor serialises them again.
+ */
+export class OptionsCache {
+  private last: { readonly inp: OptionInputs; readonly o: RenderOptions } | undefined;
+
+  get(inp: OptionInputs): RenderOptions {
+    const l = this.last;
+    if (
+      l !== undefined &&
+      l.inp.config === inp.config &&
+      l.inp.node === inp.node &&
+      l.inp.family === inp.family &&
+      sameList(l.inp.nodeIPs, inp.nodeIPs) &&
+      sameList(l.inp.localAddresses, inp.localAddresses)
+    ) {
+      return l.o;
+    }
+    const o = buildRenderOptions(inp);
+    this.last = { inp, o };
+    return o;
+  }
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -45,8 +45,16 @@ const FLAGS = new Set(['--set', '--rcheck']);
  */
 const OPTION = /(?<=^|\s)(!\s+)?(--?[a-zA-Z][\w-]*)(?:\s+("(?:[^"\\]|\\.)*"|[^\s"-][^\s"]*))?/g;
 
+let signed = 0;
+
+/** Rules signed since the process started: a count the O(change) tests compare (signing is most of a digest's cost). */
+export function rulesSigned(): number {
+  return signed;
+}
+
 /** A canonical string for one rule (the text after `-A <chain> `). */
 export function ruleSignature(rule: string): string {
+  signed++;
   const parts: string[] = [];
   OPTION.lastIndex = 0;
   for (let m = OPTION.exec(rule); m !== null; m = OPTION.exec(rule)) {

@@ -85,6 +85,10 @@ function selectionRules(p: ServicePlan, targets: readonly EndpointTarget[]): Rul
   return rules;
 }
 
+/**
+ * A function of the ServicePort and the endpoint address only (not of the options, the node or
+ * the other endpoints): record.ts takes over a KUBE-SEP chain's digest on that basis. Keep it so.
+ */
 function endpointRules(p: ServicePlan, t: EndpointTarget): Rule[] {
   const c = commentArgs(p.sp.key);
   const recent = p.sp.sessionAffinity.type === 'ClientIP' ? ` -m recent --name ${t.chain} --set` : '';
