@@ -9,6 +9,7 @@
 
 import type { V1EndpointSlice, V1Endpoints } from '@kubernetes/client-node';
 import { parseIPSloppy } from './ip-parse.js';
+import { namespacedName } from './service.js';
 import { compareIPs } from './ip-order.js';
 import type { Endpoint, FieldError, Protocol, ServicePort } from './types.js';
 
@@ -57,7 +58,7 @@ export function sliceServiceName(slice: V1EndpointSlice): string | undefined {
   const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   const ns = slice.metadata?.namespace;
   if (!svc || !ns) return undefined;
-  return `${ns}/${svc}`;
+  return namespacedName(ns, svc);
 }
 
 /** `endpoints.kubernetes.io/last-change-trigger-time` as ms since epoch, if present and valid. */

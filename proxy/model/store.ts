@@ -21,7 +21,7 @@ import {
 } from './endpoints.js';
 import { defaultNodeInfo, nodeInfoFromNode } from './node.js';
 import { emptyPersistentMap, NewestIndex, PersistentMapView, type PersistentMap } from './persistent-map.js';
-import { exactList, servicePortsFromService } from './service.js';
+import { exactList, namespacedName, servicePortsFromService } from './service.js';
 import { sliceNamed, slicesOf, withSlice, withoutSlice, type SliceSet } from './slice-set.js';
 import type { ChangeSet, Endpoint, FieldError, NodeInfo, ProxyState, RejectedObject, ServicePort } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -60,7 +60,7 @@ const NO_PORTS: readonly ServicePort[] = Object.freeze([]);
 function nsName(obj: Meta): string | undefined {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name;
-  return ns && name ? `${ns}/${name}` : undefined;
+  return ns && name ? namespacedName(ns, name) : undefined;
 }
 
 /** A relist re-delivers every object; skipping identical versions keeps the dirty set honest. */
