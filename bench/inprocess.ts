@@ -26,6 +26,8 @@ import { createUserspaceDataplane, type TcpListener } from '../modes/userspace/d
 import type { TcpProxyOptions } from '../modes/userspace/tcp-proxy.js';
 import { HealthTargetTracker } from '../proxy/service-health-targets.js';
 import { FakeIpset, FakeIpvs, FakeLink } from '../test/unit/ipvs-dataplane/fixtures.js';
+import { compactObject } from '../proxy/watch/compact.js';
+import { stripEndpointSlice, stripNode, stripService, type Strip } from '../proxy/watch/strip.js';
 import { BENCH_NODE, BENCH_NODE_IP, type GeneratedCluster } from './generate.js';
 import { lineCount } from './stats.js';
 
@@ -110,6 +112,22 @@ export function inProcess(families: IPFamily[] = ['IPv4', 'IPv6']): InProcess {
     localAddresses: () => ['127.0.0.1', BENCH_NODE_IP],
   });
   return { store: new ModelStore({ nodeName: BENCH_NODE }), dataplane, runner, config };
+}
+
+/**
+ * The cluster as the daemon's informers hand it to the store: each object through JSON (what
+ * the apiserver sends; the daemon's deserializer keeps the parsed JSON as it is) and then the
+ * informers' compactObject with the kind's strip, exactly as proxy/watch/informer.ts caches it.
+ * The store then holds objects the size of the daemon's informer cache (which it shares with the
+ * cache there), not the builders' objects, which carry Dates and wider arrays.
+ */
+export function wireCluster(c: GeneratedCluster): GeneratedCluster {
+  const wire = <T extends object>(o: T, strip: Strip): T => compactObject(JSON.parse(JSON.stringify(o)) as T, strip);
+  return {
+    ...c,
+    nodes: c.nodes.map((n) => wire(n, stripNode)),
+    services: c.services.map((s) => ({ ...s, service: wire(s.service, stripService), slice: wire(s.slice, stripEndpointSlice) })),
+  };
 }
 
 export function loadCluster(store: ModelStore, c: GeneratedCluster): void {

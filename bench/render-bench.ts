@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateCluster } from './generate.js';
-import { coldRenderBreakdown, applyObjects, inProcess, loadCluster, modeHarness, timedSync, type BenchOp, type InProcessMode } from './inprocess.js';
+import { coldRenderBreakdown, applyObjects, inProcess, loadCluster, modeHarness, timedSync, wireCluster, type BenchOp, type InProcessMode } from './inprocess.js';
 import { OpGenerator } from './ops.js';
 import { median } from './stats.js';
 
@@ -76,9 +76,18 @@ export interface ModeSizeResult {
   readonly loadMs: number;
   /** The first sync: snapshot of the whole model + full sync of every family + observers. */
   readonly fullMs: number;
-  /** heapUsed after load + first full sync, after a forced GC (retained), and before it. */
+  /**
+   * heapUsed after load + first full sync, after a forced GC (retained), and before it, both
+   * without `generatorBytes`: what the daemon would hold (its informer cache, as the store's
+   * wire-form objects stand for it, the model, the dataplane, the code).
+   */
   readonly heapAfterFullBytes: number;
   readonly heapAfterFullNoGcBytes: number;
+  /**
+   * The benchmark's own generated cluster (builder objects, endpoint specs), kept for the change
+   * ops: not something the daemon holds. heapUsed of this process = heapAfterFullBytes + this.
+   */
+  readonly generatorBytes: number;
   /** One endpoint replaced: store event + snapshot + partial sync + observers, per change. */
   readonly oneChangeMs: number;
   readonly oneChangeSamples: readonly number[];
@@ -98,19 +107,26 @@ const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 /** One mode at one size, in this process (run it in a fresh process for a clean heap). */
 export async function measureMode(mode: InProcessMode, size: number, endpoints: number, seed: number, reps: number): Promise<ModeSizeResult> {
+  const heapNow = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const g0 = heapNow();
   const c = generateCluster({ services: size, endpointsPerService: endpoints, seed });
+  // Measured before anything else exists, so what follows is the daemon's part alone.
+  const generatorBytes = heapNow() - g0;
   const h = await modeHarness(mode);
+  const wire = wireCluster(c);
   const t0 = performance.now();
-  loadCluster(h.store, c);
+  loadCluster(h.store, wire);
   const t1 = performance.now();
   const c1 = cpuMs();
   await h.sync('initial');
   const t2 = performance.now();
   const fullCpuMs = cpuMs() - c1;
-  const heapAfterFullNoGcBytes = process.memoryUsage().heapUsed;
-  gc();
-  gc();
-  const heapAfterFullBytes = process.memoryUsage().heapUsed;
+  const heapAfterFullNoGcBytes = process.memoryUsage().heapUsed - generatorBytes;
+  const heapAfterFullBytes = heapNow() - generatorBytes;
   const gen = new OpGenerator(c, seed + 5);
   const samples: number[] = [];
   const cpuSamples: number[] = [];
@@ -137,6 +153,7 @@ export async function measureMode(mode: InProcessMode, size: number, endpoints: 
     fullMs: t2 - t1,
     heapAfterFullBytes,
     heapAfterFullNoGcBytes,
+    generatorBytes,
     oneChangeMs: median(samples),
     oneChangeSamples: samples,
     oneChangeCpuMs: median(cpuSamples),
@@ -161,7 +178,7 @@ export async function runModeBench(opts: {
       opts.log(`modes: ${mode} at ${size} x ${opts.endpoints}`);
       try {
         const r = await child([mode, String(size), String(opts.endpoints), String(opts.seed), String(opts.reps)]);
-        opts.log(`  full ${r.fullMs.toFixed(0)} ms, heap ${(r.heapAfterFullBytes / 2 ** 20).toFixed(0)} MiB, one change ${r.oneChangeMs.toFixed(3)} ms (cpu ${r.oneChangeCpuMs.toFixed(3)} ms)`);
+        opts.log(`  full ${r.fullMs.toFixed(0)} ms, heap ${(r.heapAfterFullBytes / 2 ** 20).toFixed(0)} MiB (+ bench generator ${(r.generatorBytes / 2 ** 20).toFixed(0)} MiB), one change ${r.oneChangeMs.toFixed(3)} ms (cpu ${r.oneChangeCpuMs.toFixed(3)} ms)`);
         results.push(r);
       } catch (e) {
         errors.push(`modes ${mode} ${size}: ${e instanceof Error ? e.message : String(e)}`);

@@ -352,7 +352,9 @@ export function modesSection(results: readonly ModeSizeResult[]): string {
       'touching the kernel (recording iptables runner, in-memory IPVS/ipset/link fakes, an nf_tables client that only hands out ' +
       'handles, TCP listeners without sockets), dual-stack config with IPv4 services. One change = one endpoint replaced: store ' +
       'event + snapshot + partial sync + observers. Median over the repetitions; CPU = this process\'s user+system time (what the ' +
-      'verdicts use, since the machine is shared), wall shown too. Heap: heapUsed after load + first full sync, after a forced GC. ' +
+      'verdicts use, since the machine is shared), wall shown too. Heap: heapUsed after load + first full sync, after a forced GC, without the benchmark\'s own generated cluster ' +
+      '(measured alone before anything else exists; kept for the change ops, never held by a daemon); the store is fed the objects ' +
+      'as the informers cache them (JSON, then compactObject with the kind\'s strip), standing for the informer cache it shares. ' +
       'Each mode and size runs in its own process.\n',
   );
   out.push(

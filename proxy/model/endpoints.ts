@@ -9,6 +9,7 @@
 
 import type { V1EndpointSlice, V1Endpoints } from '@kubernetes/client-node';
 import { parseIPSloppy } from './ip-parse.js';
+import { namespacedName } from './service.js';
 import { compareIPs } from './ip-order.js';
 import type { Endpoint, FieldError, Protocol, ServicePort } from './types.js';
 
@@ -27,14 +28,29 @@ const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
 
 /** Shared by every endpoint without topology hints (nearly all): two arrays fewer per endpoint. */
 const NO_HINTS: readonly string[] = Object.freeze([]);
+const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
+
+/**
+ * A few distinct port keys ("http/TCP", "dns/UDP", ...) are shared by every slice; each slice
+ * used to hold its own copy of the same text. Bounded: a cluster with more distinct port names
+ * than this just stops sharing the rest.
+ */
+const PORT_KEYS = new Map<string, Map<Protocol, string>>();
+const MAX_PORT_KEY_NAMES = 4096;
 
 export function portKey(portName: string, protocol: Protocol): string {
-  return `${portName}/${protocol}`;
+  const byProtocol = PORT_KEYS.get(portName);
+  const known = byProtocol?.get(protocol);
+  if (known !== undefined) return known;
+  const key = `${portName}/${protocol}`;
+  if (byProtocol !== undefined) byProtocol.set(protocol, key);
+  else if (PORT_KEYS.size < MAX_PORT_KEY_NAMES) PORT_KEYS.set(portName, new Map([[protocol, key]]));
+  return key;
 }
 
 /** The endpoints a converted object holds for `sp` (matched by port name and protocol). */
 export function endpointsForServicePort(byPort: EndpointsByPort, sp: ServicePort): readonly Endpoint[] {
-  return byPort.get(portKey(sp.portName, sp.protocol)) ?? [];
+  return byPort.get(portKey(sp.portName, sp.protocol)) ?? NO_ENDPOINTS;
 }
 
 /** The Service ("namespace/name") a slice belongs to, or undefined when it has no owner label. */
@@ -42,7 +58,7 @@ export function sliceServiceName(slice: V1EndpointSlice): string | undefined {
   const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   const ns = slice.metadata?.namespace;
   if (!svc || !ns) return undefined;
-  return `${ns}/${svc}`;
+  return namespacedName(ns, svc);
 }
 
 /** `endpoints.kubernetes.io/last-change-trigger-time` as ms since epoch, if present and valid. */
@@ -167,8 +183,8 @@ export function endpointsFromV1Endpoints(eps: V1Endpoints, nodeName: string): En
             terminating: false,
             nodeName: epNode,
             zone: '',
-            zoneHints: [],
-            nodeHints: [],
+            zoneHints: NO_HINTS,
+            nodeHints: NO_HINTS,
             isLocal: epNode !== '' && epNode === nodeName,
           });
         }
@@ -202,19 +218,65 @@ function rank(ep: Endpoint): number {
 }
 
 /** De-duplicate each list by ip:port (best rank wins, first seen on ties) and sort it. */
-function finish(byPort: Map<string, Endpoint[]>): Map<string, readonly Endpoint[]> {
-  const out = new Map<string, readonly Endpoint[]>();
-  for (const [key, eps] of byPort) {
-    const best = new Map<string, Endpoint>();
-    for (const ep of eps) {
-      const id = `${ep.ip}|${ep.port}`;
-      const prev = best.get(id);
-      if (prev === undefined || rank(ep) > rank(prev)) best.set(id, ep);
-    }
-    out.set(key, [...best.values()].sort(compareEndpoints));
+function finish(byPort: Map<string, Endpoint[]>): EndpointsByPort {
+  if (byPort.size === 0) return NO_PORTS;
+  if (byPort.size === 1) {
+    const [key, eps] = byPort.entries().next().value as [string, Endpoint[]];
+    return new OnePortEndpoints(key, dedupSorted(eps));
   }
+  const out = new Map<string, readonly Endpoint[]>();
+  for (const [key, eps] of byPort) out.set(key, dedupSorted(eps));
   return out;
 }
+
+function dedupSorted(eps: readonly Endpoint[]): readonly Endpoint[] {
+  const best = new Map<string, Endpoint>();
+  for (const ep of eps) {
+    const id = `${ep.ip}|${ep.port}`;
+    const prev = best.get(id);
+    if (prev === undefined || rank(ep) > rank(prev)) best.set(id, ep);
+  }
+  // Spread allocates exactly the elements (a list grown by push() reserves room for more).
+  return [...best.values()].sort(compareEndpoints);
+}
+
+/**
+ * The endpoints of an object with one port (nearly every slice): a native Map costs ~330 bytes
+ * (its hash table is allocated for several entries) where this costs ~40, once per slice kept
+ * in the model's conversion cache.
+ */
+class OnePortEndpoints implements EndpointsByPort {
+  constructor(
+    private readonly key: string,
+    private readonly list: readonly Endpoint[],
+  ) {}
+  get size(): number {
+    return 1;
+  }
+  get(key: string): readonly Endpoint[] | undefined {
+    return key === this.key ? this.list : undefined;
+  }
+  has(key: string): boolean {
+    return key === this.key;
+  }
+  forEach(callback: (value: readonly Endpoint[], key: string, map: EndpointsByPort) => void, thisArg?: unknown): void {
+    callback.call(thisArg, this.list, this.key, this);
+  }
+  *entries(): MapIterator<[string, readonly Endpoint[]]> {
+    yield [this.key, this.list];
+  }
+  *keys(): MapIterator<string> {
+    yield this.key;
+  }
+  *values(): MapIterator<readonly Endpoint[]> {
+    yield this.list;
+  }
+  [Symbol.iterator](): MapIterator<[string, readonly Endpoint[]]> {
+    return this.entries();
+  }
+}
+
+const NO_PORTS: EndpointsByPort = new Map<string, readonly Endpoint[]>();
 
 export function compareEndpoints(a: Endpoint, b: Endpoint): number {
   return compareIPs(a.ip, b.ip) || a.port - b.port;

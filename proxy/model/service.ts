@@ -18,7 +18,7 @@ export type ServiceSkipReason = 'headless' | 'ExternalName' | 'no-cluster-ip';
 
 export interface ServiceParseResult {
   /** What can be programmed; may be non-empty alongside errors (the bad fields were dropped). */
-  readonly ports: ServicePort[];
+  readonly ports: readonly ServicePort[];
   /** Every field that was dropped, with what that means for the Service. */
   readonly errors: FieldError[];
   /** Set when the Service is legitimately not proxied (no error). */
@@ -34,14 +34,34 @@ export const LB_SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-bala
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 
-/** Upstream's ServicePortName string. */
-export function servicePortKey(namespace: string, name: string, portName: string): string {
-  return `${namespace}/${name}:${portName}`;
+// Shared by every ServicePort that has none of these (nearly all): a fresh empty array or
+// affinity object per port is ~130 bytes of heap at every one of 50,000 Services. Frozen, so a
+// reader that tried to mutate one would fail loudly instead of changing every Service.
+const NONE: readonly string[] = Object.freeze([]);
+const NO_AFFINITY: SessionAffinity = Object.freeze({ type: 'None' });
+const NO_PORTS: readonly ServicePort[] = Object.freeze([]);
+
+/**
+ * `list` as an array whose backing store holds exactly its elements (NONE when empty): an array
+ * grown by push() reserves room for 17 elements (~150 bytes for one address).
+ */
+export function exactList<T>(list: readonly T[]): readonly T[] {
+  return list.length === 0 ? (NONE as readonly T[]) : list.slice();
 }
 
-/** "namespace/name" of an object. */
+/**
+ * Upstream's ServicePortName string. Built with join(), not a template: V8 makes a template or
+ * `+` result of 13+ characters a rope (a "cons string" pointing at its parts) and, once it is
+ * hashed as a map key, a flat copy beside it; join() makes one flat string. Keys are kept for
+ * every Service in several maps, so the rope is ~60 bytes per key for nothing.
+ */
+export function servicePortKey(namespace: string, name: string, portName: string): string {
+  return [namespace, '/', name, ':', portName].join('');
+}
+
+/** "namespace/name" of an object (flat, as servicePortKey). */
 export function namespacedName(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+  return [namespace, name].join('/');
 }
 
 /** One line per error, e.g. "spec.ports[1].port: must be between 1 and 65535, got 0". */
@@ -64,18 +84,18 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
   if (namespace === '') errs.add('metadata.namespace', 'must be set; the Service is not proxied');
   const spec = svc.spec ?? {};
 
-  if (spec.type === 'ExternalName') return { ports: [], errors: [], skipped: 'ExternalName' };
+  if (spec.type === 'ExternalName') return { ports: NO_PORTS, errors: [], skipped: 'ExternalName' };
   const type = parseType(spec.type, errs);
 
   const clusterIPs = parseClusterIPs(spec.clusterIP, spec.clusterIPs, errs);
-  if (clusterIPs === 'None') return { ports: [], errors: [], skipped: 'headless' };
+  if (clusterIPs === 'None') return { ports: NO_PORTS, errors: [], skipped: 'headless' };
 
   const externalIPs = parseIPList(spec.externalIPs ?? [], 'spec.externalIPs', 'this external IP is ignored', errs);
   const sourceRanges = parseSourceRanges(svc, errs);
   // Source ranges were asked for but none can be rendered: leaving the list empty would open the
   // load balancer to every source, so its IPs are not programmed at all (fail closed).
   const lbClosed = type === 'LoadBalancer' && sourceRanges === 'none-valid';
-  const loadBalancerIPs = type === 'LoadBalancer' && !lbClosed ? parseIngressIPs(svc, errs) : [];
+  const loadBalancerIPs = type === 'LoadBalancer' && !lbClosed ? parseIngressIPs(svc, errs) : NONE;
   const sessionAffinity = parseAffinity(svc, errs);
   const etp = parsePolicy(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', errs);
   const itp = parsePolicy(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', errs);
@@ -97,8 +117,8 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
   });
 
   // Every other problem above dropped only its own field; these leave nothing to program.
-  if (name === '' || namespace === '' || clusterIPs === 'invalid') return { ports: [], errors: errs.list };
-  if (clusterIPs.length === 0) return { ports: [], errors: errs.list, skipped: 'no-cluster-ip' };
+  if (name === '' || namespace === '' || clusterIPs === 'invalid') return { ports: NO_PORTS, errors: errs.list };
+  if (clusterIPs.length === 0) return { ports: NO_PORTS, errors: errs.list, skipped: 'no-cluster-ip' };
 
   const ports: ServicePort[] = [];
   for (const parsed of parsedPorts) {
@@ -117,7 +137,7 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
       nodePort: externallyTyped ? parsed.nodePort : 0,
       externalIPs,
       loadBalancerIPs,
-      loadBalancerSourceRanges: type === 'LoadBalancer' && sourceRanges !== 'none-valid' ? sourceRanges : [],
+      loadBalancerSourceRanges: type === 'LoadBalancer' && sourceRanges !== 'none-valid' ? sourceRanges : NONE,
       sessionAffinity,
       externalTrafficPolicy: externallyTyped ? etp : 'Cluster',
       internalTrafficPolicy: itp,
@@ -125,7 +145,7 @@ export function servicePortsFromService(svc: V1Service): ServiceParseResult {
       healthCheckNodePort: type === 'LoadBalancer' && etp === 'Local' ? hcnp : 0,
     });
   }
-  return { ports, errors: errs.list };
+  return { ports: exactList(ports), errors: errs.list };
 }
 
 function parseType(raw: string | undefined, errs: Errors): ServiceType {
@@ -144,7 +164,7 @@ function parseClusterIPs(
   clusterIP: string | undefined,
   clusterIPs: readonly string[] | undefined,
   errs: Errors,
-): string[] | 'None' | 'invalid' {
+): readonly string[] | 'None' | 'invalid' {
   const useList = clusterIPs !== undefined && clusterIPs.length > 0;
   const list = useList ? [...clusterIPs] : clusterIP ? [clusterIP] : [];
   if (list[0] === 'None') return 'None';
@@ -173,7 +193,7 @@ function parseClusterIPs(
   });
   const consequence = out.length === 0 ? 'the Service is not proxied' : 'this cluster IP is ignored';
   for (const p of problems) errs.add(p.path, `${p.message}; ${consequence}`);
-  return out.length === 0 ? 'invalid' : out;
+  return out.length === 0 ? 'invalid' : exactList(out);
 }
 
 function canonicalOrRaw(raw: string | undefined): string {
@@ -182,17 +202,17 @@ function canonicalOrRaw(raw: string | undefined): string {
 }
 
 /** Canonical addresses of `list`, de-duplicated (two spellings of one address are one address). */
-function parseIPList(list: readonly string[], field: string, consequence: string, errs: Errors): string[] {
+function parseIPList(list: readonly string[], field: string, consequence: string, errs: Errors): readonly string[] {
   const out: string[] = [];
   list.forEach((raw, i) => {
     const ip = typeof raw === 'string' ? parseIPSloppy(raw.trim()) : undefined;
     if (ip === undefined) errs.add(`${field}[${i}]`, `must be a valid IP address, got ${JSON.stringify(raw)}; ${consequence}`);
     else if (!out.includes(ip.address)) out.push(ip.address);
   });
-  return out;
+  return exactList(out);
 }
 
-function parseIngressIPs(svc: V1Service, errs: Errors): string[] {
+function parseIngressIPs(svc: V1Service, errs: Errors): readonly string[] {
   const out: string[] = [];
   (svc.status?.loadBalancer?.ingress ?? []).forEach((ing, i) => {
     // Hostname-only ingress (e.g. AWS ELB) has nothing to program on the node.
@@ -210,11 +230,11 @@ function parseIngressIPs(svc: V1Service, errs: Errors): string[] {
     if (ing.ipMode === 'Proxy') return;
     if (!out.includes(ip.address)) out.push(ip.address);
   });
-  return out;
+  return exactList(out);
 }
 
 /** Canonical CIDRs; 'none-valid' when ranges were given but not one of them can be rendered. */
-function parseSourceRanges(svc: V1Service, errs: Errors): string[] | 'none-valid' {
+function parseSourceRanges(svc: V1Service, errs: Errors): readonly string[] | 'none-valid' {
   const spec = svc.spec?.loadBalancerSourceRanges ?? [];
   let list: readonly string[] = spec;
   let field = 'spec.loadBalancerSourceRanges';
@@ -238,15 +258,15 @@ function parseSourceRanges(svc: V1Service, errs: Errors): string[] | 'none-valid
     }
     return 'none-valid';
   }
-  return out;
+  return exactList(out);
 }
 
 function parseAffinity(svc: V1Service, errs: Errors): SessionAffinity {
   const raw = svc.spec?.sessionAffinity;
-  if (raw === undefined || raw === '' || raw === 'None') return { type: 'None' };
+  if (raw === undefined || raw === '' || raw === 'None') return NO_AFFINITY;
   if (raw !== 'ClientIP') {
     errs.add('spec.sessionAffinity', `must be None or ClientIP, got "${raw}"; treated as None`);
-    return { type: 'None' };
+    return NO_AFFINITY;
   }
   const t = svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds;
   if (t === undefined || t === null) return { type: 'ClientIP', timeoutSeconds: DEFAULT_AFFINITY_TIMEOUT_SECONDS };

@@ -21,7 +21,8 @@ import {
 } from './endpoints.js';
 import { defaultNodeInfo, nodeInfoFromNode } from './node.js';
 import { emptyPersistentMap, NewestIndex, PersistentMapView, type PersistentMap } from './persistent-map.js';
-import { servicePortsFromService, type ServiceParseResult } from './service.js';
+import { exactList, namespacedName, servicePortsFromService } from './service.js';
+import { sliceNamed, slicesOf, withSlice, withoutSlice, type SliceSet } from './slice-set.js';
 import type { ChangeSet, Endpoint, FieldError, NodeInfo, ProxyState, RejectedObject, ServicePort } from './types.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -54,11 +55,12 @@ export interface ObjectCounts {
 type Meta = { metadata?: { namespace?: string; name?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> } };
 
 const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
+const NO_PORTS: readonly ServicePort[] = Object.freeze([]);
 
 function nsName(obj: Meta): string | undefined {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name;
-  return ns && name ? `${ns}/${name}` : undefined;
+  return ns && name ? namespacedName(ns, name) : undefined;
 }
 
 /** A relist re-delivers every object; skipping identical versions keeps the dirty set honest. */
@@ -74,8 +76,8 @@ export class ModelStore implements ClusterEventSink {
 
   // Raw objects, as last recorded.
   private readonly services = new Map<string, V1Service>();
-  /** Service "ns/name" → slice name → slice. */
-  private readonly slicesByService = new Map<string, Map<string, V1EndpointSlice>>();
+  /** Service "ns/name" → its slices by name. */
+  private readonly slicesByService = new Map<string, SliceSet>();
   /** Slice "ns/sliceName" → owning Service "ns/name" (a slice's owner label can change). */
   private readonly sliceOwner = new Map<string, string>();
   private readonly legacyEndpoints = new Map<string, V1Endpoints>();
@@ -98,9 +100,10 @@ export class ModelStore implements ClusterEventSink {
   /** Native mirrors of the two maps, for fast lookups in the newest state (persistent-map.ts). */
   private readonly portIndex = new NewestIndex<string, ServicePort>();
   private readonly listIndex = new NewestIndex<string, readonly Endpoint[]>();
-  private readonly parsedServices = new Map<string, { obj: V1Service; result: ServiceParseResult }>();
-  /** Conversions cached per object identity: a slice is converted once per version. */
-  private readonly conversions = new WeakMap<object, EndpointsConversion>();
+  /** Parses and conversions cached per object identity: each object is converted once per
+   * version, and an entry goes with its object (no per-name wrapper record to keep). */
+  private readonly parsedServices = new WeakMap<V1Service, readonly ServicePort[]>();
+  private readonly conversions = new WeakMap<object, EndpointsByPort>();
   private readonly rejectionMap = new Map<string, RejectedObject>();
   private state: ProxyState;
 
@@ -122,7 +125,7 @@ export class ModelStore implements ClusterEventSink {
     if (key === undefined) return;
     if (svc.metadata?.labels?.[SERVICE_PROXY_NAME_LABEL] !== undefined) {
       // Handed to another proxy (possibly by a label added later): forget it if we had it.
-      if (this.services.delete(key)) this.dirtyServices.add(key);
+      this.forgetService(key);
       this.clearRejection('Service', key);
       return;
     }
@@ -134,8 +137,17 @@ export class ModelStore implements ClusterEventSink {
   deleteService(svc: V1Service): void {
     const key = nsName(svc);
     if (key === undefined) return;
-    if (this.services.delete(key)) this.dirtyServices.add(key);
+    this.forgetService(key);
     this.clearRejection('Service', key);
+  }
+
+  /** A Service gone from the model; its object is parsed (and rejected) afresh if it comes back. */
+  private forgetService(key: string): void {
+    const old = this.services.get(key);
+    if (old === undefined) return;
+    this.services.delete(key);
+    this.parsedServices.delete(old);
+    this.dirtyServices.add(key);
   }
 
   upsertEndpointSlice(slice: V1EndpointSlice): void {
@@ -149,13 +161,9 @@ export class ModelStore implements ClusterEventSink {
       this.clearRejection('EndpointSlice', id);
       return;
     }
-    let byName = this.slicesByService.get(owner);
-    if (byName === undefined) {
-      byName = new Map();
-      this.slicesByService.set(owner, byName);
-    }
-    if (sameVersion(byName.get(sliceName), slice)) return;
-    byName.set(sliceName, slice);
+    const slices = this.slicesByService.get(owner);
+    if (sameVersion(sliceNamed(slices, sliceName), slice)) return;
+    this.slicesByService.set(owner, withSlice(slices, sliceName, slice));
     this.sliceOwner.set(id, owner);
     this.dirtyEndpoints.add(owner);
     this.recordTriggerTime(slice);
@@ -307,8 +315,7 @@ export class ModelStore implements ClusterEventSink {
   ): void {
     const oldPorts = this.portsByService.get(name) ?? [];
     const svc = this.services.get(name);
-    if (svc === undefined) this.parsedServices.delete(name);
-    const parsed = svc === undefined ? [] : this.parseService(name, svc).ports;
+    const parsed = svc === undefined ? NO_PORTS : this.parseService(name, svc);
     const byPort = parsed.length > 0 ? this.endpointsOf(name) : undefined;
 
     const next: ServicePort[] = [];
@@ -341,25 +348,25 @@ export class ModelStore implements ClusterEventSink {
       changed.add(old.key);
       removed.add(old.key);
     }
-    if (next.length > 0) this.portsByService.set(name, next);
+    if (next.length > 0) this.portsByService.set(name, exactList(next));
     else this.portsByService.delete(name);
   }
 
-  private parseService(name: string, svc: V1Service): ServiceParseResult {
-    const cached = this.parsedServices.get(name);
-    if (cached !== undefined && cached.obj === svc) return cached.result;
+  private parseService(name: string, svc: V1Service): readonly ServicePort[] {
+    const cached = this.parsedServices.get(svc);
+    if (cached !== undefined) return cached;
     const result = servicePortsFromService(svc);
-    this.parsedServices.set(name, { obj: svc, result });
+    this.parsedServices.set(svc, result.ports);
     if (result.errors.length > 0) this.reject('Service', svc, result.errors);
     else this.clearRejection('Service', name);
     if (result.skipped !== undefined) this.log.v(4, 'Service not proxied', { service: name, reason: result.skipped });
-    return result;
+    return result.ports;
   }
 
   private endpointsOf(name: string): EndpointsByPort | undefined {
     const slices = this.slicesByService.get(name);
-    if (slices !== undefined && slices.size > 0) {
-      return mergeEndpoints([...slices.values()].map((s) => this.convert('EndpointSlice', s, endpointsFromSlice)));
+    if (slices !== undefined) {
+      return mergeEndpoints(slicesOf(slices).map((s) => this.convert('EndpointSlice', s, endpointsFromSlice)));
     }
     const legacy = this.legacyEndpoints.get(name);
     if (legacy !== undefined) return this.convert('Endpoints', legacy, endpointsFromV1Endpoints);
@@ -372,9 +379,9 @@ export class ModelStore implements ClusterEventSink {
     fn: (o: T, nodeName: string) => EndpointsConversion,
   ): EndpointsByPort {
     const cached = this.conversions.get(obj);
-    if (cached !== undefined) return cached.byPort;
+    if (cached !== undefined) return cached;
     const conv = fn(obj, this.nodeName);
-    this.conversions.set(obj, conv);
+    this.conversions.set(obj, conv.byPort);
     if (conv.errors.length > 0) this.reject(kind, obj, conv.errors);
     else this.clearRejection(kind, nsName(obj) ?? '');
     return conv.byPort;
@@ -392,10 +399,11 @@ export class ModelStore implements ClusterEventSink {
   }
 
   private removeSlice(id: string, owner: string, sliceName: string): void {
-    const byName = this.slicesByService.get(owner);
-    if (byName !== undefined) {
-      byName.delete(sliceName);
-      if (byName.size === 0) this.slicesByService.delete(owner);
+    const slices = this.slicesByService.get(owner);
+    if (slices !== undefined) {
+      const rest = withoutSlice(slices, sliceName);
+      if (rest === undefined) this.slicesByService.delete(owner);
+      else this.slicesByService.set(owner, rest);
     }
     this.sliceOwner.delete(id);
     this.dirtyEndpoints.add(owner);

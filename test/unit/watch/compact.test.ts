@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { compactObject } from '../../../proxy/watch/compact.js';
+import { stripEndpointSlice } from '../../../proxy/watch/strip.js';
 
 function sliceJson(): Record<string, unknown> {
   return {
@@ -60,5 +61,27 @@ describe('compactObject', () => {
   it('leaves objects without metadata or arrays alone', () => {
     const svc = { spec: { clusterIP: '198.19.0.10', ports: [] } } as unknown as V1Service;
     expect(compactObject(svc)).toEqual({ spec: { clusterIP: '198.19.0.10', ports: [] } });
+  });
+
+  it('endpoints with the same conditions share one frozen object; the JSON stays byte-identical', () => {
+    const eps = [
+      { addresses: ['198.18.1.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-a' },
+      { addresses: ['198.18.1.2'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-a' },
+      { addresses: ['198.18.1.3'], conditions: { ready: false, serving: true, terminating: true } },
+      // Same values, other key order: not the same object (its JSON would differ).
+      { addresses: ['198.18.1.4'], conditions: { serving: true, ready: true, terminating: false } },
+    ];
+    const raw = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's', namespace: 'default' }, addressType: 'IPv4', endpoints: eps };
+    const before = JSON.stringify(raw);
+    const other = compactObject(JSON.parse(before) as V1EndpointSlice, stripEndpointSlice);
+    const out = compactObject(JSON.parse(before) as V1EndpointSlice, stripEndpointSlice);
+    expect(JSON.stringify(out)).toBe(before);
+    const c = out.endpoints.map((e) => e.conditions);
+    expect(c[1]).toBe(c[0]);
+    expect(other.endpoints[0]!.conditions).toBe(c[0]); // across objects too
+    expect(c[2]).not.toBe(c[0]);
+    expect(c[3]).not.toBe(c[0]);
+    expect(c[3]).toEqual(c[0]);
+    expect(Object.isFrozen(c[0])).toBe(true);
   });
 });
