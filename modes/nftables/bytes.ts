@@ -85,9 +85,10 @@ export function portBytes(port: number): Uint8Array {
 
 /** A 32-bit integer in host order (meta mark, ct state, fib type, numgen results). */
 export function u32Host(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, LITTLE);
-  return b;
+  // Byte by byte, not through a DataView: touching `.buffer` of a small typed array makes V8 give
+  // it a separate ArrayBuffer (an object plus an off-heap copy), which every retained key then pays.
+  const v = n >>> 0;
+  return LITTLE ? Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24) : Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
 
 /** Fields of a concatenation, each padded to a multiple of 4 bytes. */
@@ -106,8 +107,16 @@ export function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * Lowercase hex of the bytes. By table, not Buffer.from(b.buffer): element keys are hexed on every
+ * render, and reading `.buffer` would give each retained key its own ArrayBuffer (see u32Host).
+ */
 export function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!;
+  return s;
 }
 
 /** Inverse of ipBytes, for describing elements. */
@@ -123,5 +132,6 @@ export function readPort(b: Uint8Array, off: number): number {
 }
 
 export function readU32Host(b: Uint8Array): number {
-  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, LITTLE);
+  const v = LITTLE ? b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24) : (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+  return v >>> 0;
 }

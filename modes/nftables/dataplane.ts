@@ -41,14 +41,20 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   let lastState: ProxyState | undefined;
   let lastOptions = new Map<IPFamily, NftRenderOptions>();
 
-  const optionsFor = (state: ProxyState, family: IPFamily): NftRenderOptions =>
-    buildNftOptions({
-      config: opts.config,
-      node: state.node,
-      family,
-      nodeIPs: opts.nodeIPs?.() ?? state.node.addresses,
-      localAddresses: (opts.localAddresses ?? localAddresses)(),
-    });
+  // The options of the last sync per family with the inputs they came from: rebuilt only when the
+  // node object or an address list changes, since building them (and their fingerprint, which
+  // decides whether a sync must be full) was a tenth of a one-endpoint change's own work.
+  const optionsCache = new Map<IPFamily, { node: ProxyState['node']; inputs: string; options: NftRenderOptions }>();
+  const optionsFor = (state: ProxyState, family: IPFamily): NftRenderOptions => {
+    const nodeIPs = opts.nodeIPs?.() ?? state.node.addresses;
+    const local = (opts.localAddresses ?? localAddresses)();
+    const inputs = `${nodeIPs.join(',')}|${local.join(',')}`;
+    const hit = optionsCache.get(family);
+    if (hit && hit.node === state.node && hit.inputs === inputs) return hit.options;
+    const options = buildNftOptions({ config: opts.config, node: state.node, family, nodeIPs, localAddresses: local });
+    optionsCache.set(family, { node: state.node, inputs, options });
+    return options;
+  };
 
   /** One family's sync, with its own duration (the sync loop files it under that family). */
   async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult & { seconds: number }> {

@@ -172,14 +172,11 @@ export class NftFamilySync {
     const groups: NftOp[][] = [];
     const shared = this.shared;
     const touched = new Map<string, Set<string>>();
-    const touch = (u: Unit): void => {
-      for (const [set, els] of u.shared) {
-        let t = touched.get(set);
-        if (!t) touched.set(set, (t = new Set()));
-        for (const k of els.keys()) t.add(k);
-      }
+    const touch = (set: string, k: string): void => {
+      let t = touched.get(set);
+      if (!t) touched.set(set, (t = new Set()));
+      t.add(k);
     };
-    const before: Unit[] = [];
     const after: Unit[] = [];
     const staleChains: string[] = [];
     const staleSets: string[] = [];
@@ -189,28 +186,24 @@ export class NftFamilySync {
       const r = this.render(state, key, o, true);
       if (r === old) continue;
       rerendered++;
-      // The render cache is updated in place: if the commit fails, the next sync is full, and a
-      // full sync plans against a dump of the table, reusing only renders of unchanged objects.
+      // The render cache and the shared index are updated in place, before the commit: if it
+      // fails, the next sync is full, and a full sync plans against a dump of the table and
+      // rebuilds the index, reusing only renders of unchanged objects.
       if (r) this.units.set(key, r);
       else this.units.delete(key);
+      shared.update(old?.unit, r?.unit, touch);
       if (old) {
-        before.push(old.unit);
-        touch(old.unit);
         this.countNoLocal(old.unit, -1);
         const keepC = new Set(r?.unit.chains.map((c) => c.name));
         const keepS = new Set(r?.unit.sets.map((s) => s.set.name));
-        staleChains.push(...old.unit.chains.map((c) => c.name).filter((c) => !keepC.has(c)));
-        staleSets.push(...old.unit.sets.map((s) => s.set.name).filter((s) => !keepS.has(s)));
+        for (const c of old.unit.chains) if (!keepC.has(c.name)) staleChains.push(c.name);
+        for (const s of old.unit.sets) if (!keepS.has(s.set.name)) staleSets.push(s.set.name);
       }
       if (r) {
         after.push(r.unit);
-        touch(r.unit);
         this.countNoLocal(r.unit, 1);
       }
     }
-    // Updated before the commit: if it fails, the next (full) sync rebuilds the index anyway.
-    for (const u of before) shared.remove(u);
-    for (const u of after) shared.add(u);
     try {
       const { byOwner, orphanDeletes } = planShared(this.view, this.sharedSets(), shared, touched);
       for (const u of after) groups.push([...planUnit(this.nfamily, this.view, u), ...(byOwner.get(u.owner) ?? [])]);

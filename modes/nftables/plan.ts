@@ -7,9 +7,9 @@
 import { elementKey, sameElement } from './elements.js';
 import { TABLE } from './names.js';
 import type { NftChain, NftElement, NftFamily, NftOp, NftRule, NftSet } from './netlink/types.js';
-import type { ChainSpec, SetSpec, Unit } from './ruleset.js';
+import type { ChainSpec, RuleSpec, SetSpec, Unit } from './ruleset.js';
 import type { SharedIndex } from './shared-index.js';
-import { ruleDigest, sameSetDef, type TableView } from './view.js';
+import { sameRule, sameSetDef, type TableView } from './view.js';
 
 export interface OpGroup {
   readonly owner: string;
@@ -66,27 +66,19 @@ function planSet(prev: TableView, s: SetSpec, recreate: boolean): NftOp[] {
 }
 
 function planRules(family: NftFamily, have: readonly NftRule[] | undefined, c: ChainSpec): NftOp[] {
-  const want: NftRule[] = c.rules.map((r) => ({
-    family,
-    table: TABLE,
-    chain: c.name,
-    exprs: r.exprs,
-    ...(r.comment !== undefined ? { comment: r.comment } : {}),
-  }));
-  // A new (or emptied) chain: nothing to compare, so no digests (a first sync's largest cost).
-  if (!have || have.length === 0) return want.map((r) => ({ op: 'add-rule', rule: r }));
-  const wantD = want.map((r) => ruleDigest(r.exprs, r.comment));
-  if (have && have.length === want.length && have.every((r, i) => ruleDigest(r.exprs, r.comment) === wantD[i])) return [];
-  // Same number of rules, all with known handles: replace in place (one rule for a numgen change).
-  if (have && have.length === want.length && have.every((r) => r.handle !== undefined)) {
-    const ops: NftOp[] = [];
-    have.forEach((r, i) => {
-      if (ruleDigest(r.exprs, r.comment) !== wantD[i]) ops.push({ op: 'replace-rule', rule: { ...want[i]!, handle: r.handle! } });
-    });
-    return ops;
+  const rule = (r: RuleSpec): NftRule => ({ family, table: TABLE, chain: c.name, exprs: r.exprs, ...(r.comment !== undefined ? { comment: r.comment } : {}) });
+  const want = c.rules;
+  // A new (or emptied) chain: nothing to compare.
+  if (!have || have.length === 0) return want.map((r) => ({ op: 'add-rule', rule: rule(r) }));
+  if (have.length === want.length) {
+    const differ: number[] = [];
+    for (let i = 0; i < want.length; i++) if (!sameRule(have[i]!, want[i]!)) differ.push(i);
+    if (differ.length === 0) return [];
+    // Same number of rules, all with known handles: replace in place (one rule for a numgen change).
+    if (have.every((r) => r.handle !== undefined)) return differ.map((i) => ({ op: 'replace-rule', rule: { ...rule(want[i]!), handle: have[i]!.handle! } }));
   }
-  const ops: NftOp[] = have && have.length ? [{ op: 'flush-chain', chain: chainRef(family, c.name) }] : [];
-  for (const r of want) ops.push({ op: 'add-rule', rule: r });
+  const ops: NftOp[] = [{ op: 'flush-chain', chain: chainRef(family, c.name) }];
+  for (const r of want) ops.push({ op: 'add-rule', rule: rule(r) });
   return ops;
 }
 
