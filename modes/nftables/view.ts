@@ -126,8 +126,8 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'add-elements': {
         const s = v.sets.get(op.set.name);
         if (!s) return;
-        for (const e of op.elements) {
-          const k = elementKey(e);
+        for (const [j, e] of op.elements.entries()) {
+          const k = op.keys?.[j] ?? elementKey(e);
           if (!s.elements.has(k)) n.elements++;
           s.elements.set(k, e);
         }
@@ -136,7 +136,7 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'delete-elements': {
         const s = v.sets.get(op.set.name);
         if (!s) return;
-        for (const e of op.elements) if (s.elements.delete(elementKey(e))) n.elements--;
+        for (const [j, e] of op.elements.entries()) if (s.elements.delete(op.keys?.[j] ?? elementKey(e))) n.elements--;
         return;
       }
     }
