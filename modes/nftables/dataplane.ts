@@ -40,6 +40,7 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   const families = opts.families.map((f) => new NftFamilySync(f, opts.client, log.with({ ipFamily: f }), opts.batchOps));
   let lastState: ProxyState | undefined;
   let lastOptions = new Map<IPFamily, NftRenderOptions>();
+  const lastTotals = new Map<IPFamily, ReturnType<NftFamilySync['totals']> & { kernelSeconds: number }>();
 
   // The options of the last sync per family with the inputs they came from: rebuilt only when the
   // node object or an address list changes, since building them (and their fingerprint, which
@@ -68,12 +69,17 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
       const ip_family = fs.family;
       (r.full ? opts.metrics.syncFullDuration : opts.metrics.syncPartialDuration).observe({ ip_family }, seconds);
       const t = fs.totals();
-      m.objects.set({ kind: 'chains', ip_family }, t.chains);
-      m.objects.set({ kind: 'rules', ip_family }, t.rules);
-      m.objects.set({ kind: 'elements', ip_family }, t.elements);
-      m.kernelSeconds.set({ ip_family }, r.kernelMs / 1000);
-      opts.metrics.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
-      opts.metrics.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
+      // Gauges are set only when their value moved: prom-client's labelled set hashes the labels
+      // each time, a visible share of a one-endpoint change for values that rarely change.
+      const last = lastTotals.get(ip_family);
+      const kernelSeconds = r.kernelMs / 1000;
+      if (last?.chains !== t.chains) m.objects.set({ kind: 'chains', ip_family }, t.chains);
+      if (last?.rules !== t.rules) m.objects.set({ kind: 'rules', ip_family }, t.rules);
+      if (last?.elements !== t.elements) m.objects.set({ kind: 'elements', ip_family }, t.elements);
+      if (last?.kernelSeconds !== kernelSeconds) m.kernelSeconds.set({ ip_family }, kernelSeconds);
+      if (last?.noLocalInternal !== t.noLocalInternal) opts.metrics.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
+      if (last?.noLocalExternal !== t.noLocalExternal) opts.metrics.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
+      lastTotals.set(ip_family, { ...t, kernelSeconds });
       return { ...r, seconds };
     } catch (e) {
       fs.markInconsistent();

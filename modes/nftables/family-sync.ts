@@ -88,8 +88,15 @@ export class NftFamilySync {
     this.consistent = false;
   }
 
+  private sharedSetsOf: { skeleton: Unit | undefined; sets: Map<string, NftSet> } | undefined;
+
+  /** The skeleton's shared sets by name (made once per skeleton: every partial sync asks). */
   private sharedSets(): Map<string, NftSet> {
-    return new Map((this.skeleton?.sets ?? []).filter((s) => SHARED_SETS.includes(s.set.name)).map((s) => [s.set.name, s.set]));
+    if (this.sharedSetsOf?.skeleton !== this.skeleton || !this.sharedSetsOf) {
+      const sets = new Map((this.skeleton?.sets ?? []).filter((s) => SHARED_SETS.includes(s.set.name)).map((s) => [s.set.name, s.set]));
+      this.sharedSetsOf = { skeleton: this.skeleton, sets };
+    }
+    return this.sharedSetsOf.sets;
   }
 
   private render(state: ProxyState, key: string, o: NftRenderOptions, reuse: boolean): Rendered | undefined {
