@@ -8,6 +8,35 @@ import type { Protocol } from '../../proxy/model/types.js';
 
 const LITTLE = endianness() === 'LE';
 
+/**
+ * Byte strings of rendered keys, data and rule operands are carved out of shared 2 KiB slabs: a
+ * Uint8Array with its own buffer costs ~220 bytes of heap for 4 bytes of data, a view into a slab
+ * ~110, and every service port keeps dozens of them for the life of its record. (Each value is
+ * written once, when made, and never changed afterwards; a slab lives while any view into it
+ * does, which costs at most one slab per retained value.)
+ */
+const SLAB = 2048;
+let slab = new Uint8Array(SLAB);
+let slabOff = 0;
+
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB / 4) return new Uint8Array(n);
+  if (slabOff + n > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabOff = 0;
+  }
+  const out = slab.subarray(slabOff, slabOff + n);
+  // Keep every view 4-byte aligned, as the kernel's fields are.
+  slabOff += (n + 3) & ~3;
+  return out;
+}
+
+function bytesOf(...v: number[]): Uint8Array {
+  const out = allocBytes(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]!;
+  return out;
+}
+
 export const IPPROTO: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
 
 /** An IPv4 or IPv6 address in network order (4 or 16 bytes). Throws on a malformed address. */
@@ -15,9 +44,9 @@ export function ipBytes(ip: string): Uint8Array {
   const v4 = ipv4Fast(ip);
   if (v4) return v4;
   const v = isIP(ip);
-  if (v === 4) return Uint8Array.from(ip.split('.').map(Number));
+  if (v === 4) return bytesOf(...ip.split('.').map(Number));
   if (v !== 6) throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
-  const out = new Uint8Array(16);
+  const out = allocBytes(16);
   let text = ip;
   // An embedded dotted IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
@@ -43,7 +72,7 @@ export function ipBytes(ip: string): Uint8Array {
  * the careful path decides.
  */
 function ipv4Fast(ip: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
+  const out = octets;
   let part = 0;
   let val = 0;
   let digits = 0;
@@ -60,16 +89,18 @@ function ipv4Fast(ip: string): Uint8Array | undefined {
     } else return undefined;
   }
   if (part !== 3 || digits === 0) return undefined;
-  out[3] = val;
-  return out;
+  return bytesOf(out[0]!, out[1]!, out[2]!, val);
 }
+
+const octets = [0, 0, 0, 0];
 
 /** Start and end (inclusive) of a CIDR, as address bytes. */
 export function cidrRange(cidr: string): { start: Uint8Array; end: Uint8Array; prefix: number } {
   const [addr = '', len] = cidr.split('/');
   const start = ipBytes(addr);
   const prefix = len === undefined ? start.length * 8 : Number(len);
-  const end = new Uint8Array(start);
+  const end = allocBytes(start.length);
+  end.set(start);
   for (let bit = prefix; bit < start.length * 8; bit++) {
     const i = bit >> 3;
     const m = 0x80 >> (bit & 7);
@@ -80,20 +111,31 @@ export function cidrRange(cidr: string): { start: Uint8Array; end: Uint8Array; p
 }
 
 export function portBytes(port: number): Uint8Array {
-  return Uint8Array.of(port >> 8, port & 0xff);
+  return bytesOf(port >> 8, port & 0xff);
 }
 
 /** A 32-bit integer in host order (meta mark, ct state, fib type, numgen results). */
 export function u32Host(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, LITTLE);
-  return b;
+  const v = n >>> 0;
+  // Small values (numgen indexes: every endpoint map element's key; marks, ct states) are one
+  // shared instance each. Byte by byte, not through a DataView: touching `.buffer` of a small
+  // typed array makes V8 give it its own ArrayBuffer.
+  if (v < SMALL_U32) return (smallU32[v] ??= u32Bytes(v));
+  return u32Bytes(v);
+}
+
+const SMALL_U32 = 4096;
+const smallU32: Uint8Array[] = [];
+
+function u32Bytes(v: number): Uint8Array {
+  return LITTLE ? bytesOf(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24) : bytesOf(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
 
 /** Fields of a concatenation, each padded to a multiple of 4 bytes. */
 export function concat(...fields: Uint8Array[]): Uint8Array {
-  const len = fields.reduce((a, f) => a + pad4(f.length), 0);
-  const out = new Uint8Array(len);
+  let len = 0;
+  for (const f of fields) len += pad4(f.length);
+  const out = allocBytes(len);
   let off = 0;
   for (const f of fields) {
     out.set(f, off);
@@ -106,8 +148,24 @@ export function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+let hexScratch = Buffer.alloc(64);
+
+/**
+ * Lowercase hex of the bytes. Not Buffer.from(b.buffer): reading `.buffer` would give each
+ * retained key its own ArrayBuffer (see u32Host). Written into one scratch buffer and read back
+ * as one flat string: a string built by `+=` is a rope of small strings, several times the size
+ * of the flat text, and element keys stay in Maps for the life of the record.
+ */
 export function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  const n = b.length * 2;
+  if (n > hexScratch.length) hexScratch = Buffer.alloc(n * 2);
+  for (let i = 0; i < b.length; i++) {
+    const v = b[i]!;
+    hexScratch[2 * i] = HEX_DIGITS[v >> 4]!;
+    hexScratch[2 * i + 1] = HEX_DIGITS[v & 15]!;
+  }
+  return hexScratch.toString('latin1', 0, n);
 }
 
 /** Inverse of ipBytes, for describing elements. */
@@ -123,5 +181,6 @@ export function readPort(b: Uint8Array, off: number): number {
 }
 
 export function readU32Host(b: Uint8Array): number {
-  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, LITTLE);
+  const v = LITTLE ? b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24) : (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+  return v >>> 0;
 }

@@ -40,15 +40,22 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   const families = opts.families.map((f) => new NftFamilySync(f, opts.client, log.with({ ipFamily: f }), opts.batchOps));
   let lastState: ProxyState | undefined;
   let lastOptions = new Map<IPFamily, NftRenderOptions>();
+  const lastTotals = new Map<IPFamily, ReturnType<NftFamilySync['totals']> & { kernelSeconds: number }>();
 
-  const optionsFor = (state: ProxyState, family: IPFamily): NftRenderOptions =>
-    buildNftOptions({
-      config: opts.config,
-      node: state.node,
-      family,
-      nodeIPs: opts.nodeIPs?.() ?? state.node.addresses,
-      localAddresses: (opts.localAddresses ?? localAddresses)(),
-    });
+  // The options of the last sync per family with the inputs they came from: rebuilt only when the
+  // node object or an address list changes, since building them (and their fingerprint, which
+  // decides whether a sync must be full) was a tenth of a one-endpoint change's own work.
+  const optionsCache = new Map<IPFamily, { node: ProxyState['node']; inputs: string; options: NftRenderOptions }>();
+  const optionsFor = (state: ProxyState, family: IPFamily): NftRenderOptions => {
+    const nodeIPs = opts.nodeIPs?.() ?? state.node.addresses;
+    const local = (opts.localAddresses ?? localAddresses)();
+    const inputs = `${nodeIPs.join(',')}|${local.join(',')}`;
+    const hit = optionsCache.get(family);
+    if (hit && hit.node === state.node && hit.inputs === inputs) return hit.options;
+    const options = buildNftOptions({ config: opts.config, node: state.node, family, nodeIPs, localAddresses: local });
+    optionsCache.set(family, { node: state.node, inputs, options });
+    return options;
+  };
 
   /** One family's sync, with its own duration (the sync loop files it under that family). */
   async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult & { seconds: number }> {
@@ -62,12 +69,17 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
       const ip_family = fs.family;
       (r.full ? opts.metrics.syncFullDuration : opts.metrics.syncPartialDuration).observe({ ip_family }, seconds);
       const t = fs.totals();
-      m.objects.set({ kind: 'chains', ip_family }, t.chains);
-      m.objects.set({ kind: 'rules', ip_family }, t.rules);
-      m.objects.set({ kind: 'elements', ip_family }, t.elements);
-      m.kernelSeconds.set({ ip_family }, r.kernelMs / 1000);
-      opts.metrics.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
-      opts.metrics.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
+      // Gauges are set only when their value moved: prom-client's labelled set hashes the labels
+      // each time, a visible share of a one-endpoint change for values that rarely change.
+      const last = lastTotals.get(ip_family);
+      const kernelSeconds = r.kernelMs / 1000;
+      if (last?.chains !== t.chains) m.objects.set({ kind: 'chains', ip_family }, t.chains);
+      if (last?.rules !== t.rules) m.objects.set({ kind: 'rules', ip_family }, t.rules);
+      if (last?.elements !== t.elements) m.objects.set({ kind: 'elements', ip_family }, t.elements);
+      if (last?.kernelSeconds !== kernelSeconds) m.kernelSeconds.set({ ip_family }, kernelSeconds);
+      if (last?.noLocalInternal !== t.noLocalInternal) opts.metrics.noLocalEndpoints.set({ traffic_policy: 'internal', ip_family }, t.noLocalInternal);
+      if (last?.noLocalExternal !== t.noLocalExternal) opts.metrics.noLocalEndpoints.set({ traffic_policy: 'external', ip_family }, t.noLocalExternal);
+      lastTotals.set(ip_family, { ...t, kernelSeconds });
       return { ...r, seconds };
     } catch (e) {
       fs.markInconsistent();

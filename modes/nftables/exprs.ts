@@ -3,7 +3,7 @@
 // up. Concatenated keys are loaded into consecutive registers, one 32-bit register per 4 bytes.
 
 import type { IPFamily } from '../../proxy/model/types.js';
-import { cidrRange, pad4, u32Host } from './bytes.js';
+import { allocBytes, cidrRange, pad4, u32Host } from './bytes.js';
 import { REG32_00, type Expr, type Reg, type VerdictCode } from './netlink/types.js';
 
 export const R0: Reg = REG32_00;
@@ -50,9 +50,9 @@ export function matchCidr(f: IPFamily, which: 'saddr' | 'daddr', cidr: string, n
   const len = addrLen(f);
   const out: Expr[] = [loadAddr(f, which, R0)];
   if (prefix < len * 8) {
-    const mask = new Uint8Array(len);
+    const mask = allocBytes(len);
     for (let bit = 0; bit < prefix; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
-    out.push({ type: 'bitwise', sreg: R0, dreg: R0, len, mask, xor: new Uint8Array(len) });
+    out.push({ type: 'bitwise', sreg: R0, dreg: R0, len, mask, xor: allocBytes(len) });
   }
   out.push(cmp(R0, negate ? 'neq' : 'eq', start));
   return out;

@@ -88,8 +88,15 @@ export class NftFamilySync {
     this.consistent = false;
   }
 
+  private sharedSetsOf: { skeleton: Unit | undefined; sets: Map<string, NftSet> } | undefined;
+
+  /** The skeleton's shared sets by name (made once per skeleton: every partial sync asks). */
   private sharedSets(): Map<string, NftSet> {
-    return new Map((this.skeleton?.sets ?? []).filter((s) => SHARED_SETS.includes(s.set.name)).map((s) => [s.set.name, s.set]));
+    if (this.sharedSetsOf?.skeleton !== this.skeleton || !this.sharedSetsOf) {
+      const sets = new Map((this.skeleton?.sets ?? []).filter((s) => SHARED_SETS.includes(s.set.name)).map((s) => [s.set.name, s.set]));
+      this.sharedSetsOf = { skeleton: this.skeleton, sets };
+    }
+    return this.sharedSetsOf.sets;
   }
 
   private render(state: ProxyState, key: string, o: NftRenderOptions, reuse: boolean): Rendered | undefined {
@@ -107,15 +114,16 @@ export class NftFamilySync {
     // The record is exact and nobody else committed anything since it was: no dump needed (at
     // 10,000 services the dump is one request per endpoint map, seconds of kernel time).
     const trust = this.consistent && reuse && epoch !== undefined && epoch === this.cleanEpoch;
+    if (trust) return this.trustedFull(state, o);
     this.consistent = false;
     this.cleanEpoch = undefined;
     const d0 = performance.now();
     // Affinity sets are filled by the packet path and never compared: their elements stay unread.
-    const dump = trust ? undefined : await this.client.dumpTable(this.nfamily, TABLE, { skipElementsOf: (s) => s.dynamic === true });
+    const dump = await this.client.dumpTable(this.nfamily, TABLE, { skipElementsOf: (s) => s.dynamic === true });
     const dumpMs = performance.now() - d0;
-    const tableMissing = !trust && dump === undefined;
+    const tableMissing = dump === undefined;
     if (tableMissing && this.skeleton) this.log.warn('nftables table vanished; rebuilding it', { family: this.family });
-    const prev = trust ? this.view : dump ? viewFromDump(dump) : emptyView();
+    const prev = dump ? viewFromDump(dump) : emptyView();
     const skeleton = renderSkeleton(o);
     const next = new Map<string, Rendered>();
     for (const key of state.services.keys()) next.set(key, this.render(state, key, o, reuse)!);
@@ -160,7 +168,7 @@ export class NftFamilySync {
     this.fingerprint = nftOptionsFingerprint(o);
     this.consistent = true;
     // Service port groups with something to do (the skeleton's and the removals' excluded).
-    return { full: true, ...counts(r), dumpMs, dumps: trust ? 0 : 1, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
+    return { full: true, ...counts(r), dumpMs, dumps: 1, servicesChanged: groups.slice(1, -1).filter((g) => g.length).length, tableMissing };
   }
 
   /**
@@ -169,17 +177,35 @@ export class NftFamilySync {
    * one change costs the same at 1,000 and 50,000 services (issue #18).
    */
   async partial(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<NftSyncResult> {
+    return { ...(await this.apply(state, changed, o)), full: false };
+  }
+
+  /**
+   * A full sync while the record is known to equal the table (see cleanEpoch): every unit that
+   * was programmed and has not changed since is in the table as rendered, so only the service
+   * ports whose model objects changed (by identity, one pass over the state) or went away are
+   * planned, like a partial sync. Planning every unit and every shared key against the record
+   * instead was ~10 s of own work at 10,000 services for a sync that sent nothing.
+   */
+  private async trustedFull(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
+    const changed = new Set<string>();
+    for (const [key, sp] of state.services) {
+      const old = this.units.get(key);
+      if (!old || old.sp !== sp || old.eps !== (state.endpoints.get(key) ?? NO_ENDPOINTS)) changed.add(key);
+    }
+    for (const key of this.units.keys()) if (!state.services.has(key)) changed.add(key);
+    return { ...(await this.apply(state, changed, o)), full: true };
+  }
+
+  private async apply(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<Omit<NftSyncResult, 'full'>> {
     const groups: NftOp[][] = [];
     const shared = this.shared;
     const touched = new Map<string, Set<string>>();
-    const touch = (u: Unit): void => {
-      for (const [set, els] of u.shared) {
-        let t = touched.get(set);
-        if (!t) touched.set(set, (t = new Set()));
-        for (const k of els.keys()) t.add(k);
-      }
+    const touch = (set: string, k: string): void => {
+      let t = touched.get(set);
+      if (!t) touched.set(set, (t = new Set()));
+      t.add(k);
     };
-    const before: Unit[] = [];
     const after: Unit[] = [];
     const staleChains: string[] = [];
     const staleSets: string[] = [];
@@ -189,28 +215,24 @@ export class NftFamilySync {
       const r = this.render(state, key, o, true);
       if (r === old) continue;
       rerendered++;
-      // The render cache is updated in place: if the commit fails, the next sync is full, and a
-      // full sync plans against a dump of the table, reusing only renders of unchanged objects.
+      // The render cache and the shared index are updated in place, before the commit: if it
+      // fails, the next sync is full, and a full sync plans against a dump of the table and
+      // rebuilds the index, reusing only renders of unchanged objects.
       if (r) this.units.set(key, r);
       else this.units.delete(key);
+      shared.update(old?.unit, r?.unit, touch);
       if (old) {
-        before.push(old.unit);
-        touch(old.unit);
         this.countNoLocal(old.unit, -1);
         const keepC = new Set(r?.unit.chains.map((c) => c.name));
         const keepS = new Set(r?.unit.sets.map((s) => s.set.name));
-        staleChains.push(...old.unit.chains.map((c) => c.name).filter((c) => !keepC.has(c)));
-        staleSets.push(...old.unit.sets.map((s) => s.set.name).filter((s) => !keepS.has(s)));
+        for (const c of old.unit.chains) if (!keepC.has(c.name)) staleChains.push(c.name);
+        for (const s of old.unit.sets) if (!keepS.has(s.set.name)) staleSets.push(s.set.name);
       }
       if (r) {
         after.push(r.unit);
-        touch(r.unit);
         this.countNoLocal(r.unit, 1);
       }
     }
-    // Updated before the commit: if it fails, the next (full) sync rebuilds the index anyway.
-    for (const u of before) shared.remove(u);
-    for (const u of after) shared.add(u);
     try {
       const { byOwner, orphanDeletes } = planShared(this.view, this.sharedSets(), shared, touched);
       for (const u of after) groups.push([...planUnit(this.nfamily, this.view, u), ...(byOwner.get(u.owner) ?? [])]);
@@ -219,7 +241,7 @@ export class NftFamilySync {
       const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
       this.consistent = true;
       if (r.epochs.some((e) => e !== this.cleanEpoch)) this.cleanEpoch = undefined;
-      return { full: false, ...counts(r), dumpMs: 0, dumps: 0, servicesChanged: rerendered, tableMissing: false };
+      return { ...counts(r), dumpMs: 0, dumps: 0, servicesChanged: rerendered, tableMissing: false };
     } catch (e) {
       // The next (full) sync rebuilds the record and the index from a dump.
       this.consistent = false;

@@ -64,6 +64,11 @@ function localMatch(config: ProxyConfig, node: NodeInfo, family: IPFamily): Loca
   }
 }
 
+const fingerprints = new WeakMap<NftRenderOptions, string>();
+
+/** Options are rebuilt only when their inputs change (see the dataplane), so this text is made once per options object. */
 export function nftOptionsFingerprint(o: NftRenderOptions): string {
-  return JSON.stringify(o);
+  let f = fingerprints.get(o);
+  if (f === undefined) fingerprints.set(o, (f = JSON.stringify(o)));
+  return f;
 }

@@ -7,9 +7,9 @@
 import { elementKey, sameElement } from './elements.js';
 import { TABLE } from './names.js';
 import type { NftChain, NftElement, NftFamily, NftOp, NftRule, NftSet } from './netlink/types.js';
-import type { ChainSpec, SetSpec, Unit } from './ruleset.js';
+import type { ChainSpec, RuleSpec, SetSpec, Unit } from './ruleset.js';
 import type { SharedIndex } from './shared-index.js';
-import { ruleDigest, sameSetDef, type TableView } from './view.js';
+import { sameRule, sameSetDef, type TableView } from './view.js';
 
 export interface OpGroup {
   readonly owner: string;
@@ -38,55 +38,48 @@ export function planUnit(family: NftFamily, prev: TableView, u: Unit): NftOp[] {
 
 function planSet(prev: TableView, s: SetSpec, recreate: boolean): NftOp[] {
   const p = prev.sets.get(s.set.name);
-  const all = [...s.elements.values()];
   if (!p || recreate) {
     const ops: NftOp[] = recreate ? [{ op: 'delete-set', set: s.set }] : [];
     ops.push({ op: 'add-set', set: s.set });
-    if (all.length) ops.push({ op: 'add-elements', set: s.set, elements: all });
+    if (s.elements.size) ops.push({ op: 'add-elements', set: s.set, elements: [...s.elements.values()], keys: [...s.elements.keys()] });
     return ops;
   }
   // Elements the packet path adds (affinity) are not ours to compare; shared maps' elements are
   // planned per contributing service port (planShared).
   if (s.set.dynamic || s.shared) return [];
   const del: NftElement[] = [];
+  const delKeys: string[] = [];
   const add: NftElement[] = [];
+  const addKeys: string[] = [];
   for (const [k, e] of p.elements) {
     const want = s.elements.get(k);
-    if (!want || !sameElement(want, e)) del.push(e);
+    if (!want || !sameElement(want, e)) del.push(e), delKeys.push(k);
   }
   for (const [k, e] of s.elements) {
     const have = p.elements.get(k);
-    if (!have || !sameElement(have, e)) add.push(e);
+    if (!have || !sameElement(have, e)) add.push(e), addKeys.push(k);
   }
   const ops: NftOp[] = [];
   // Deletions first: re-adding a key whose value changed would otherwise fail with EEXIST.
-  if (del.length) ops.push({ op: 'delete-elements', set: s.set, elements: del });
-  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add });
+  if (del.length) ops.push({ op: 'delete-elements', set: s.set, elements: del, keys: delKeys });
+  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add, keys: addKeys });
   return ops;
 }
 
 function planRules(family: NftFamily, have: readonly NftRule[] | undefined, c: ChainSpec): NftOp[] {
-  const want: NftRule[] = c.rules.map((r) => ({
-    family,
-    table: TABLE,
-    chain: c.name,
-    exprs: r.exprs,
-    ...(r.comment !== undefined ? { comment: r.comment } : {}),
-  }));
-  // A new (or emptied) chain: nothing to compare, so no digests (a first sync's largest cost).
-  if (!have || have.length === 0) return want.map((r) => ({ op: 'add-rule', rule: r }));
-  const wantD = want.map((r) => ruleDigest(r.exprs, r.comment));
-  if (have && have.length === want.length && have.every((r, i) => ruleDigest(r.exprs, r.comment) === wantD[i])) return [];
-  // Same number of rules, all with known handles: replace in place (one rule for a numgen change).
-  if (have && have.length === want.length && have.every((r) => r.handle !== undefined)) {
-    const ops: NftOp[] = [];
-    have.forEach((r, i) => {
-      if (ruleDigest(r.exprs, r.comment) !== wantD[i]) ops.push({ op: 'replace-rule', rule: { ...want[i]!, handle: r.handle! } });
-    });
-    return ops;
+  const rule = (r: RuleSpec): NftRule => ({ family, table: TABLE, chain: c.name, exprs: r.exprs, ...(r.comment !== undefined ? { comment: r.comment } : {}) });
+  const want = c.rules;
+  // A new (or emptied) chain: nothing to compare.
+  if (!have || have.length === 0) return want.map((r) => ({ op: 'add-rule', rule: rule(r) }));
+  if (have.length === want.length) {
+    const differ: number[] = [];
+    for (let i = 0; i < want.length; i++) if (!sameRule(have[i]!, want[i]!)) differ.push(i);
+    if (differ.length === 0) return [];
+    // Same number of rules, all with known handles: replace in place (one rule for a numgen change).
+    if (have.every((r) => r.handle !== undefined)) return differ.map((i) => ({ op: 'replace-rule', rule: { ...rule(want[i]!), handle: have[i]!.handle! } }));
   }
-  const ops: NftOp[] = have && have.length ? [{ op: 'flush-chain', chain: chainRef(family, c.name) }] : [];
-  for (const r of want) ops.push({ op: 'add-rule', rule: r });
+  const ops: NftOp[] = [{ op: 'flush-chain', chain: chainRef(family, c.name) }];
+  for (const r of want) ops.push({ op: 'add-rule', rule: rule(r) });
   return ops;
 }
 
@@ -101,15 +94,20 @@ export function planShared(
   touched: ReadonlyMap<string, Iterable<string>>,
 ): { byOwner: Map<string, NftOp[]>; orphanDeletes: NftOp[] } {
   const byOwner = new Map<string, NftOp[]>();
-  const del = new Map<string, Map<string, NftElement[]>>();
-  const add = new Map<string, Map<string, NftElement[]>>();
-  const orphans = new Map<string, NftElement[]>();
-  const push = (m: Map<string, Map<string, NftElement[]>>, owner: string, set: string, e: NftElement): void => {
+  type Els = { elements: NftElement[]; keys: string[] };
+  const del = new Map<string, Map<string, Els>>();
+  const add = new Map<string, Map<string, Els>>();
+  const orphans = new Map<string, Els>();
+  const into = (m: Map<string, Els>, set: string, k: string, e: NftElement): void => {
+    let l = m.get(set);
+    if (!l) m.set(set, (l = { elements: [], keys: [] }));
+    l.elements.push(e);
+    l.keys.push(k);
+  };
+  const push = (m: Map<string, Map<string, Els>>, owner: string, set: string, k: string, e: NftElement): void => {
     let o = m.get(owner);
     if (!o) m.set(owner, (o = new Map()));
-    let l = o.get(set);
-    if (!l) o.set(set, (l = []));
-    l.push(e);
+    into(o, set, k, e);
   };
   for (const [set, keys] of touched) {
     const have = prev.sets.get(set)?.elements;
@@ -118,14 +116,10 @@ export function planShared(
       const w = idx.winner(set, k);
       if (w && h && sameElement(w.element, h)) continue;
       if (h) {
-        if (w) push(del, w.owner, set, h);
-        else {
-          let l = orphans.get(set);
-          if (!l) orphans.set(set, (l = []));
-          l.push(h);
-        }
+        if (w) push(del, w.owner, set, k, h);
+        else into(orphans, set, k, h);
       }
-      if (w) push(add, w.owner, set, w.element);
+      if (w) push(add, w.owner, set, k, w.element);
     }
   }
   const emit = (owner: string): NftOp[] => {
@@ -133,9 +127,9 @@ export function planShared(
     if (!ops) byOwner.set(owner, (ops = []));
     return ops;
   };
-  for (const [owner, m] of del) for (const [set, els] of m) emit(owner).push({ op: 'delete-elements', set: sets.get(set)!, elements: els });
-  for (const [owner, m] of add) for (const [set, els] of m) emit(owner).push({ op: 'add-elements', set: sets.get(set)!, elements: els });
-  const orphanDeletes: NftOp[] = [...orphans].map(([set, els]) => ({ op: 'delete-elements', set: sets.get(set)!, elements: els }));
+  for (const [owner, m] of del) for (const [set, l] of m) emit(owner).push({ op: 'delete-elements', set: sets.get(set)!, ...l });
+  for (const [owner, m] of add) for (const [set, l] of m) emit(owner).push({ op: 'add-elements', set: sets.get(set)!, ...l });
+  const orphanDeletes: NftOp[] = [...orphans].map(([set, l]) => ({ op: 'delete-elements', set: sets.get(set)!, ...l }));
   return { byOwner, orphanDeletes };
 }
 

@@ -126,8 +126,8 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'add-elements': {
         const s = v.sets.get(op.set.name);
         if (!s) return;
-        for (const e of op.elements) {
-          const k = elementKey(e);
+        for (const [j, e] of op.elements.entries()) {
+          const k = op.keys?.[j] ?? elementKey(e);
           if (!s.elements.has(k)) n.elements++;
           s.elements.set(k, e);
         }
@@ -136,7 +136,7 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'delete-elements': {
         const s = v.sets.get(op.set.name);
         if (!s) return;
-        for (const e of op.elements) if (s.elements.delete(elementKey(e))) n.elements--;
+        for (const [j, e] of op.elements.entries()) if (s.elements.delete(op.keys?.[j] ?? elementKey(e))) n.elements--;
         return;
       }
     }
@@ -145,30 +145,66 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
 
 const REG_FIELDS = new Set(['dreg', 'sreg', 'sregKey', 'sregData', 'regAddrMin', 'regProtoMin']);
 
-/**
- * A rule's content as text, for comparing rendered rules with recorded or dumped ones. The kernel
- * dumps a register that starts a 16-byte register as NFT_REG_1..4 whatever number it was given,
- * so registers are compared in 32-bit numbering.
- */
-export function ruleDigest(exprs: readonly Expr[], comment: string | undefined): string {
-  // Rendered expression lists are reused across syncs (unchanged service ports keep their units,
-  // and the record keeps the same arrays), so their digests are computed once.
-  let byComment = digests.get(exprs);
-  if (!byComment) digests.set(exprs, (byComment = new Map()));
-  let d = byComment.get(comment ?? '');
-  if (d === undefined) byComment.set(comment ?? '', (d = computeDigest(exprs, comment)));
-  return d;
+/** A register as 32-bit numbering: the kernel dumps one that starts a 16-byte register as NFT_REG_1..4. */
+function reg32(v: number): number {
+  return v >= 1 && v <= 4 ? 8 + (v - 1) * 4 : v;
 }
 
-const digests = new WeakMap<readonly Expr[], Map<string, string>>();
+/** Counter values change with traffic; they are never part of what we compare. */
+const ignored = (k: string, v: unknown): boolean => v === undefined || ((k === 'packets' || k === 'bytes') && typeof v === 'bigint');
 
-function computeDigest(exprs: readonly Expr[], comment: string | undefined): string {
+function sameValue(k: string, a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return REG_FIELDS.has(k) && reg32(a) === reg32(b);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(String(i), a[i], b[i])) return false;
+    return true;
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let na = 0;
+  for (const key in ra) {
+    if (ignored(key, ra[key])) continue;
+    na++;
+    if (!sameValue(key, ra[key], rb[key])) return false;
+  }
+  let nb = 0;
+  for (const key in rb) if (!ignored(key, rb[key])) nb++;
+  return na === nb;
+}
+
+/**
+ * Whether two rules have the same content (what ruleDigest's texts would say, without building
+ * them): the planner compares every rendered rule of a changed chain with the record, and the
+ * digests' JSON text was the largest single cost of a one-endpoint change, and their cache the
+ * largest per-rule retained heap.
+ */
+export function sameRule(a: { readonly exprs: readonly Expr[]; readonly comment?: string | undefined }, b: { readonly exprs: readonly Expr[]; readonly comment?: string | undefined }): boolean {
+  if ((a.comment ?? '') !== (b.comment ?? '')) return false;
+  if (a.exprs === b.exprs) return true;
+  if (a.exprs.length !== b.exprs.length) return false;
+  for (let i = 0; i < a.exprs.length; i++) if (!sameValue('', a.exprs[i], b.exprs[i])) return false;
+  return true;
+}
+
+/**
+ * A rule's content as text (tests compare dumped tables with it). The kernel dumps a register
+ * that starts a 16-byte register as NFT_REG_1..4 whatever number it was given, so registers are
+ * in 32-bit numbering. Equal texts iff sameRule.
+ */
+export function ruleDigest(exprs: readonly Expr[], comment: string | undefined): string {
   return JSON.stringify([comment ?? '', exprs], (k, val: unknown) => {
     if (val instanceof Uint8Array) return Buffer.from(val).toString('hex');
-    // Counter values change with traffic; they are never part of what we compare.
-    if ((k === 'packets' || k === 'bytes') && typeof val === 'bigint') return undefined;
+    if (ignored(k, val)) return undefined;
     if (typeof val === 'bigint') return val.toString();
-    if (REG_FIELDS.has(k) && typeof val === 'number' && val >= 1 && val <= 4) return 8 + (val - 1) * 4;
+    if (REG_FIELDS.has(k) && typeof val === 'number') return reg32(val);
     return val;
   });
 }

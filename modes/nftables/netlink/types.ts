@@ -211,8 +211,13 @@ export type NftOp =
   | { readonly op: 'add-set'; readonly set: NftSet }
   | { readonly op: 'delete-set'; readonly set: NftSet }
   | { readonly op: 'flush-set'; readonly set: NftSet }
-  | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[] }
-  | { readonly op: 'delete-elements'; readonly set: NftSet; readonly elements: readonly NftElement[] };
+  /**
+   * `keys`, when given, are the elements' elementKey texts in the same order (the planner has
+   * them): the record then keeps those strings instead of making a second copy of each key.
+   * Never encoded.
+   */
+  | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[] }
+  | { readonly op: 'delete-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[] };
 
 export interface DumpOptions {
   /** Sets whose elements are not dumped (listed with none): the caller never compares them. */
