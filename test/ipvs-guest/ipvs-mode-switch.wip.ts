@@ -25,11 +25,14 @@
 // connection is therefore closed by the test before step 2 (the unit test covers the wait).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, nsExecOk, openLongLived, requireRoot, type Cluster, type LongLived } from '../e2e/harness/index.js';
 import { stopChild, track } from '../e2e/harness/processes.js';
+import { REPO_ROOT, type Daemon } from '../e2e/harness/daemon.js';
 import {
   eventually,
   inIpvsGuest,
@@ -44,7 +47,7 @@ import {
   type Proxy,
   type TestEnv,
 } from './ipvs-helpers.js';
-import { startProxy, type ProxyFlavour } from '../e2e/iptables-helpers.js';
+import { logRecords, startProxy, type ProxyFlavour } from '../e2e/iptables-helpers.js';
 import { FIXTURE_NODES, ipvsadmRestore, loadUpstreamIpvs, type UpstreamIpvsState } from './ipvs-mode-switch-fixture.js';
 
 const NODE_A = '198.18.0.1';
@@ -131,8 +134,19 @@ const progress = (what: string): void => void process.stderr.write(`[ipvs-mode-s
 const kubeChains = (s: Saved, table: string): string[] => [...(s.tables.get(table)?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).sort();
 const allRules = (s: Saved): string[] => [...s.tables.values()].flatMap((t) => [...t.values()].flat());
 
+interface LoopResult {
+  t: number;
+  at: number;
+  i: number;
+  port?: number;
+  name?: string;
+  error?: string;
+  phase?: string;
+  lagMs?: number;
+}
+
 interface Loop {
-  readonly results: Array<{ t: number; i: number; name?: string; error?: string }>;
+  readonly results: LoopResult[];
   stop(): Promise<void>;
 }
 
@@ -163,11 +177,27 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
   let upstreamLong: LongLived | undefined;
   let iptablesLong: LongLived | undefined;
   let na: string;
+  /** Every daemon started, for the failure report. */
+  const daemons: Daemon[] = [];
+  let trace: ChildProcess | undefined;
 
   /** Loop results so far; `since` counts per loop from a mark. */
   const marks = (): number[] => loops.map((l) => l.results.length);
+  const failedSince = (m: number[]): LoopResult[] => loops.flatMap((l, i) => l.results.slice(m[i]).filter((r) => r.error !== undefined));
   const failuresSince = (m: number[]): string[] =>
-    loops.flatMap((l, i) => l.results.slice(m[i]).filter((r) => r.error !== undefined).map((r) => `loop ${i} target ${r.i} at ${r.t} ms: ${r.error}`));
+    failedSince(m).map((r) => `target ${r.i} port ${r.port ?? '?'} started ${new Date(r.at).toISOString()}: ${r.error} (${r.phase ?? ''}${r.lagMs !== undefined ? `, timer ${r.lagMs} ms late` : ''})`);
+  /** The daemons' log lines around each failure (what the daemon did when the connection broke). */
+  const explain = (m: number[]): void => {
+    for (const r of failedSince(m)) {
+      progress(`FAILED: ${JSON.stringify(r)}`);
+      for (const d of daemons) {
+        for (const l of logRecords(d)) {
+          const ts = Date.parse(String(l['ts']));
+          if (ts >= r.at - 4000 && ts <= r.at + 4000) progress(`  pid ${d.pid}: ${String(l['ts'])} ${l.msg} ${JSON.stringify(l).slice(0, 300)}`);
+        }
+      }
+    }
+  };
   /** Answered attempts since `m`, per target (ClusterIP, NodePort). */
   const successesSince = (m: number[]): number[] =>
     [0, 1].map((target) => loops.reduce((n, l, i) => n + l.results.slice(m[i]).filter((r) => r.i === target && r.name !== undefined).length, 0));
@@ -192,6 +222,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await proxy?.stop();
     progress(`starting --mode=${mode}`);
     proxy = await startProxy(env, c.nodes.a, {}, flavour(mode));
+    daemons.push(proxy.daemon);
     progress(`--mode=${mode} synced`);
   }
 
@@ -236,6 +267,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await sleep(2000);
     progress(`${tag}: checking traffic (${loops.map((l) => l.results.length).join('/')} attempts so far)`);
     expect(await long.request(tag, 15_000)).toBe(tag);
+    explain(m);
     expect(failuresSince(m)).toEqual([]);
     for (const n of successesSince(m)) expect(n).toBeGreaterThan(0);
     expect(await foreignNow()).toEqual(foreign);
@@ -265,12 +297,20 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     await nsExecOk(na, ['ipvsadm', '-A', '-t', `${FOREIGN_IP}:80`, '-s', 'wrr']);
     await nsExecOk(na, ['ipvsadm', '-a', '-t', `${FOREIGN_IP}:80`, '-r', `${c.pod('b2').ipv4}:8080`, '-m', '-w', '3']);
     foreign = await foreignNow();
+    if (process.env['KPT_SWITCH_TRACE'] === '1') {
+      // Every conntrack event of connections to the ClusterIP, for matching a failure's port.
+      const out = createWriteStream(join(REPO_ROOT, '.tmp', 'ipvs-mode-switch-conntrack.log'));
+      trace = spawn('ip', ['netns', 'exec', na, 'conntrack', '-E', '-p', 'tcp', '--orig-dst', WEB, '-o', 'timestamp'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      track(trace, na);
+      trace.stdout!.pipe(out);
+    }
     expect(foreign.rules.length).toBeGreaterThanOrEqual(4);
     progress('upstream state loaded');
   }, 600_000);
 
   afterAll(async () => {
     for (const l of loops) await l.stop().catch(() => undefined);
+    if (trace) await stopChild(trace, 1000).catch(() => undefined);
     await upstreamLong?.close().catch(() => undefined);
     await iptablesLong?.close().catch(() => undefined);
     await proxy?.stop().catch(() => undefined);
