@@ -12,6 +12,7 @@ import { planLeftoverRemoval } from '../../../modes/iptables/handover.js';
 import { IPVS_MODE_CHAINS } from '../../../modes/ipvs/iptables-rules.js';
 import { createIpvsDataplane } from '../../../modes/ipvs/dataplane.js';
 import { allSetNames } from '../../../modes/ipvs/ipsets.js';
+import type { IpvsConnection } from '../../../modes/ipvs/connections.js';
 import type { Dataplane } from '../../../modes/dataplane.js';
 import type { SavedTables } from '../../../modes/iptables/save-parse.js';
 import { silentLogger } from '../../../proxy/log.js';
@@ -72,11 +73,13 @@ interface Node {
   ipset: FakeIpset;
   link: FakeLink;
   now: number;
+  /** IPVS's connection table (/proc/net/ip_vs_conn); `ends` (fake ms) drops an entry from then on. */
+  conns: Array<IpvsConnection & { ends?: number }>;
 }
 
 /** A node with foreign rules, added (--noflush) to `left` (iptables-save text another proxy left). */
 async function newNode(left = ''): Promise<Node> {
-  const n: Node = { runner: new FakeIptablesRunner(), ipvs: new FakeIpvs(), ipset: new FakeIpset(), link: new FakeLink(), now: 0 };
+  const n: Node = { runner: new FakeIptablesRunner(), ipvs: new FakeIpvs(), ipset: new FakeIpset(), link: new FakeLink(), now: 0, conns: [] };
   if (left) n.runner.load('IPv4', left);
   await n.runner.restore('IPv4', FOREIGN);
   return n;
@@ -98,6 +101,7 @@ async function start(mode: 'iptables' | 'ipvs', n: Node, families: IPFamily[] = 
     ipvs: n.ipvs, runner: n.runner, ipset: n.ipset, link: n.link, conntrack: inertConntrack,
     sysctl: async () => undefined, clock: () => n.now, gracefulWaitMs,
     sleep: async (ms) => void (n.now += ms),
+    connections: async () => n.conns.filter((c) => c.ends === undefined || n.now < c.ends),
   });
 }
 
@@ -230,11 +234,18 @@ describe('mode switch in place: iptables <-> ipvs', () => {
     });
   }
 
+  const web = { family: 'IPv4' as const, protocol: 'TCP' as const, address: '198.19.0.10', port: 80 };
+  const webRs = { address: '198.18.2.11', port: 8080 };
+  /** A connection through web's virtual server, as /proc/net/ip_vs_conn lists it. */
+  const conn = (state: string, ends?: number): IpvsConnection & { ends?: number } => ({
+    protocol: 'TCP', virtual: '198.19.0.10:80', client: '198.18.1.100:40000', state, ...(ends !== undefined ? { ends } : {}),
+  });
+
   it('IPVS waits for its established connections before removing its virtual servers, at most the graceful period', async () => {
     const st = cluster();
     const n = await fresh('ipvs', st);
-    const web = { family: 'IPv4' as const, protocol: 'TCP' as const, address: '198.19.0.10', port: 80 };
-    n.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 1);
+    n.ipvs.setConns(web, webRs, 1);
+    n.conns = [conn('ESTABLISHED')];
     await (await start('iptables', n)).sync({ state: st, changes: NO_CHANGES, full: true });
     const t0 = n.now;
     await (await start('ipvs', n, ['IPv4'], [NODE_IP], 3000)).cleanup({ active: 'iptables' });
@@ -243,25 +254,38 @@ describe('mode switch in place: iptables <-> ipvs', () => {
 
     // Connections that finish end the wait early.
     const m = await fresh('ipvs', st);
-    m.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 2);
-    const dp = await start('ipvs', m, ['IPv4'], [NODE_IP], 60_000);
-    const polls: number[] = [];
-    const orig = m.ipvs.listDestinations.bind(m.ipvs);
-    m.ipvs.listDestinations = async (vs) => {
-      polls.push(m.now);
-      if (m.now >= 1000 && vs.address === web.address) m.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 0);
-      return orig(vs);
-    };
-    await dp.cleanup({ active: 'iptables' });
+    m.ipvs.setConns(web, webRs, 2);
+    m.conns = [conn('ESTABLISHED', 1000), conn('ESTABLISHED', 1000)];
+    await (await start('ipvs', m, ['IPv4'], [NODE_IP], 60_000)).cleanup({ active: 'iptables' });
+    expect(m.now).toBeGreaterThanOrEqual(1000);
     expect(m.now).toBeLessThan(2000);
     expect(m.ipvs.table.size).toBe(0);
 
     // --cleanup does not wait.
     const k = await fresh('ipvs', st);
-    k.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 1);
+    k.ipvs.setConns(web, webRs, 1);
+    k.conns = [conn('ESTABLISHED')];
     await (await start('ipvs', k)).cleanup();
     expect(k.now).toBe(0);
   });
+
+  // The kernel counts all of these as inactive (ActiveConn is ESTABLISHED only). A connection
+  // whose SYN IPVS scheduled just before iptables mode's rules took over is in SYN_RECV until the
+  // client's ACK: deleting its virtual server then drops the ACK, and the client times out.
+  for (const [state, waits] of [['SYN_RECV', true], ['CLOSE_WAIT', true], ['LAST_ACK', true], ['TIME_WAIT', false], ['CLOSE', false]] as const) {
+    it(`IPVS ${waits ? 'waits for' : 'does not wait for'} a connection in ${state} before removing its virtual servers`, async () => {
+      const st = cluster();
+      const n = await fresh('ipvs', st);
+      n.ipvs.setConns(web, webRs, 0, 1);
+      n.conns = [conn(state, 700), { ...conn('SYN_RECV'), virtual: '192.0.2.80:80' }];
+      await (await start('iptables', n)).sync({ state: st, changes: NO_CHANGES, full: true });
+      const t0 = n.now;
+      await (await start('ipvs', n, ['IPv4'], [NODE_IP], 3000)).cleanup({ active: 'iptables' });
+      // Until the connection is over (700 ms), not the whole period: the foreign VS's does not count.
+      expect(n.now - t0).toBe(waits ? 1000 : 0);
+      expect(n.ipvs.table.size).toBe(0);
+    });
+  }
 });
 
 describe("taking over upstream v1.26's IPVS state (shared/fixtures/upstream-1.26/ipvs)", () => {
