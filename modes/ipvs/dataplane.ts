@@ -376,21 +376,25 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     const waitMs = opts.gracefulWaitMs ?? config.ipvs.gracefulTerminationPeriodMs;
     const deadline = now() + waitMs;
     const ours = new Set(vses.map((vs) => `${vs.protocol} ${vsAddressKey(vs.address, vs.port)}`));
-    const open = async (): Promise<number> => {
+    /** Open connections through `vses`, and (for the log) a few of them with their states. */
+    const open = async (): Promise<{ n: number; sample?: string[] }> => {
       const table = await readTable().catch(() => undefined);
-      if (table) return table.filter((c) => ours.has(`${c.protocol} ${c.virtual}`) && isLive(c)).length;
+      if (table) {
+        const live = table.filter((c) => ours.has(`${c.protocol} ${c.virtual}`) && isLive(c));
+        return { n: live.length, sample: live.slice(0, 5).map((c) => `${c.protocol} ${c.client} -> ${c.virtual} ${c.state}`) };
+      }
       let active = 0;
       for (const vs of vses) for (const rs of await ipvs.listDestinations(vs).catch(() => [])) active += rs.activeConns ?? 0;
-      return active;
+      return { n: active };
     };
     for (let first = true; ; first = false) {
-      const n = await open();
+      const { n, sample } = await open();
       if (n === 0) return;
       if (now() >= deadline) {
-        logger.warn('IPVS connections still open after the graceful termination period; removing their virtual servers', { openConnections: n, waitedMs: waitMs });
+        logger.warn('IPVS connections still open after the graceful termination period; removing their virtual servers', { openConnections: n, waitedMs: waitMs, ...(sample ? { connections: sample } : {}) });
         return;
       }
-      if (first) logger.info('waiting for connections through IPVS to finish before removing its virtual servers', { openConnections: n, maxWaitMs: waitMs });
+      if (first) logger.info('waiting for connections through IPVS to finish before removing its virtual servers', { openConnections: n, maxWaitMs: waitMs, ...(sample ? { connections: sample } : {}) });
       await sleep(Math.min(500, Math.max(1, deadline - now())));
     }
   }
