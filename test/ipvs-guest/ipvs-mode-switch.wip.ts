@@ -1,9 +1,14 @@
-// NOT IN THE SUITE YET (named .wip.ts so vitest does not collect it): its last run in the guest
-// passed 4 of 5 steps; in the first ipvs -> iptables step 1 of ~3,700 new connections timed out
-// (ETIMEDOUT, ClusterIP). Rename back to ipvs-mode-switch.test.ts once that is understood
-// (suspects: the IPVS drain counts only established connections; a gap inside iptables mode's
-// first multi-part sync; issue #14's note). Run it: bash scripts/test-ipvs-guest.sh .tmp/r test/ipvs-guest/ipvs-mode-switch.wip.ts
-// with the include widened, or rename it locally.
+// NOT IN THE SUITE YET (named .wip.ts so vitest does not collect it). History: one run (host load
+// 15-24) passed 4 of 5 steps; in the first ipvs -> iptables step 1 of ~3,700 new connections timed
+// out (ETIMEDOUT, ClusterIP). Fixed since: the switch-away drain now waits for every open IPVS
+// connection (SYN_RECV and half-closed ones too, from /proc/net/ip_vs_conn; ActiveConn counts
+// ESTABLISHED only), and the loop no longer lets a timer that fired late (node runs expired timers
+// before polling I/O: a process stalled by the emulation lost greetings that had arrived) count as
+// a failure. Not yet shown green in the guest: at host load ~18 a daemon needed 4-5 min from spawn
+// to its first sync and the file did not finish in the time left (see /work/notes/ipvsswitch.md).
+// Rename to ipvs-mode-switch.test.ts once a guest run passes. Run it alone in the guest:
+//   cp it to ipvs-mode-switch.test.ts, then bash scripts/test-ipvs-guest.sh .tmp/r test/ipvs-guest/ipvs-mode-switch.test.ts
+// KPT_SWITCH_TRACE=1 also records conntrack -E for the ClusterIP in .tmp/ipvs-mode-switch-conntrack.log.
 
 // Zero-downtime takeover from upstream kube-proxy's IPVS mode, and switching modes in place,
 // with packets, in the real kernel of the kvm-run guest (issue #14). Node A starts as upstream
@@ -30,7 +35,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCluster, nsExecOk, openLongLived, requireRoot, type Cluster, type LongLived } from '../e2e/harness/index.js';
+import { apiserverBridge, createCluster, nsExecOk, openLongLived, requireRoot, type ApiserverBridge, type Cluster, type LongLived } from '../e2e/harness/index.js';
 import { stopChild, track } from '../e2e/harness/processes.js';
 import { REPO_ROOT, type Daemon } from '../e2e/harness/daemon.js';
 import {
@@ -55,7 +60,7 @@ const WEB = '198.19.218.87'; // fixture/web (10.96.218.87 in the capture)
 const KUBERNETES_VS = 'TCP 198.19.0.1:443 rr'; // the default Service: not served by this apiserver
 const FOREIGN_IP = '198.18.250.1';
 /** Per step: a daemon start and the leftover removal, slow under emulation. */
-const STEP_TIMEOUT = 600_000;
+const STEP_TIMEOUT = 900_000;
 const LOOP_SCRIPT = fileURLToPath(new URL('./ipvs-mode-switch-loop.mjs', import.meta.url));
 
 const FOREIGN_RULES = `*filter
@@ -73,7 +78,7 @@ COMMIT
 const flavour = (mode: 'ipvs' | 'iptables'): ProxyFlavour => ({
   args: (node, kubeconfig, extra = []) => ipvsArgs(node, kubeconfig, [`--mode=${mode}`, ...extra]),
   // Longer than the other guest tests: the client loop shares the emulated CPUs.
-  firstSyncTimeoutMs: 300_000,
+  firstSyncTimeoutMs: 600_000,
   stopGraceMs: 15_000,
 });
 
@@ -180,6 +185,7 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
   /** Every daemon started, for the failure report. */
   const daemons: Daemon[] = [];
   let trace: ChildProcess | undefined;
+  let bridge: ApiserverBridge | undefined;
 
   /** Loop results so far; `since` counts per loop from a mark. */
   const marks = (): number[] => loops.map((l) => l.results.length);
@@ -219,9 +225,12 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
 
   /** Restarts node A's daemon in `mode` (a fresh process), as a DaemonSet rollout would. */
   async function restartAs(mode: 'ipvs' | 'iptables'): Promise<void> {
-    await proxy?.stop();
+    // One apiserver bridge for every daemon: a start that times out cannot leave its bridge's
+    // port taken for the next step, and the emulated CPUs start one forwarder, not four.
+    bridge ??= await apiserverBridge(na, env.socket);
+    await proxy?.stop(true);
     progress(`starting --mode=${mode}`);
-    proxy = await startProxy(env, c.nodes.a, {}, flavour(mode));
+    proxy = await startProxy(env, c.nodes.a, { bridge }, flavour(mode));
     daemons.push(proxy.daemon);
     progress(`--mode=${mode} synced`);
   }
@@ -313,7 +322,8 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
     if (trace) await stopChild(trace, 1000).catch(() => undefined);
     await upstreamLong?.close().catch(() => undefined);
     await iptablesLong?.close().catch(() => undefined);
-    await proxy?.stop().catch(() => undefined);
+    await proxy?.stop(true).catch(() => undefined);
+    await bridge?.stop().catch(() => undefined);
     await env?.close();
     await c?.destroy();
   });
