@@ -22,6 +22,7 @@ import { parseSave, type SavedTables } from '../iptables/save-parse.js';
 import { planLeftoverRemoval } from '../iptables/handover.js';
 import { IPTABLES_MODE_CHAINS } from '../iptables/cleanup-for-ipvs.js';
 import { applyOperations } from './apply.js';
+import { isLive, readIpvsConnections, vsAddressKey, type IpvsConnection } from './connections.js';
 import { serviceVIPs, type DesiredState, type DesiredVirtualServer } from './desired.js';
 import { DesiredIndex, type IndexDelta } from './desired-index.js';
 import { createDummyLink, diffAddresses, type DummyLink } from './dummy-link.js';
@@ -54,6 +55,8 @@ export interface IpvsDataplaneOptions {
   readonly gracefulWaitMs?: number;
   /** Waits between polls of connection counts (injectable so tests drive the clock). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** IPVS's connection table (defaults to /proc/net/ip_vs_conn). */
+  readonly connections?: () => Promise<readonly IpvsConnection[]>;
 }
 
 interface FamilyState {
@@ -361,21 +364,37 @@ export async function createIpvsDataplane(opts: IpvsDataplaneOptions): Promise<D
     }
   }
 
-  /** Waits (at most the graceful termination period) until no real server of `vses` has an active connection. */
+  /**
+   * Waits (at most the graceful termination period) until no connection through `vses` is still
+   * open (connections.ts: SYN_RECV and half-closed ones count, TIME_WAIT does not). Without the
+   * connection table, the real servers' ActiveConn counters (ESTABLISHED only) are what is left.
+   */
   async function drainConnections(vses: readonly VirtualServer[]): Promise<void> {
     const now = opts.clock ?? Date.now;
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const readTable = opts.connections ?? readIpvsConnections;
     const waitMs = opts.gracefulWaitMs ?? config.ipvs.gracefulTerminationPeriodMs;
     const deadline = now() + waitMs;
-    for (let first = true; ; first = false) {
+    const ours = new Set(vses.map((vs) => `${vs.protocol} ${vsAddressKey(vs.address, vs.port)}`));
+    /** Open connections through `vses`, and (for the log) a few of them with their states. */
+    const open = async (): Promise<{ n: number; sample?: string[] }> => {
+      const table = await readTable().catch(() => undefined);
+      if (table) {
+        const live = table.filter((c) => ours.has(`${c.protocol} ${c.virtual}`) && isLive(c));
+        return { n: live.length, sample: live.slice(0, 5).map((c) => `${c.protocol} ${c.client} -> ${c.virtual} ${c.state}`) };
+      }
       let active = 0;
       for (const vs of vses) for (const rs of await ipvs.listDestinations(vs).catch(() => [])) active += rs.activeConns ?? 0;
-      if (active === 0) return;
+      return { n: active };
+    };
+    for (let first = true; ; first = false) {
+      const { n, sample } = await open();
+      if (n === 0) return;
       if (now() >= deadline) {
-        logger.warn('IPVS connections still active after the graceful termination period; removing their virtual servers', { activeConnections: active, waitedMs: waitMs });
+        logger.warn('IPVS connections still open after the graceful termination period; removing their virtual servers', { openConnections: n, waitedMs: waitMs, ...(sample ? { connections: sample } : {}) });
         return;
       }
-      if (first) logger.info('waiting for connections through IPVS to finish before removing its virtual servers', { activeConnections: active, maxWaitMs: waitMs });
+      if (first) logger.info('waiting for connections through IPVS to finish before removing its virtual servers', { openConnections: n, maxWaitMs: waitMs, ...(sample ? { connections: sample } : {}) });
       await sleep(Math.min(500, Math.max(1, deadline - now())));
     }
   }

@@ -2,8 +2,15 @@
 // {"targets":[{"ip":..,"port":..},..],"intervalMs":..,"timeoutMs":..}: starts a new TCP connection
 // every intervalMs (the next one intervalMs after the previous one started, or at once if it took
 // longer), to the targets in turn, reads the echo server's greeting line, closes, and prints one
-// JSON line per attempt: {"t":<ms since start>,"i":<target index>,"name":..} or {...,"error":..}.
-// Runs until stdin closes. One process for every target: the emulated guest has little CPU.
+// JSON line per attempt: {"t":<ms since start>,"at":<epoch ms>,"i":<target index>,"port":<local
+// port>,"name":..} or {...,"error":..,"phase":"connect"|"greeting","lagMs":..}. Runs until stdin
+// closes. One process for every target: the emulated guest has little CPU.
+//
+// lagMs: how late the timeout timer itself fired. Under emulation a whole process can stall for
+// seconds; node runs expired timers BEFORE it polls for I/O, so a greeting that arrived during the
+// stall would lose to the timer. The timer therefore gives the poll phase one turn (setImmediate
+// runs after it) before it calls the attempt failed: what counts is whether the greeting had
+// arrived by the deadline, not which callback node happened to run first.
 import { connect } from 'node:net';
 
 const spec = JSON.parse(process.argv[2]);
@@ -17,12 +24,23 @@ function once(target) {
   return new Promise((resolve) => {
     const sock = connect({ host: target.ip, port: target.port });
     let buf = '';
+    let connected = false;
+    let finished = false;
     const done = (r) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
+      const port = sock.localPort;
       sock.destroy();
-      resolve(r);
+      resolve({ ...(port ? { port } : {}), ...r });
     };
-    const timer = setTimeout(() => done({ error: 'ETIMEDOUT' }), spec.timeoutMs ?? 3000);
+    const timeoutMs = spec.timeoutMs ?? 3000;
+    const armed = Date.now();
+    const timer = setTimeout(() => {
+      const lagMs = Date.now() - armed - timeoutMs;
+      setImmediate(() => done({ error: 'ETIMEDOUT', phase: connected ? 'greeting' : 'connect', lagMs }));
+    }, timeoutMs);
+    sock.on('connect', () => (connected = true));
     sock.on('data', (b) => {
       buf += b.toString('utf8');
       const i = buf.indexOf('\n');
@@ -33,8 +51,8 @@ function once(target) {
         done({ error: 'EBADREPLY' });
       }
     });
-    sock.on('error', (e) => done({ error: e.code ?? String(e) }));
-    sock.on('end', () => done({ error: 'ECONNRESET' }));
+    sock.on('error', (e) => done({ error: e.code ?? String(e), phase: connected ? 'greeting' : 'connect' }));
+    sock.on('end', () => done({ error: 'ECONNRESET', phase: connected ? 'greeting' : 'connect' }));
   });
 }
 
@@ -42,7 +60,7 @@ for (let n = 0; !stopping; n++) {
   const t = Date.now();
   const i = n % spec.targets.length;
   const r = await once(spec.targets[i]);
-  process.stdout.write(JSON.stringify({ t: t - started, i, ...r }) + '\n');
+  process.stdout.write(JSON.stringify({ t: t - started, at: t, i, ...r }) + '\n');
   const wait = spec.intervalMs - (Date.now() - t);
   if (wait > 0) await new Promise((res) => setTimeout(res, wait));
 }

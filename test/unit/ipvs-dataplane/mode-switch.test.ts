@@ -7,11 +7,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { createIptablesDataplane } from '../../../modes/iptables/dataplane.js';
+import { createNftablesDataplane } from '../../../modes/nftables/dataplane.js';
+import { createUserspaceDataplane } from '../../../modes/userspace/dataplane.js';
+import { handOffToKernelRules } from '../../../proxy/mode-switch.js';
+import { FakeNftClient } from '../../fakes/nftables/fake-client.js';
 import { buildCleanupForIpvsPayload, IPTABLES_MODE_CHAINS } from '../../../modes/iptables/cleanup-for-ipvs.js';
 import { planLeftoverRemoval } from '../../../modes/iptables/handover.js';
 import { IPVS_MODE_CHAINS } from '../../../modes/ipvs/iptables-rules.js';
 import { createIpvsDataplane } from '../../../modes/ipvs/dataplane.js';
 import { allSetNames } from '../../../modes/ipvs/ipsets.js';
+import type { IpvsConnection } from '../../../modes/ipvs/connections.js';
 import type { Dataplane } from '../../../modes/dataplane.js';
 import type { SavedTables } from '../../../modes/iptables/save-parse.js';
 import { silentLogger } from '../../../proxy/log.js';
@@ -72,11 +77,14 @@ interface Node {
   ipset: FakeIpset;
   link: FakeLink;
   now: number;
+  /** IPVS's connection table (/proc/net/ip_vs_conn); `ends` (fake ms) drops an entry from then on. */
+  conns: Array<IpvsConnection & { ends?: number }>;
+  nft: FakeNftClient;
 }
 
 /** A node with foreign rules, added (--noflush) to `left` (iptables-save text another proxy left). */
 async function newNode(left = ''): Promise<Node> {
-  const n: Node = { runner: new FakeIptablesRunner(), ipvs: new FakeIpvs(), ipset: new FakeIpset(), link: new FakeLink(), now: 0 };
+  const n: Node = { runner: new FakeIptablesRunner(), ipvs: new FakeIpvs(), ipset: new FakeIpset(), link: new FakeLink(), now: 0, conns: [], nft: new FakeNftClient() };
   if (left) n.runner.load('IPv4', left);
   await n.runner.restore('IPv4', FOREIGN);
   return n;
@@ -86,18 +94,33 @@ const edit = (d: Draft): void => {
   d.detectLocalMode = 'NodeCIDR';
 };
 
+type Mode = 'iptables' | 'ipvs' | 'userspace' | 'nftables';
+const MODES: readonly Mode[] = ['iptables', 'ipvs', 'userspace', 'nftables'];
+
 /** A fresh process of `mode` on `n` (each process remembers nothing of the previous one). */
-async function start(mode: 'iptables' | 'ipvs', n: Node, families: IPFamily[] = ['IPv4'], nodeIPs = [NODE_IP], gracefulWaitMs = 5000): Promise<Dataplane> {
+async function start(mode: Mode, n: Node, families: IPFamily[] = ['IPv4'], nodeIPs = [NODE_IP], gracefulWaitMs = 5000): Promise<Dataplane> {
   const metrics = new ProxyMetrics({ processMetrics: false });
   const cfg = config(edit);
   if (mode === 'iptables') {
     return createIptablesDataplane({ config: cfg, runner: n.runner, conntrack: inertConntrack, metrics, logger: silentLogger, families, localAddresses: () => [...nodeIPs, '127.0.0.1'] });
+  }
+  if (mode === 'nftables') {
+    return createNftablesDataplane({ config: cfg, client: n.nft, conntrack: inertConntrack, metrics, logger: silentLogger, families, nodeIPs: () => nodeIPs, localAddresses: () => [...nodeIPs, '127.0.0.1'] });
+  }
+  if (mode === 'userspace') {
+    // Listeners without sockets: only the portal rules matter here.
+    let port = 40000;
+    return createUserspaceDataplane({
+      config: cfg, runner: n.runner, metrics, logger: silentLogger, families, listenHost: '0.0.0.0',
+      listenTcp: async (o) => ({ host: o.host, port: port++, activeConnections: 0, stopAccepting: async () => undefined, close: async () => undefined }),
+    });
   }
   return createIpvsDataplane({
     config: cfg, logger: silentLogger, metrics, families, nodeIPs: () => ['127.0.0.1', ...nodeIPs],
     ipvs: n.ipvs, runner: n.runner, ipset: n.ipset, link: n.link, conntrack: inertConntrack,
     sysctl: async () => undefined, clock: () => n.now, gracefulWaitMs,
     sleep: async (ms) => void (n.now += ms),
+    connections: async () => n.conns.filter((c) => c.ends === undefined || n.now < c.ends),
   });
 }
 
@@ -133,7 +156,7 @@ function canonical(t: SavedTables): Record<string, string[]> {
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-async function fresh(mode: 'iptables' | 'ipvs', st: ProxyState): Promise<Node> {
+async function fresh(mode: Mode, st: ProxyState): Promise<Node> {
   const n = await newNode();
   await (await start(mode, n)).sync({ state: st, changes: NO_CHANGES, full: true });
   return n;
@@ -213,28 +236,57 @@ describe('mode switch in place: iptables <-> ipvs', () => {
     expect(seen).toEqual([ref.ipvs.table.size]);
   });
 
-  for (const active of ['userspace', 'nftables'] as const) {
-    it(`ipvs -> ${active}: every IPVS object goes (no chain is shared), foreign state stays`, async () => {
+  /**
+   * What a daemon of `mode` does on start (proxy/mode-switch.ts): its first sync, then every other
+   * mode's cleanup with `mode` active, each from a fresh process.
+   */
+  async function startAs(mode: Mode, n: Node, st: ProxyState): Promise<void> {
+    await (await start(mode, n)).sync({ state: st, changes: NO_CHANGES, full: true });
+    for (const other of MODES.filter((m) => m !== mode)) await (await start(other, n)).cleanup({ active: mode });
+  }
+  /** Every object a mode leaves anywhere: iptables (both tables), nftables, IPVS, kube-ipvs0, ipsets. */
+  const kernel = (n: Node): unknown => ({
+    iptables: canonical(n.runner.tables('IPv4')),
+    nft: Object.fromEntries(n.nft.tableNames().map((t) => [t, true])),
+    ipvs: [...n.ipvs.table.keys()].sort(),
+    link: n.link.exists ? [...n.link.addrs].sort() : false,
+    sets: [...n.ipset.sets.keys()].sort(),
+  });
+
+  // The pairs with IPVS beyond iptables: each switch ends exactly as a fresh start of the new
+  // mode, foreign state kept. From userspace, as in the daemon: the stopping userspace process
+  // first hands its services over to iptables mode's rules (handOffToKernelRules).
+  for (const [from, to] of [['ipvs', 'userspace'], ['userspace', 'ipvs'], ['ipvs', 'nftables'], ['nftables', 'ipvs']] as const) {
+    it(`${from} -> ${to} leaves exactly what a fresh ${to} start leaves, foreign state untouched`, async () => {
       const st = cluster();
-      const n = await fresh('ipvs', st);
-      const foreignBefore = foreignLines(n);
+      const n = await fresh(from, st);
       n.ipvs.seed({ family: 'IPv4', protocol: 'TCP', address: '192.0.2.80', port: 80, scheduler: 'wrr', flags: 0, timeoutSeconds: 0, netmask: 0xffffffff });
-      await (await start('ipvs', n)).cleanup({ active });
-      // kubelet's KUBE-FIREWALL (in FOREIGN) is not ours.
-      const kube = [...n.runner.tables('IPv4')].flatMap(([t, chains]) => [...chains.values()].flatMap((c) => [c.name, ...c.rules].filter((x) => /KUBE-/.test(x) && !/KUBE-FIREWALL/.test(x)).map((x) => `${t} ${x}`)));
-      expect(kube).toEqual([]);
+      const foreignBefore = foreignLines(n);
+      if (from === 'userspace') {
+        const deps = { config: config(edit), logger: silentLogger, metrics: new ProxyMetrics({ processMetrics: false }), families: ['IPv4' as const], nodeIPs: () => [NODE_IP] };
+        await handOffToKernelRules(st, await start('userspace', n), deps, () => start('iptables', n));
+      }
+      await startAs(to, n, st);
+      const ref = await fresh(to, st);
+      ref.ipvs.seed({ family: 'IPv4', protocol: 'TCP', address: '192.0.2.80', port: 80, scheduler: 'wrr', flags: 0, timeoutSeconds: 0, netmask: 0xffffffff });
+      expect(kernel(n)).toEqual(kernel(ref));
+      if (to === 'nftables') for (const t of n.nft.tableNames()) expect(await n.nft.dumpTable(...(t.split(' ') as [never, string]))).toEqual(await ref.nft.dumpTable(...(t.split(' ') as [never, string])));
       expect(foreignLines(n)).toEqual(foreignBefore);
-      expect([...n.ipvs.table.keys()]).toEqual(['TCP 192.0.2.80:80']);
-      expect(n.link.exists).toBe(false);
-      expect(n.ipset.sets.size).toBe(0);
     });
   }
+
+  const web = { family: 'IPv4' as const, protocol: 'TCP' as const, address: '198.19.0.10', port: 80 };
+  const webRs = { address: '198.18.2.11', port: 8080 };
+  /** A connection through web's virtual server, as /proc/net/ip_vs_conn lists it. */
+  const conn = (state: string, ends?: number): IpvsConnection & { ends?: number } => ({
+    protocol: 'TCP', virtual: '198.19.0.10:80', client: '198.18.1.100:40000', state, ...(ends !== undefined ? { ends } : {}),
+  });
 
   it('IPVS waits for its established connections before removing its virtual servers, at most the graceful period', async () => {
     const st = cluster();
     const n = await fresh('ipvs', st);
-    const web = { family: 'IPv4' as const, protocol: 'TCP' as const, address: '198.19.0.10', port: 80 };
-    n.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 1);
+    n.ipvs.setConns(web, webRs, 1);
+    n.conns = [conn('ESTABLISHED')];
     await (await start('iptables', n)).sync({ state: st, changes: NO_CHANGES, full: true });
     const t0 = n.now;
     await (await start('ipvs', n, ['IPv4'], [NODE_IP], 3000)).cleanup({ active: 'iptables' });
@@ -243,25 +295,38 @@ describe('mode switch in place: iptables <-> ipvs', () => {
 
     // Connections that finish end the wait early.
     const m = await fresh('ipvs', st);
-    m.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 2);
-    const dp = await start('ipvs', m, ['IPv4'], [NODE_IP], 60_000);
-    const polls: number[] = [];
-    const orig = m.ipvs.listDestinations.bind(m.ipvs);
-    m.ipvs.listDestinations = async (vs) => {
-      polls.push(m.now);
-      if (m.now >= 1000 && vs.address === web.address) m.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 0);
-      return orig(vs);
-    };
-    await dp.cleanup({ active: 'iptables' });
+    m.ipvs.setConns(web, webRs, 2);
+    m.conns = [conn('ESTABLISHED', 1000), conn('ESTABLISHED', 1000)];
+    await (await start('ipvs', m, ['IPv4'], [NODE_IP], 60_000)).cleanup({ active: 'iptables' });
+    expect(m.now).toBeGreaterThanOrEqual(1000);
     expect(m.now).toBeLessThan(2000);
     expect(m.ipvs.table.size).toBe(0);
 
     // --cleanup does not wait.
     const k = await fresh('ipvs', st);
-    k.ipvs.setConns(web, { address: '198.18.2.11', port: 8080 }, 1);
+    k.ipvs.setConns(web, webRs, 1);
+    k.conns = [conn('ESTABLISHED')];
     await (await start('ipvs', k)).cleanup();
     expect(k.now).toBe(0);
   });
+
+  // The kernel counts all of these as inactive (ActiveConn is ESTABLISHED only). A connection
+  // whose SYN IPVS scheduled just before iptables mode's rules took over is in SYN_RECV until the
+  // client's ACK: deleting its virtual server then drops the ACK, and the client times out.
+  for (const [state, waits] of [['SYN_RECV', true], ['CLOSE_WAIT', true], ['LAST_ACK', true], ['TIME_WAIT', false], ['CLOSE', false]] as const) {
+    it(`IPVS ${waits ? 'waits for' : 'does not wait for'} a connection in ${state} before removing its virtual servers`, async () => {
+      const st = cluster();
+      const n = await fresh('ipvs', st);
+      n.ipvs.setConns(web, webRs, 0, 1);
+      n.conns = [conn(state, 700), { ...conn('SYN_RECV'), virtual: '192.0.2.80:80' }];
+      await (await start('iptables', n)).sync({ state: st, changes: NO_CHANGES, full: true });
+      const t0 = n.now;
+      await (await start('ipvs', n, ['IPv4'], [NODE_IP], 3000)).cleanup({ active: 'iptables' });
+      // Until the connection is over (700 ms), not the whole period: the foreign VS's does not count.
+      expect(n.now - t0).toBe(waits ? 1000 : 0);
+      expect(n.ipvs.table.size).toBe(0);
+    });
+  }
 });
 
 describe("taking over upstream v1.26's IPVS state (shared/fixtures/upstream-1.26/ipvs)", () => {
