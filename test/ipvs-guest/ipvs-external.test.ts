@@ -64,7 +64,9 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
     api.create(slice('np', ab));
     api.create(service({ name: 'allow', type: 'LoadBalancer', clusterIP: IP.allow, nodePort: NP.allow, loadBalancerIngressIPs: [LB.allow], loadBalancerSourceRanges: [`${EXTERNAL}/32`] }));
     api.create(slice('allow', ab));
-    api.create(service({ name: 'deny', type: 'LoadBalancer', clusterIP: IP.deny, nodePort: NP.deny, loadBalancerIngressIPs: [LB.deny], loadBalancerSourceRanges: ['198.18.99.0/24'] }));
+    // The client pod is inside deny's ranges and the external client is not: the same LB IP then
+    // shows a working virtual server AND a drop, so a missing one cannot pass for the firewall.
+    api.create(service({ name: 'deny', type: 'LoadBalancer', clusterIP: IP.deny, nodePort: NP.deny, loadBalancerIngressIPs: [LB.deny], loadBalancerSourceRanges: ['198.18.99.0/24', `${c.client.ipv4}/32`] }));
     api.create(slice('deny', ab));
     api.create(
       service({ name: 'local', type: 'LoadBalancer', clusterIP: IP.local, nodePort: NP.local, loadBalancerIngressIPs: [LB.local], externalTrafficPolicy: 'Local', healthCheckNodePort: HEALTH_PORT }),
@@ -118,8 +120,9 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
     expect(hits.every((h) => src(h) !== EXTERNAL), JSON.stringify(hits)).toBe(true);
   });
 
-  it('loadBalancerSourceRanges: the allowed source reaches its LB IP, every other LB IP drops it', async () => {
+  it('loadBalancerSourceRanges: a source in the ranges reaches the LB IP, one outside them is dropped', async () => {
     expect(tally(await tcpHits(c.external.ns, LB.allow, 80, 4, OK))).toEqual({ a1: 2, b1: 2 });
+    expect(tally(await tcpHits(c.client.ns, LB.deny, 80, 2, OK))).toEqual({ a1: 1, b1: 1 });
     expect(await tcpHits(c.external.ns, LB.deny, 80, 1, NONE)).toEqual([{ error: 'ETIMEDOUT' }]);
     // The denied LB's ClusterIP and NodePort are not behind the firewall.
     expect(Object.keys(tally(await tcpHits(c.client.ns, IP.deny, 80, 2, OK))).sort()).toEqual(['a1', 'b1']);
@@ -162,9 +165,15 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('IPVS mode: external addresses
     expect(fromPod.map(src)).toEqual(Array(4).fill(c.pod('b2').ipv4));
   });
 
-  it('the node itself: ClusterIP from the node namespace works; 127.0.0.1:<nodePort> is refused, as upstream IPVS mode', async () => {
+  // Two tests, so a break of one path cannot hide a break of the other.
+  it('the node itself: ClusterIP from the node namespace reaches the endpoints of both nodes', async () => {
     for (const node of [c.nodes.a, c.nodes.b]) {
       expect(tally(await tcpHits(node.ns, IP.web, 80, 2, OK)), node.name).toEqual({ a1: 1, b1: 1 });
+    }
+  });
+
+  it('the node itself: 127.0.0.1:<nodePort> is refused, as upstream IPVS mode', async () => {
+    for (const node of [c.nodes.a, c.nodes.b]) {
       expect(await tcpHits(node.ns, '127.0.0.1', NP.np, 1, REFUSED), node.name).toEqual([{ error: 'ECONNREFUSED' }]);
     }
   });
