@@ -45,6 +45,21 @@ export function flatCluster(n: number): FlatCluster {
 }
 
 /**
+ * Services 0, 2, 4, ... below n with their endpoints, in plain Maps: a starting state for change
+ * sequences that add the odd-numbered services later.
+ */
+export function everyOtherFlatService(n: number): ProxyState {
+  const services = new Map<string, ServicePort>();
+  const endpoints = new Map<string, readonly Endpoint[]>();
+  for (let i = 0; i < n; i += 2) {
+    const sp = flatService(i);
+    services.set(sp.key, sp);
+    endpoints.set(sp.key, flatEndpoints(i));
+  }
+  return { services, endpoints, node: FLAT_NODE };
+}
+
+/**
  * The same cluster with service i's endpoints replaced, sharing every other entry (as the model
  * store's snapshots do); the copy is made here, outside any counted section.
  */

@@ -11,7 +11,7 @@ import { silentLogger } from '../../../proxy/log.js';
 import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { changesBetween } from '../../support/changes.js';
-import { FLAT_NODE, flatCluster, flatEndpoints, flatService, withNewEndpoints } from '../../support/flat-cluster.js';
+import { everyOtherFlatService, flatCluster, flatEndpoints, flatService, withNewEndpoints } from '../../support/flat-cluster.js';
 import { makeEndpoint } from '../../support/model-builders.js';
 import { countWalks } from '../../support/walk-counter.js';
 import { config, options, recordingConntrack } from './fixtures.js';
@@ -115,16 +115,7 @@ function applyOp(s: ProxyState, o: Op): ProxyState {
   return { services, endpoints, node: s.node };
 }
 
-function initial(): ProxyState {
-  const services = new Map<string, ServicePort>();
-  const endpoints = new Map<string, readonly Endpoint[]>();
-  for (let i = 0; i < SERVICES; i += 2) {
-    const sp = flatService(i);
-    services.set(sp.key, sp);
-    endpoints.set(sp.key, flatEndpoints(i));
-  }
-  return { services, endpoints, node: FLAT_NODE };
-}
+const initial = (): ProxyState => everyOtherFlatService(SERVICES);
 
 describe('iptables running totals', () => {
   it('equal a recount and a fresh full sync of the same state after any change sequence', async () => {

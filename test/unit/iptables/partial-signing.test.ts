@@ -9,27 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { FamilySync } from '../../../modes/iptables/family-sync.js';
 import { rulesSigned } from '../../../modes/iptables/payload/signature.js';
 import type { RecordedService } from '../../../modes/iptables/record.js';
-import type { IptablesRunner } from '../../../modes/iptables/runner.js';
 import { silentLogger } from '../../../proxy/log.js';
-import type { Endpoint, IPFamily, ProxyState, ServicePort } from '../../../proxy/model/types.js';
+import type { Endpoint, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import { changesBetween } from '../../support/changes.js';
+import { payloads, recordingRunner, type RecordingRunner } from '../../support/recording-runner.js';
 import { FLAT_NODE } from '../../support/flat-cluster.js';
 import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
 import { options } from './fixtures.js';
-
-class PayloadRunner implements IptablesRunner {
-  readonly backend = 'nft' as const;
-  payloads: string[] = [];
-  async restore(_f: IPFamily, p: string): Promise<void> {
-    this.payloads.push(p);
-  }
-  async restoreEach(_f: IPFamily, ps: Iterable<string>): Promise<void> {
-    for (const p of ps) this.payloads.push(p);
-  }
-  async save(): Promise<string> {
-    return '';
-  }
-}
 
 const ENDPOINTS = 10;
 const ep = (i: number): Endpoint => makeEndpoint(`198.18.${20 + (i >> 8)}.${1 + (i & 255)}`, { nodeName: i % 3 === 0 ? 'node-a' : 'node-b', isLocal: i % 3 === 0 });
@@ -54,7 +40,7 @@ describe('iptables partial sync: digests', () => {
     const sp = service(0, false);
     const list = Array.from({ length: ENDPOINTS }, (_, i) => ep(i));
     const s1 = state([sp], new Map([[sp.key, list]]));
-    const fs = new FamilySync('IPv4', new PayloadRunner(), silentLogger);
+    const fs = new FamilySync('IPv4', recordingRunner(), silentLogger);
     await fs.full(s1, o);
     const s2 = state([sp], new Map([[sp.key, [...list.slice(0, 4), ep(100), ...list.slice(5)]]]));
     const before = rulesSigned();
@@ -79,7 +65,7 @@ describe('iptables partial sync: digests', () => {
         let sps = [0, 1, 2, 3].map((i) => service(i, false));
         const eps = new Map(sps.map((sp, i) => [sp.key, Array.from({ length: 4 }, (_, k) => ep(i * 50 + k))]));
         let s = state(sps, eps);
-        const fs = new FamilySync('IPv4', new PayloadRunner(), silentLogger);
+        const fs = new FamilySync('IPv4', recordingRunner(), silentLogger);
         await fs.full(s, o);
         for (const op of ops) {
           const sp = sps[op.i] as ServicePort;
@@ -92,16 +78,16 @@ describe('iptables partial sync: digests', () => {
           eps.set(sp.key, list);
           const next = state(sps, eps);
           // The same step from the same record, but with every chain signed again.
-          const reference = new FamilySync('IPv4', new PayloadRunner(), silentLogger);
+          const reference = new FamilySync('IPv4', recordingRunner(), silentLogger);
           reference['record'] = new Map([...recordOf(fs)].map(([k, r]) => [k, { ...r, sp: { ...r.sp } }]));
           reference['consistent'] = true;
-          const refRunner = reference['runner'] as PayloadRunner;
+          const refRunner = reference['runner'] as RecordingRunner;
           await reference.partial(next, changesBetween(s, next).changed, o);
-          const runner = fs['runner'] as PayloadRunner;
-          runner.payloads = [];
+          const runner = fs['runner'] as RecordingRunner;
+          runner.restores.length = 0;
           await fs.partial(next, changesBetween(s, next).changed, o);
-          expect(runner.payloads).toEqual(refRunner.payloads);
-          const fresh = new FamilySync('IPv4', new PayloadRunner(), silentLogger);
+          expect(payloads(runner)).toEqual(payloads(refRunner));
+          const fresh = new FamilySync('IPv4', recordingRunner(), silentLogger);
           await fresh.full(next, o);
           for (const [key, r] of recordOf(fresh)) expect(recordOf(fs).get(key)?.chains).toEqual(r.chains);
           s = next;

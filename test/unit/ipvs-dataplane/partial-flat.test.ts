@@ -10,11 +10,11 @@ import { buildDesired, serviceVIPs, type DesiredOptions } from '../../../modes/i
 import { DesiredIndex } from '../../../modes/ipvs/desired-index.js';
 import { buildMembership } from '../../../modes/ipvs/ipsets.js';
 import { silentLogger } from '../../../proxy/log.js';
-import type { Endpoint, ProxyState, ServicePort } from '../../../proxy/model/types.js';
+import type { ProxyState } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { FakeIptablesRunner } from '../../fakes/iptables/fake-runner.js';
 import { changesBetween } from '../../support/changes.js';
-import { FLAT_NODE, flatCluster, flatEndpoints, flatService, withNewEndpoints } from '../../support/flat-cluster.js';
+import { everyOtherFlatService, FLAT_NODE, flatCluster, flatEndpoints, flatService, withNewEndpoints } from '../../support/flat-cluster.js';
 import { countWalks } from '../../support/walk-counter.js';
 import { FakeIpset, FakeIpvs, FakeLink, config, inertConntrack } from './fixtures.js';
 
@@ -121,16 +121,7 @@ function applyOp(s: ProxyState, o: Op): ProxyState {
   return { services, endpoints, node: s.node };
 }
 
-function initial(): ProxyState {
-  const services = new Map<string, ServicePort>();
-  const endpoints = new Map<string, readonly Endpoint[]>();
-  for (let i = 0; i < SERVICES; i += 2) {
-    const sp = flatService(i);
-    services.set(sp.key, sp);
-    endpoints.set(sp.key, flatEndpoints(i));
-  }
-  return { services, endpoints, node: FLAT_NODE };
-}
+const initial = (): ProxyState => everyOtherFlatService(SERVICES);
 
 const summary = (ix: { virtualServers: ReadonlyMap<string, unknown>; byService: ReadonlyMap<string, readonly string[]> }) => ({
   virtualServers: new Map([...ix.virtualServers].sort(([a], [b]) => (a < b ? -1 : 1))),

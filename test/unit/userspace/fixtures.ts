@@ -1,9 +1,8 @@
 // Shared builders for the userspace-mode tests: service ports, endpoints, states and a fake
 // iptables runner that records payloads instead of touching the kernel.
 
-import type { IptablesRunner, Table } from '../../../modes/iptables/runner.js';
 import type { ProxyConfig } from '../../../proxy/config/types.js';
-import type { Endpoint, IPFamily, NodeInfo, ProxyState, ServicePort } from '../../../proxy/model/types.js';
+import type { Endpoint, NodeInfo, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import { EMPTY_CHANGES } from '../../../proxy/model/types.js';
 import type { SyncRequest } from '../../../modes/dataplane.js';
 import { makeEndpoint, makeServicePort } from '../../support/model-builders.js';
@@ -37,34 +36,7 @@ export function request(s: ProxyState): SyncRequest {
   return { state: s, changes: EMPTY_CHANGES, full: true };
 }
 
-export interface RecordingRunner extends IptablesRunner {
-  readonly restores: Array<{ family: IPFamily; payload: string }>;
-  readonly saves: Array<{ family: IPFamily; table: Table | undefined }>;
-  /** What save() returns per family. */
-  readonly saveOutput: Map<IPFamily, string>;
-}
-
-export function recordingRunner(): RecordingRunner {
-  const restores: RecordingRunner['restores'] = [];
-  const saves: RecordingRunner['saves'] = [];
-  const saveOutput = new Map<IPFamily, string>();
-  return {
-    backend: 'nft',
-    restores,
-    saves,
-    saveOutput,
-    async restore(family, payload) {
-      restores.push({ family, payload });
-    },
-    async restoreEach(family, payloads) {
-      for (const payload of payloads) restores.push({ family, payload });
-    },
-    async save(family, table) {
-      saves.push({ family, table });
-      return saveOutput.get(family) ?? '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
-    },
-  };
-}
+export { recordingRunner, type RecordingRunner } from '../../support/recording-runner.js';
 
 /** The dataplane reads no config field today; a typed stub keeps the option honest. */
 export const config = { mode: 'userspace' } as unknown as ProxyConfig;

@@ -4,34 +4,19 @@
 
 import { describe, expect, it } from 'vitest';
 import { createUserspaceDataplane } from '../../../modes/userspace/dataplane.js';
-import type { IptablesRunner } from '../../../modes/iptables/runner.js';
 import { defaultConfig } from '../../../proxy/config/defaults.js';
 import { silentLogger } from '../../../proxy/log.js';
-import type { IPFamily } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { changesBetween } from '../../support/changes.js';
+import { payloads, recordingRunner } from '../../support/recording-runner.js';
 import { flatCluster, flatService, withNewEndpoints, type FlatCluster } from '../../support/flat-cluster.js';
 import { CountingMap, countWalks } from '../../support/walk-counter.js';
-
-class RecordingRunner implements IptablesRunner {
-  readonly backend = 'nft' as const;
-  payloads: string[] = [];
-  async restore(_f: IPFamily, p: string): Promise<void> {
-    this.payloads.push(p);
-  }
-  async restoreEach(_f: IPFamily, ps: Iterable<string>): Promise<void> {
-    for (const p of ps) this.payloads.push(p);
-  }
-  async save(): Promise<string> {
-    return '';
-  }
-}
 
 const N = 3000;
 
 describe('userspace partial sync', () => {
   it(`after one endpoint change walks no collection of the cluster's size and writes no rule (${N} services)`, async () => {
-    const runner = new RecordingRunner();
+    const runner = recordingRunner();
     let port = 40000;
     const opened: string[] = [];
     const dp = createUserspaceDataplane({
@@ -56,12 +41,12 @@ describe('userspace partial sync', () => {
       const next = withNewEndpoints(c, i, 1);
       const changes = changesBetween(c.state, next.state);
       next.services.lookups = next.endpoints.lookups = 0;
-      runner.payloads = [];
+      runner.restores.length = 0;
       const { result, walks } = await countWalks(N / 3, () => dp.sync({ state: next.state, changes, full: false }));
       expect(result.full).toBe(false);
       expect(walks.big.map((w) => `${w.size}: ${w.stack}`)).toEqual([]);
       expect(next.services.lookups + next.endpoints.lookups).toBeLessThanOrEqual(20);
-      expect(runner.payloads).toEqual([]);
+      expect(payloads(runner)).toEqual([]);
       c = next;
     }
     // A service port that goes: its rules are deleted by spec, nothing else is written.
@@ -69,13 +54,13 @@ describe('userspace partial sync', () => {
     const services = new CountingMap(c.services);
     services.delete(key);
     const gone = { services, endpoints: c.endpoints, node: c.state.node };
-    runner.payloads = [];
+    runner.restores.length = 0;
     const r = await dp.sync({ state: gone, changes: changesBetween(c.state, gone), full: false });
     expect(r.full).toBe(false);
-    expect(runner.payloads).toHaveLength(1);
-    const lines = runner.payloads[0]!.split('\n').filter((l) => l.startsWith('-'));
+    expect(payloads(runner)).toHaveLength(1);
+    const lines = payloads(runner)[0]!.split('\n').filter((l) => l.startsWith('-'));
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => l.startsWith('-D KUBE-') && l.includes(`"${key}"`))).toBe(true);
-    expect(runner.payloads[0]).not.toMatch(/^:/m); // no chain declaration: nothing is flushed
+    expect(payloads(runner)[0]).not.toMatch(/^:/m); // no chain declaration: nothing is flushed
   }, 180_000);
 });
