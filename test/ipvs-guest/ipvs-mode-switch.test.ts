@@ -1,15 +1,10 @@
-// NOT IN THE SUITE YET (named .wip.ts so vitest does not collect it). History: one run (host load
-// 15-24) passed 4 of 5 steps; in the first ipvs -> iptables step 1 of ~3,700 new connections timed
-// out (ETIMEDOUT, ClusterIP). Fixed since: the switch-away drain now waits for every open IPVS
-// connection (SYN_RECV and half-closed ones too, from /proc/net/ip_vs_conn; ActiveConn counts
-// ESTABLISHED only), and the loop no longer lets a timer that fired late (node runs expired timers
-// before polling I/O: a process stalled by the emulation lost greetings that had arrived) count as
-// a failure. With both, one guest run (host load ~19) passed the upstream-state, takeover and first
-// ipvs -> iptables steps (0 failed of ~2,300 and ~3,700 attempts); its last two steps had not
-// finished at the session's end (a daemon needs ~5 min to its first sync at that load).
-// Rename to ipvs-mode-switch.test.ts once a guest run passes. Run it alone in the guest:
-//   cp it to ipvs-mode-switch.test.ts, then bash scripts/test-ipvs-guest.sh .tmp/r test/ipvs-guest/ipvs-mode-switch.test.ts
-// KPT_SWITCH_TRACE=1 also records conntrack -E for the ClusterIP in .tmp/ipvs-mode-switch-conntrack.log.
+// In the suite since 2026-12-02: a run of this file alone on a quiet host passed in 164 s (5 tests;
+// 2,826 loop connections, 0 failed). KPT_SWITCH_TRACE=1 also records conntrack -E for the
+// ClusterIP in .tmp/ipvs-mode-switch-conntrack.log. Run it alone in the guest:
+//   bash scripts/test-ipvs-guest.sh .tmp/r test/ipvs-guest/ipvs-mode-switch.test.ts
+// A switch away from IPVS with the connection drain removed (modes/ipvs/dataplane.ts) still passed
+// here (the 50 ms loop's connections are too short to be caught open at the removal): that wait is
+// proven by the unit tests in test/unit/ipvs-dataplane (connections, mode-switch: open connections from /proc/net/ip_vs_conn).
 
 // Zero-downtime takeover from upstream kube-proxy's IPVS mode, and switching modes in place,
 // with packets, in the real kernel of the kvm-run guest (issue #14). Node A starts as upstream
