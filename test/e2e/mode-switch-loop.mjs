@@ -5,8 +5,8 @@
 // attempt in flight has finished, one JSON summary goes to stdout:
 //   {"attempts":N,"failures":[{"at":ms,"error":"ECONNREFUSED"},...],"names":{"a1":n,...}}
 // Ticks do not wait for the previous attempt, so a slow answer cannot hide a gap.
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { dialGreeting } from './harness/greeting-dial.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const intervalMs = spec.intervalMs ?? 50;
@@ -20,30 +20,9 @@ const inFlight = new Set();
 function once() {
   attempts++;
   const at = Date.now() - started;
-  const p = new Promise((resolve) => {
-    const sock = connect({ host: spec.ip, port: spec.port });
-    let buf = '';
-    const done = (name, error) => {
-      clearTimeout(timer);
-      sock.destroy();
-      if (error) failures.push({ at, error });
-      else names[name] = (names[name] ?? 0) + 1;
-      resolve();
-    };
-    const timer = setTimeout(() => done(undefined, 'ETIMEDOUT'), timeoutMs);
-    sock.on('data', (b) => {
-      buf += b.toString('utf8');
-      const i = buf.indexOf('\n');
-      if (i < 0) return;
-      try {
-        const name = JSON.parse(buf.slice(0, i)).name;
-        done(name, typeof name === 'string' ? undefined : 'EBADREPLY');
-      } catch {
-        done(undefined, 'EBADREPLY');
-      }
-    });
-    sock.on('error', (e) => done(undefined, e?.code ?? String(e)));
-    sock.on('end', () => done(undefined, 'ECONNRESET'));
+  const p = dialGreeting({ ip: spec.ip, port: spec.port, timeoutMs }).then(({ name, error }) => {
+    if (error) failures.push({ at, error });
+    else names[name] = (names[name] ?? 0) + 1;
   });
   inFlight.add(p);
   void p.then(() => inFlight.delete(p));

@@ -5,13 +5,8 @@
 // JSON line per attempt: {"t":<ms since start>,"at":<epoch ms>,"i":<target index>,"port":<local
 // port>,"name":..} or {...,"error":..,"phase":"connect"|"greeting","lagMs":..}. Runs until stdin
 // closes. One process for every target: the emulated guest has little CPU.
-//
-// lagMs: how late the timeout timer itself fired. Under emulation a whole process can stall for
-// seconds; node runs expired timers BEFORE it polls for I/O, so a greeting that arrived during the
-// stall would lose to the timer. The timer therefore gives the poll phase one turn (setImmediate
-// runs after it) before it calls the attempt failed: what counts is whether the greeting had
-// arrived by the deadline, not which callback node happened to run first.
-import { connect } from 'node:net';
+// lagMs and the timer's extra poll turn: see ../e2e/harness/greeting-dial.mjs.
+import { dialGreeting } from '../e2e/harness/greeting-dial.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const started = Date.now();
@@ -20,40 +15,9 @@ process.stdin.on('data', () => undefined);
 process.stdin.on('end', () => (stopping = true));
 process.stdin.on('error', () => (stopping = true));
 
-function once(target) {
-  return new Promise((resolve) => {
-    const sock = connect({ host: target.ip, port: target.port });
-    let buf = '';
-    let connected = false;
-    let finished = false;
-    const done = (r) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      const port = sock.localPort;
-      sock.destroy();
-      resolve({ ...(port ? { port } : {}), ...r });
-    };
-    const timeoutMs = spec.timeoutMs ?? 3000;
-    const armed = Date.now();
-    const timer = setTimeout(() => {
-      const lagMs = Date.now() - armed - timeoutMs;
-      setImmediate(() => done({ error: 'ETIMEDOUT', phase: connected ? 'greeting' : 'connect', lagMs }));
-    }, timeoutMs);
-    sock.on('connect', () => (connected = true));
-    sock.on('data', (b) => {
-      buf += b.toString('utf8');
-      const i = buf.indexOf('\n');
-      if (i < 0) return;
-      try {
-        done({ name: JSON.parse(buf.slice(0, i)).name });
-      } catch {
-        done({ error: 'EBADREPLY' });
-      }
-    });
-    sock.on('error', (e) => done({ error: e.code ?? String(e), phase: connected ? 'greeting' : 'connect' }));
-    sock.on('end', () => done({ error: 'ECONNRESET', phase: connected ? 'greeting' : 'connect' }));
-  });
+async function once(target) {
+  const { ms: _ms, ...r } = await dialGreeting({ ip: target.ip, port: target.port, timeoutMs: spec.timeoutMs ?? 3000 });
+  return r;
 }
 
 for (let n = 0; !stopping; n++) {
