@@ -15,6 +15,8 @@ export interface ChainSpec {
   readonly name: string;
   readonly base?: BaseChainSpec;
   readonly rules: readonly RuleSpec[];
+  /** A count-class chain: its rules follow the classes in use (plan-classes.ts), not `rules`. */
+  readonly classes?: true;
 }
 
 /** A set with the elements we own in it (none for dynamic sets: the packet path fills them). */
