@@ -97,3 +97,22 @@ export function endpointsMap(f: IPFamily, k: ClassKind): NftSet {
     comment: `${k} endpoints by destination and numgen slot`,
   };
 }
+
+/**
+ * The count classes the units' memberships imply: their sets (shared: the units hold the
+ * elements) and one class chain rule each, in count order. What the table holds besides the
+ * skeleton and the units, for comparisons (tests, model match) and explain.
+ */
+export function classesOf(f: IPFamily, units: Iterable<{ readonly shared: ReadonlyMap<string, ReadonlyMap<string, unknown>> }>): { sets: NftSet[]; rules: Map<string, RuleSpec[]> } {
+  const used = new Map<string, { kind: ClassKind; count: number }>();
+  for (const u of units) {
+    for (const [name, els] of u.shared) {
+      const c = els.size ? parseClassSet(name) : undefined;
+      if (c) used.set(name, c);
+    }
+  }
+  const sorted = [...used.values()].sort((a, b) => a.count - b.count);
+  const rules = new Map<string, RuleSpec[]>(CLASS_KINDS.map((k) => [classChain(k), []]));
+  for (const c of sorted) rules.get(classChain(c.kind))!.push(classRule(f, c.kind, c.count));
+  return { sets: sorted.map((c) => classSet(f, c.kind, c.count)), rules };
+}
