@@ -36,7 +36,7 @@ export interface Unit {
   readonly sets: readonly SetSpec[];
   /** Elements for the skeleton's shared maps: set name → hex key → element. */
   readonly shared: ReadonlyMap<string, ReadonlyMap<string, NftElement>>;
-  /** Endpoint ids by numgen index per endpoint map, so the next render keeps their slots. */
+  /** Endpoint ids by numgen slot per kind (`cluster`, `local`), so the next render keeps their slots. */
   readonly slots?: ReadonlyMap<string, readonly string[]>;
   /** For kubeproxy_sync_proxy_rules_no_local_endpoints_total. */
   readonly noLocal: { readonly internal: boolean; readonly external: boolean };

@@ -38,7 +38,7 @@ import { endpointAddress } from '../../../proxy/model/categorize.js';
 
 const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
 
-/** Endpoint ids by numgen index, per endpoint map, from the previous render (for stable slots). */
+/** Endpoint ids by numgen slot, per kind (`cluster`, `local`), from the previous render (for stable slots). */
 export type SlotHistory = ReadonlyMap<string, readonly string[]>;
 
 export function renderService(
