@@ -275,10 +275,17 @@ describe('nftables full sync repairs outside damage', () => {
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
 
     h.client.externalFlushChain('ip', 'kube-proxy', 'services');
-    h.client.externalDeleteElement('ip', 'kube-proxy', 'service-ips', dispatchKey('198.19.0.10', 80));
+    // The count class's rule, the destination's flat-path entry and one of its slots.
+    h.client.externalFlushChain('ip', 'kube-proxy', 'cluster-classes');
+    h.client.externalDeleteElement('ip', 'kube-proxy', 'flat-ips', dispatchKey('198.19.0.10', 80));
+    h.client.externalDeleteElement('ip', 'kube-proxy', 'cluster-endpoints', dispatchKey('198.19.0.10', 80) + hex(u32Host(1)));
     await h.client.commit([{ op: 'add-chain', chain: { family: 'ip', table: 'kube-proxy', name: 'stray' } }]);
+    const damaged = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    expect([damaged.rules.filter((r) => r.chain === 'cluster-classes').length, damaged.elements.get('flat-ips')!.length, damaged.elements.get('cluster-endpoints')!.length]).toEqual([0, 0, 2]);
     await h.dp.sync({ state: s, changes: changes([]), full: true });
-    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
+    const repaired = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    expect(repaired.rules.filter((r) => r.chain === 'cluster-classes').map((r) => r.exprs.find((e) => e.type === 'numgen'))).toMatchObject([{ modulus: 3 }]);
+    expect(canonical(repaired)).toEqual(want);
   });
 
   it('cuts a large full sync into several transactions, each valid on its own, ending equal to one transaction', async () => {
