@@ -17,7 +17,6 @@ import { NftFamilySync, type NftSyncResult } from './family-sync.js';
 import { nftMetrics } from './metrics.js';
 import type { NftClient } from './netlink/types.js';
 import { buildNftOptions, type NftRenderOptions } from './options.js';
-import { renderSkeleton } from './render/skeleton.js';
 import { TABLE } from './names.js';
 import { dumpToJson } from './trace/dump-json.js';
 
@@ -39,7 +38,6 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   const m = nftMetrics(opts.metrics.registry);
   const families = opts.families.map((f) => new NftFamilySync(f, opts.client, log.with({ ipFamily: f }), opts.batchOps));
   let lastState: ProxyState | undefined;
-  let lastOptions = new Map<IPFamily, NftRenderOptions>();
   const lastTotals = new Map<IPFamily, ReturnType<NftFamilySync['totals']> & { kernelSeconds: number }>();
 
   // The options of the last sync per family with the inputs they came from: rebuilt only when the
@@ -60,7 +58,6 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   /** One family's sync, with its own duration (the sync loop files it under that family). */
   async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult & { seconds: number }> {
     const o = optionsFor(req.state, fs.family);
-    lastOptions.set(fs.family, o);
     const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
     const start = performance.now();
     try {
@@ -140,8 +137,7 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
         service: key,
         families: families.map((fs) => {
           const u = fs.describe(key);
-          const o = lastOptions.get(fs.family);
-          const shared = new Map(o ? renderSkeleton(o).sets.map((s) => [s.set.name, s.set]) : []);
+          const shared = fs.sharedSets();
           return { family: fs.family, table: `${fs.nfamily} kube-proxy`, ...(u ? (describeUnit(u, shared) as object) : { chains: {}, maps: {} }) };
         }),
       };

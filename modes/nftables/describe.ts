@@ -4,6 +4,7 @@
 import { formatIP, hex, readPort, readU32Host } from './bytes.js';
 import type { Expr, NftElement, NftSet } from './netlink/types.js';
 import type { Unit } from './ruleset.js';
+import { TYPE_INTEGER } from './types-nft.js';
 
 const FIELDS: Record<string, string> = {
   'network:12:4': 'ip saddr',
@@ -54,7 +55,7 @@ export function exprText(e: Expr): string {
 
 export function elementText(set: NftSet, e: NftElement): string {
   let key: string;
-  if (set.keyType === 4) key = String(readU32Host(e.key));
+  if (set.keyType === TYPE_INTEGER) key = String(readU32Host(e.key));
   else key = keyFields(e.key, set).join(' . ');
   if (e.keyEnd) key += ` - ${keyFields(e.keyEnd, set).join(' . ')}`;
   const value = e.verdict
@@ -78,12 +79,13 @@ function keyFields(key: Uint8Array, set: NftSet): string[] {
     else if (t === 8) (out.push(formatIP(key.slice(off, off + 16))), (off += 16));
     else if (t === 12) (out.push(PROTO_NAMES[key[off]!] ?? String(key[off])), (off += 4));
     else if (t === 13) (out.push(String(readPort(key, off))), (off += 4));
+    else if (t === TYPE_INTEGER) (out.push(String(readU32Host(key.slice(off, off + 4)))), (off += 4));
     else (out.push(hex(key.slice(off, off + 4))), (off += 4));
   }
   return out;
 }
 
-export function describeUnit(u: Unit, sharedSets: ReadonlyMap<string, NftSet>): unknown {
+export function describeUnit(u: Unit, sharedSets: { get(name: string): NftSet | undefined }): unknown {
   return {
     chains: Object.fromEntries(u.chains.map((c) => [c.name, c.rules.map((r) => (r.comment ? `# ${r.comment}: ` : '') + r.exprs.map(exprText).join('; '))])),
     maps: Object.fromEntries(

@@ -9,6 +9,8 @@ import { SHARED_SETS, TABLE } from './names.js';
 import type { NftClient, NftFamily, NftOp, NftSet } from './netlink/types.js';
 import { nftOptionsFingerprint, type NftRenderOptions } from './options.js';
 import { packGroups, planRemovals, planShared, planUnit } from './plan.js';
+import { planClasses } from './plan-classes.js';
+import { classSet, parseClassSet } from './render/classes.js';
 import { nftFamily, renderSkeleton } from './render/skeleton.js';
 import { renderService } from './render/service.js';
 import type { Unit } from './ruleset.js';
@@ -90,13 +92,24 @@ export class NftFamilySync {
 
   private sharedSetsOf: { skeleton: Unit | undefined; sets: Map<string, NftSet> } | undefined;
 
-  /** The skeleton's shared sets by name (made once per skeleton: every partial sync asks). */
-  private sharedSets(): Map<string, NftSet> {
+  /**
+   * The sets service ports contribute elements to, by name: the skeleton's shared sets (made
+   * once per skeleton: every partial sync asks) and the count classes' membership sets.
+   */
+  sharedSets(): { get(name: string): NftSet | undefined } {
     if (this.sharedSetsOf?.skeleton !== this.skeleton || !this.sharedSetsOf) {
       const sets = new Map((this.skeleton?.sets ?? []).filter((s) => SHARED_SETS.includes(s.set.name)).map((s) => [s.set.name, s.set]));
       this.sharedSetsOf = { skeleton: this.skeleton, sets };
     }
-    return this.sharedSetsOf.sets;
+    const sets = this.sharedSetsOf.sets;
+    return {
+      get: (name) => {
+        const s = sets.get(name);
+        if (s) return s;
+        const c = parseClassSet(name);
+        return c ? classSet(this.family, c.kind, c.count) : undefined;
+      },
+    };
   }
 
   private render(state: ProxyState, key: string, o: NftRenderOptions, reuse: boolean): Rendered | undefined {
@@ -142,8 +155,11 @@ export class NftFamilySync {
       gone.elements.clear();
     }
     groups.push(first);
+    const classSets = new Set([...prev.sets.keys(), ...shared.setNames()].filter((n) => parseClassSet(n)));
+    const classes = planClasses(this.family, this.nfamily, prev, classSets, (n) => shared.size(n) > 0, true);
+    first.push(...classes.adds);
     const touched = new Map<string, Set<string>>();
-    for (const set of SHARED_SETS) {
+    for (const set of [...SHARED_SETS, ...classSets]) {
       const keys = new Set<string>(prev.sets.get(set)?.elements.keys() ?? []);
       for (const k of shared.keys(set)) keys.add(k);
       touched.set(set, keys);
@@ -154,9 +170,10 @@ export class NftFamilySync {
     const wantChains = new Set([...skeleton.chains, ...units.flatMap((u) => u.chains)].map((c) => c.name));
     const wantSets = new Set([...skeleton.sets, ...units.flatMap((u) => u.sets)].map((s) => s.set.name));
     const staleChains = [...prev.chains.keys()].filter((c) => !wantChains.has(c));
-    const staleSets = [...prev.sets.keys()].filter((s) => !wantSets.has(s));
+    // Class sets are the class planner's (their rules go first).
+    const staleSets = [...prev.sets.keys()].filter((s) => !wantSets.has(s) && !classSets.has(s));
     if (staleChains.length || staleSets.length) this.log.v(2, 'deleting stale nftables objects', { family: this.family, chains: staleChains.length, sets: staleSets.length });
-    groups.push([...orphanDeletes, ...planRemovals(this.nfamily, prev, staleChains, staleSets)]);
+    groups.push([...orphanDeletes, ...planRemovals(this.nfamily, prev, staleChains, staleSets), ...classes.removes]);
 
     const r = await this.commitAll(prev, packGroups(groups, this.batchOps));
     this.view = prev;
@@ -235,8 +252,11 @@ export class NftFamilySync {
     }
     try {
       const { byOwner, orphanDeletes } = planShared(this.view, this.sharedSets(), shared, touched);
+      // Count classes whose membership changed: one that appears goes first, one emptied last.
+      const classes = planClasses(this.family, this.nfamily, this.view, [...touched.keys()], (n) => shared.size(n) > 0, false);
+      groups.push(classes.adds);
       for (const u of after) groups.push([...planUnit(this.nfamily, this.view, u), ...(byOwner.get(u.owner) ?? [])]);
-      groups.push([...orphanDeletes, ...planRemovals(this.nfamily, this.view, staleChains, staleSets)]);
+      groups.push([...orphanDeletes, ...planRemovals(this.nfamily, this.view, staleChains, staleSets), ...classes.removes]);
       this.consistent = false; // until every batch is known to have succeeded
       const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
       this.consistent = true;

@@ -26,6 +26,13 @@ export const CHAINS = {
   firewallCheck: 'firewall-check',
   rejectChain: 'reject-chain',
   clusterIPsCheck: 'cluster-ips-check',
+  // The flat (chain-less) path of service ports without affinity: see render/classes.ts.
+  flatIPs: 'flat-ips',
+  flatNodePorts: 'flat-nodeports',
+  clusterClasses: 'cluster-classes',
+  localClasses: 'local-classes',
+  nodePortClusterClasses: 'nodeport-cluster-classes',
+  nodePortLocalClasses: 'nodeport-local-classes',
 } as const;
 
 export const SETS = {
@@ -38,6 +45,17 @@ export const SETS = {
   hairpin: 'hairpin-endpoints',
   nodePortIPs: 'nodeport-ips',
   clusterIPs: 'cluster-ips',
+  flatIPs: 'flat-ips',
+  flatNodePorts: 'flat-nodeports',
+  flatClusterIPs: 'flat-cluster-ips',
+  flatExtClusterIPs: 'flat-ext-cluster-ips',
+  flatExtLocalIPs: 'flat-ext-local-ips',
+  flatExtClusterNodePorts: 'flat-ext-cluster-nodeports',
+  flatExtLocalNodePorts: 'flat-ext-local-nodeports',
+  clusterEndpoints: 'cluster-endpoints',
+  localEndpoints: 'local-endpoints',
+  nodePortClusterEndpoints: 'nodeport-cluster-endpoints',
+  nodePortLocalEndpoints: 'nodeport-local-endpoints',
 } as const;
 
 /** Maps service ports contribute elements to (as opposed to the skeleton's own sets). */
@@ -50,6 +68,17 @@ export const SHARED_SETS: readonly string[] = [
   SETS.firewallAllow,
   SETS.hairpin,
   SETS.clusterIPs,
+  SETS.flatIPs,
+  SETS.flatNodePorts,
+  SETS.flatClusterIPs,
+  SETS.flatExtClusterIPs,
+  SETS.flatExtLocalIPs,
+  SETS.flatExtClusterNodePorts,
+  SETS.flatExtLocalNodePorts,
+  SETS.clusterEndpoints,
+  SETS.localEndpoints,
+  SETS.nodePortClusterEndpoints,
+  SETS.nodePortLocalEndpoints,
 ];
 
 /** Chain and set names fit NFT_NAME_MAXLEN (256, NUL included) with room to spare. */

@@ -27,12 +27,13 @@ export function planUnit(family: NftFamily, prev: TableView, u: Unit): NftOp[] {
   });
   // A set can only be re-created once no rule references it: start this unit's chains afresh.
   const fresh = recreate.length > 0;
-  if (fresh) for (const c of u.chains) if (prev.chains.has(c.name)) ops.push({ op: 'flush-chain', chain: chainRef(family, c.name) });
+  if (fresh) for (const c of u.chains) if (prev.chains.has(c.name) && !c.classes) ops.push({ op: 'flush-chain', chain: chainRef(family, c.name) });
   for (const s of u.sets) ops.push(...planSet(prev, s, recreate.includes(s)));
   for (const c of u.chains) {
     if (!prev.chains.has(c.name)) ops.push({ op: 'add-chain', chain: { ...chainRef(family, c.name), ...(c.base ? { base: c.base } : {}) } });
   }
-  for (const c of u.chains) ops.push(...planRules(family, fresh ? undefined : prev.chains.get(c.name)?.rules, c));
+  // Count-class chains' rules follow the classes in use (plan-classes.ts).
+  for (const c of u.chains) if (!c.classes) ops.push(...planRules(family, fresh ? undefined : prev.chains.get(c.name)?.rules, c));
   return ops;
 }
 
@@ -89,7 +90,7 @@ function planRules(family: NftFamily, have: readonly NftRule[] | undefined, c: C
  */
 export function planShared(
   prev: TableView,
-  sets: ReadonlyMap<string, NftSet>,
+  sets: { get(name: string): NftSet | undefined },
   idx: SharedIndex,
   touched: ReadonlyMap<string, Iterable<string>>,
 ): { byOwner: Map<string, NftOp[]>; orphanDeletes: NftOp[] } {

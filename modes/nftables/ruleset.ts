@@ -15,6 +15,8 @@ export interface ChainSpec {
   readonly name: string;
   readonly base?: BaseChainSpec;
   readonly rules: readonly RuleSpec[];
+  /** A count-class chain: its rules follow the classes in use (plan-classes.ts), not `rules`. */
+  readonly classes?: true;
 }
 
 /** A set with the elements we own in it (none for dynamic sets: the packet path fills them). */
@@ -34,7 +36,7 @@ export interface Unit {
   readonly sets: readonly SetSpec[];
   /** Elements for the skeleton's shared maps: set name → hex key → element. */
   readonly shared: ReadonlyMap<string, ReadonlyMap<string, NftElement>>;
-  /** Endpoint ids by numgen index per endpoint map, so the next render keeps their slots. */
+  /** Endpoint ids by numgen slot per kind (`cluster`, `local`), so the next render keeps their slots. */
   readonly slots?: ReadonlyMap<string, readonly string[]>;
   /** For kubeproxy_sync_proxy_rules_no_local_endpoints_total. */
   readonly noLocal: { readonly internal: boolean; readonly external: boolean };

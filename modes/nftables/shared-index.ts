@@ -111,6 +111,16 @@ export class SharedIndex {
     return best === undefined ? undefined : { owner: best, element: cur.get(best)! };
   }
 
+  /** How many keys `set` has (a count class is in use while it has any). */
+  size(set: string): number {
+    return this.owners.get(set)?.size ?? 0;
+  }
+
+  /** Every set some key was ever put in (a set emptied since may be listed, with size 0). */
+  setNames(): Iterable<string> {
+    return this.owners.keys();
+  }
+
   keys(set: string): Iterable<string> {
     return this.owners.get(set)?.keys() ?? [];
   }

@@ -22,13 +22,13 @@ const NAMES = {
   iptables: { dispatch: 'nat/KUBE-SERVICES', service: /^nat\/KUBE-SVC-/, explain: [/KUBE-SVC-[A-Z2-7]{16}/, /KUBE-SEP-[A-Z2-7]{16}/] },
   nftables: {
     dispatch: 'services',
-    service: /^service-\w+-default\/web\/tcp\/http$/,
-    // The service chain with its numgen rule, its endpoint map's elements, and its entry in the
-    // shared dispatch map.
+    // No chain of its own (no affinity): the shared flat rules and its count class's rule.
+    service: /^cluster-classes$/,
+    // Its count class membership, its slots in the shared endpoint map, its flat-path entry.
     explain: [
-      /service-\w+-default\/web\/tcp\/http:\n(\s+#.*\n)*?\s+#.*numgen random mod 2 /,
-      /endpoints-\w+-default\/web\/tcp\/http:\n\s+[01] : 198\.18\.\d+\.\d+ \. 8080\n\s+[01] : 198\.18\.\d+\.\d+ \. 8080\n/,
-      /service-ips:\n\s+198\.19\.0\.60 \. tcp \. 80 : goto service-\w+-default\/web\/tcp\/http\n/,
+      /cluster-2:\n\s+198\.19\.0\.60 \. tcp \. 80\n/,
+      /cluster-endpoints:\n\s+198\.19\.0\.60 \. tcp \. 80 \. [01] : 198\.18\.\d+\.\d+ \. 8080\n\s+198\.19\.0\.60 \. tcp \. 80 \. [01] : 198\.18\.\d+\.\d+ \. 8080\n/,
+      /flat-ips:\n\s+198\.19\.0\.60 \. tcp \. 80\n/,
     ],
   },
 } as const;

@@ -52,15 +52,35 @@ function idPattern(key: string): RegExp {
   return new RegExp(`-${esc(nsName)}/(tcp|udp|sctp)/${esc(port)}$`);
 }
 
-/** DNAT targets of a service port in nftables mode: its endpoint maps' and pick rules' comments. */
+const escRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/**
+ * DNAT targets of a service port in nftables mode: without affinity, the slot entries of the
+ * destinations its count-class memberships name (by their comment, the service port key); with
+ * affinity, its own chains' pick rules' comments.
+ */
 export function nftTargets(text: string, key: string): string[] {
   const id = idPattern(key);
   const out = new Set<string>();
-  for (const [header, body] of nftBlocks(text)) {
+  const blocks = nftBlocks(text);
+  const dests = new Set<string>();
+  const member = new RegExp(`(?:^|[{,])\\s*([^{},]+?) comment "${escRe(key)}"`, 'g');
+  for (const [header, body] of blocks) {
     const [kind, name = ''] = header.split(' ');
-    const selection = (kind === 'map' && /^(local-)?endpoints-/.test(name)) || (kind === 'chain' && /^(service|local)-/.test(name));
-    if (!selection || !id.test(name)) continue;
-    for (const m of body.matchAll(/comment "(\[?[0-9a-f.:]+\]?:\d+)"/g)) out.add(m[1]!);
+    // Keyed `<kind>:<destination>`: a NodePort's `tcp . 30080` is looked up only in NodePort maps.
+    const cls = /^((?:nodeport-)?(?:cluster|local))-\d+$/.exec(name);
+    if (kind === 'set' && cls) for (const m of body.matchAll(member)) dests.add(`${cls[1]}:${m[1]!.trim()}`);
+    if (kind === 'chain' && /^(service|local)-/.test(name) && id.test(name)) for (const m of body.matchAll(/comment "(\[?[0-9a-f.:]+\]?:\d+)"/g)) out.add(m[1]!);
+  }
+  for (const [header, body] of blocks) {
+    const [kind, name = ''] = header.split(' ');
+    const map = /^((?:nodeport-)?(?:cluster|local))-endpoints$/.exec(name);
+    if (kind !== 'map' || !map) continue;
+    for (const d of dests) {
+      if (!d.startsWith(`${map[1]}:`)) continue;
+      const dest = escRe(d.slice(map[1]!.length + 1));
+      for (const m of body.matchAll(new RegExp(`(?:^|[{,])\\s*${dest} \\. \\d+ comment "(\\[?[0-9a-f.:]+\\]?:\\d+)"`, 'g'))) out.add(m[1]!);
+    }
   }
   return [...out].sort();
 }

@@ -10,7 +10,7 @@ import { renderService } from '../../modes/nftables/render/service.js';
 import { renderSkeleton } from '../../modes/nftables/render/skeleton.js';
 import { loadConfig } from '../../proxy/config/load.js';
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../proxy/model/types.js';
-import { actualContents, diffContents, expectedContents } from '../support/nft-model-match.js';
+import { actualContents, diffContents, expectedContents, withClasses } from '../support/nft-model-match.js';
 import { createCluster, httpGet, nsExec, requireRoot, type Cluster } from './harness/index.js';
 import { eventually, METRICS_PORT, service, slice, startApi, startProxy, type Proxy, type SvcEndpoint, type TestEnv } from './iptables-helpers.js';
 import { modeOps } from './mode-helpers.js';
@@ -36,7 +36,7 @@ describe.skipIf(!requireRoot())('nftables mode: the kernel table is exactly what
     const argv = m.flavour.args(c.nodes.a, proxy.kubeconfig);
     const config = loadConfig(argv).config;
     const o = buildNftOptions({ config, node: st.node, family, nodeIPs: st.localAddresses, localAddresses: st.localAddresses });
-    const units = [renderSkeleton(o), ...st.services.map(({ endpoints, ...sp }) => renderService(sp, endpoints, st.node, o))];
+    const units = withClasses(family, [renderSkeleton(o), ...st.services.map(({ endpoints, ...sp }) => renderService(sp, endpoints, st.node, o))]);
     const r = await nsExec(c.nodes.a.ns, ['nft', '--json', 'list', 'table', family === 'IPv4' ? 'ip' : 'ip6', 'kube-proxy']);
     if (r.code !== 0) throw new Error(`nft --json list table: ${r.stderr}`);
     return diffContents(expectedContents(units), actualContents(r.stdout));

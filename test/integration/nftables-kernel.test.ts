@@ -14,7 +14,7 @@ import { deleteNamespaceSync } from '../e2e/harness/ns.js';
 import { requireRoot } from '../e2e/harness/root.js';
 import { config, node, NODE_IP } from '../unit/nftables-mode/fixtures.js';
 import { scenario, UDP } from './nftables-scenario.js';
-import { actualContents, diffContents, expectedContents } from '../support/nft-model-match.js';
+import { actualContents, diffContents, expectedContents, withClasses } from '../support/nft-model-match.js';
 
 const NS = `itn${process.pid.toString(36)}`;
 const AGENT = join(process.cwd(), 'dist/test/integration/nftables-agent.js');
@@ -59,24 +59,29 @@ describe.skipIf(!requireRoot())('nftables mode on the real kernel', () => {
     expect(nft('list', 'chain', 'ip', 'kube-proxy', 'services')).toContain('vmap @service-ips');
   });
 
-  it('one endpoint added: three ops, under 1 KB to the kernel', () => {
-    expect(out[2]!.stats!['ops']).toBe(3);
-    expect(out[2]!.stats!['bytes']).toBeLessThan(1024);
+  it('one endpoint added: element ops only (and its new count class), under 1 KB to the kernel', () => {
+    // Per family touched: the destination moves from its count class to the next (2 element ops),
+    // the endpoint's slot element and its hairpin element; the class of the new count appears
+    // (its set and its one rule) unless another service uses that count already.
+    expect(out[2]!.stats!['ops']).toBe(6);
+    expect(out[2]!.stats!['bytes']).toBeLessThan(2048); // issue #13: ≤ 2 KB
   });
 
   it('nft lists exactly what the model implies, in both families, with nothing of the removed service left', () => {
     const last = scenario().at(-1)!;
     for (const family of ['IPv4', 'IPv6'] as const) {
       const o = buildNftOptions({ config: config(), node: node(), family, nodeIPs: [NODE_IP], localAddresses: [NODE_IP] });
-      const units = [renderSkeleton(o), ...last.entries.map(([s, e]) => renderService(s, e, node(), o))];
+      const units = withClasses(family, [renderSkeleton(o), ...last.entries.map(([s, e]) => renderService(s, e, node(), o))]);
       const fam = family === 'IPv4' ? 'ip' : 'ip6';
       // Plain text must parse too (nft itself must be able to print every rule we write).
       const listed = nft('list', 'table', fam, 'kube-proxy');
       expect(listed).toContain('chain services');
       // Endpoint maps name their key (nft printed "type 0" for a plain integer key).
       expect(listed).not.toMatch(/\btype 0\b/);
-      expect(listed).toContain(`typeof numgen random mod 65536 : ${fam} daddr . tcp dport`);
-      if (fam === 'ip') expect(listed).toContain('typeof numgen random mod 65536 : ip daddr . sctp dport');
+      expect(listed).toContain(`typeof ${fam} daddr . meta l4proto . th dport . numgen random mod 65536 : ${fam} daddr . th dport`);
+      expect(listed).toContain(`typeof meta l4proto . th dport . numgen random mod 65536 : ${fam} daddr . th dport`);
+      // The class rules print as nft's own syntax for a concatenated key with a numgen field.
+      expect(listed).toMatch(new RegExp(`${fam} daddr . meta l4proto . th dport @cluster-\\d+ dnat ${fam === 'ip' ? 'ip' : 'ip6'} to ${fam} daddr . meta l4proto . th dport . numgen random mod \\d+ map @cluster-endpoints`));
       const text = nft('--json', 'list', 'table', fam, 'kube-proxy');
       // Exact: every chain, set, element and map entry the model implies, and nothing else.
       expect(diffContents(expectedContents(units), actualContents(text)), fam).toEqual([]);

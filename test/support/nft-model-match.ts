@@ -7,6 +7,8 @@
 import { formatIP, readPort, readU32Host } from '../../modes/nftables/bytes.js';
 import type { NftElement, NftSet, Verdict } from '../../modes/nftables/netlink/types.js';
 import type { Unit } from '../../modes/nftables/ruleset.js';
+import { classesOf } from '../../modes/nftables/render/classes.js';
+import type { IPFamily } from '../../proxy/model/types.js';
 
 /** Object id ("chain X", "set X") → its canonical elements (empty for chains). */
 export type TableContents = Map<string, string[]>;
@@ -73,9 +75,25 @@ function dataText(set: NftSet, e: NftElement): string | undefined {
 }
 
 const isEndpointMap = (name: string): boolean => /^(local-)?endpoints-/.test(name);
+/** The shared endpoint maps of the count classes: keyed by destination . numgen slot. */
+const isSlotMap = (name: string): boolean => /^(nodeport-)?(cluster|local)-endpoints$/.test(name);
 
-/** Endpoint maps: "keys 0..N-1" plus the sorted values; others: sorted "key : value" lines. */
+/**
+ * Endpoint maps: "keys 0..N-1" plus the sorted values (per destination in the shared slot maps);
+ * others: sorted "key : value" lines.
+ */
 function canonicalEntries(name: string, entries: readonly [string, string | undefined][]): string[] {
+  if (isSlotMap(name)) {
+    const byDest = new Map<string, [string, string | undefined][]>();
+    for (const [k, v] of entries) {
+      const cut = k.lastIndexOf(' . ');
+      const dest = k.slice(0, cut);
+      let l = byDest.get(dest);
+      if (!l) byDest.set(dest, (l = []));
+      l.push([k.slice(cut + 3), v]);
+    }
+    return [...byDest].flatMap(([dest, l]) => canonicalEntries(`endpoints-${dest}`, l).map((x) => `${dest}: ${x}`)).sort();
+  }
   if (isEndpointMap(name)) {
     const keys = entries.map(([k]) => Number(k)).sort((a, b) => a - b);
     return [`keys ${keys.every((k, i) => k === i) ? `0..${keys.length - 1}` : keys.join(',')}`, ...entries.map(([, v]) => `=> ${v}`).sort()];
@@ -177,4 +195,11 @@ export function diffContents(expected: TableContents, actual: TableContents): st
   }
   for (const id of actual.keys()) if (!expected.has(id)) diffs.push(`stale ${id}`);
   return diffs;
+}
+
+/** The units plus a unit for the count classes their memberships imply (sets only: no chains of their own). */
+export function withClasses(f: IPFamily, units: readonly Unit[]): Unit[] {
+  const { sets } = classesOf(f, units);
+  const classes: Unit = { owner: '#classes', chains: [], sets: sets.map((set) => ({ set, elements: new Map(), shared: true })), shared: new Map(), noLocal: { internal: false, external: false } };
+  return [...units, classes];
 }

@@ -163,6 +163,12 @@ export interface NftSet {
    * list` can name its plain 32-bit integer key (otherwise printed as "type 0").
    */
   readonly endpointMapOf?: 'tcp' | 'udp' | 'sctp';
+  /**
+   * A shared endpoint map keyed by destination plus numgen slot: 'ip' for
+   * `typeof ip daddr . meta l4proto . th dport . numgen random mod 65536 : ip daddr . th dport`,
+   * 'port' for the NodePort form without the address (see udata.ts).
+   */
+  readonly flatEndpointsOf?: 'ip' | 'port';
   /** Field lengths of a concatenated key (NFTA_SET_DESC_CONCAT), needed with `interval`. */
   readonly concat?: readonly number[];
   /** Set for maps; 'verdict' makes a verdict map. */

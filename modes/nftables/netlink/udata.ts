@@ -106,14 +106,52 @@ function endpointMapTypeof(s: NftSet, proto: keyof typeof PROTO_DESC): Tlv[] {
   ];
 }
 
+/**
+ * Key and data typeof TLVs nft 1.0.6 writes for the shared endpoint maps (captured with strace
+ * from `nft -f` declaring `typeof ip daddr . meta l4proto . th dport . numgen random mod 65536 :
+ * ip daddr . th dport`, its ip6 form and the NodePort forms without the address). The kernel
+ * knows the key as four 32-bit fields; without this nft could not name the integer field.
+ */
+const FLAT_TYPEOF: Record<'ip' | 'ip6', Record<'ip' | 'port', readonly [string, string]>> = {
+  ip: {
+    ip: [
+      '00040d00000001580014000407000000010c00040c00000001040c000000010e00040900000001060004100000000214000407000000010c00040b000000010402000000031a0004170000000112000401000000010400000100020400000000',
+      '00040d000000012c0014000407000000010c00040c00000001040c0000000114000407000000010c00040b000000010402000000',
+    ],
+    port: [
+      '00040d0000000142000e00040900000001060004100000000114000407000000010c00040b000000010402000000021a0004170000000112000401000000010400000100020400000000',
+      '00040d000000012c0014000407000000010c00040c00000001040c0000000114000407000000010c00040b000000010402000000',
+    ],
+  },
+  ip6: {
+    ip: [
+      '00040d00000001580014000407000000010c00040d000000010409000000010e00040900000001060004100000000214000407000000010c00040b000000010402000000031a0004170000000112000401000000010400000100020400000000',
+      '00040d000000012c0014000407000000010c00040d0000000104090000000114000407000000010c00040b000000010402000000',
+    ],
+    port: [
+      '00040d0000000142000e00040900000001060004100000000114000407000000010c00040b000000010402000000021a0004170000000112000401000000010400000100020400000000',
+      '00040d000000012c0014000407000000010c00040d0000000104090000000114000407000000010c00040b000000010402000000',
+    ],
+  },
+};
+
+function flatEndpointsTypeof(s: NftSet, kind: 'ip' | 'port'): Tlv[] {
+  const [key, data] = FLAT_TYPEOF[s.family === 'ip6' ? 'ip6' : 'ip'][kind];
+  return [
+    [C.NFTNL_UDATA_SET_KEY_TYPEOF, new Uint8Array(Buffer.from(key, 'hex'))],
+    [C.NFTNL_UDATA_SET_DATA_TYPEOF, new Uint8Array(Buffer.from(data, 'hex'))],
+  ];
+}
+
 /** The set userdata nft 1.0.6 writes for a set declared with `type ...` (mnl_nft_set_add). */
 export function setUdata(s: NftSet): Uint8Array {
   const tlvs: Tlv[] = [[C.NFTNL_UDATA_SET_KEYBYTEORDER, U32_HOST[byteorderOf(s.keyType)]]];
   if (s.data) tlvs.push([C.NFTNL_UDATA_SET_DATABYTEORDER, U32_HOST[byteorderOf(s.data.type)]]);
   if (s.endpointMapOf) tlvs.push(...endpointMapTypeof(s, s.endpointMapOf));
+  else if (s.flatEndpointsOf) tlvs.push(...flatEndpointsTypeof(s, s.flatEndpointsOf));
   else if (isConcat(s.keyType)) tlvs.push([C.NFTNL_UDATA_SET_KEY_TYPEOF, CONCAT_TYPEOF]);
   if (s.data) {
-    if (!s.endpointMapOf && s.data.type !== 'verdict' && isConcat(s.data.type)) tlvs.push([C.NFTNL_UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF]);
+    if (!s.endpointMapOf && !s.flatEndpointsOf && s.data.type !== 'verdict' && isConcat(s.data.type)) tlvs.push([C.NFTNL_UDATA_SET_DATA_TYPEOF, CONCAT_TYPEOF]);
     tlvs.push([C.NFTNL_UDATA_SET_DATA_INTERVAL, U32_HOST[0]]);
   }
   if (s.comment !== undefined) tlvs.push([C.NFTNL_UDATA_SET_COMMENT, strz(s.comment)]);

@@ -1,11 +1,12 @@
-// Render one service port for one family: its chains (cluster/local endpoint selection and the
-// external-destination chain), its endpoint maps and affinity set, and what it adds to the shared
-// maps. Endpoint selection is the same plan iptables mode uses (planServicePort over the model's
-// categorizeEndpoints), so both modes pick the same endpoints for every traffic policy.
+// Render one service port for one family. Endpoint selection is the same plan iptables mode uses
+// (planServicePort over the model's categorizeEndpoints), so both modes pick the same endpoints
+// for every traffic policy.
 //
-// Endpoints are data, not chains: a selection chain's last rule is
-// `dnat to numgen random mod N map @endpoints-<id>`, so an endpoint change is a map element plus
-// that one rule, never a chain.
+// A service port without ClientIP affinity has no chains or sets of its own: only elements of the
+// shared sets and maps (render/classes.ts: count classes), so that its endpoint changes and its
+// coming and going are element operations only. One with affinity keeps upstream's shape of
+// chains (cluster/local selection, external) with per-endpoint affinity sets, reached through the
+// `service-ips` / `service-nodeports` verdict maps.
 
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
@@ -29,13 +30,15 @@ import { CHAINS, comment, SETS, servicePortNames, TABLE, type ServicePortNames }
 import type { Expr, NftElement, NftSet, Verdict } from '../netlink/types.js';
 import type { NftRenderOptions } from '../options.js';
 import type { ChainSpec, RuleSpec, SetSpec, Unit } from '../ruleset.js';
-import { addrType, concatType, TYPE_INET_SERVICE, TYPE_INTEGER } from '../types-nft.js';
+import { addrType } from '../types-nft.js';
+import { classEndpointMap, classSetName, type ClassKind } from './classes.js';
 import { assignSlots } from './endpoints.js';
-import { nftFamily } from './skeleton.js';
+import { nftFamily } from './family.js';
+import { endpointAddress } from '../../../proxy/model/categorize.js';
 
 const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
 
-/** Endpoint ids by numgen index, per endpoint map, from the previous render (for stable slots). */
+/** Endpoint ids by numgen slot, per kind (`cluster`, `local`), from the previous render (for stable slots). */
 export type SlotHistory = ReadonlyMap<string, readonly string[]>;
 
 export function renderService(
@@ -51,45 +54,29 @@ export function renderService(
   const f = o.family;
   const chains: ChainSpec[] = [];
   const sets: SetSpec[] = [];
-  const slotsOut = new Map<string, readonly string[]>();
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds * 1000 : 0;
+  if (!affinity) return renderFlat(sp, plan, o, history);
   // ClientIP affinity: one timeout set of client addresses per endpoint (as upstream), shared by
   // the cluster and local chains.
-  if (affinity) for (const t of plan.allTargets) sets.push({ set: affinitySet(f, n, t, affinity), elements: new Map() });
+  for (const t of plan.allTargets) sets.push({ set: affinitySet(f, n, t, affinity), elements: new Map() });
 
   const internalIsLocal = plan.internalChain === plan.names.svl;
-  const selection = (chain: string, mapName: string, targets: readonly EndpointTarget[], isInternal: boolean): void => {
+  const selection = (chain: string, targets: readonly EndpointTarget[], isInternal: boolean): void => {
     const rules: RuleSpec[] = [];
     if (isInternal && plan.hasInternalEndpoints) {
       const m = masqueradeRule(plan, o);
       if (m) rules.push(m);
     }
-    const slots = assignSlots(history.get(mapName) ?? [], targets.map((t) => t.address));
-    slotsOut.set(mapName, slots);
-    const byAddr = new Map(targets.map((t) => [t.address, t]));
-    const ordered = slots.map((a) => byAddr.get(a)!);
-    if (affinity) {
-      // In the model's order: every pick rule changes with the endpoint count anyway.
-      const ordered = targets;
-      // Affinity services pick per endpoint (like iptables' probabilities), since the choice must
-      // update that endpoint's set: nft's own tools cannot print a set update whose key came from
-      // a map lookup, so the numgen map is reserved for services without affinity.
-      for (const t of ordered) rules.push(affinityHitRule(f, n, t, affinity));
-      ordered.forEach((t, i) => rules.push(affinityPickRule(f, n, t, affinity, ordered.length - i)));
-      chains.push({ name: chain, rules });
-      return;
-    }
-    const elements = new Map<string, NftElement>();
-    ordered.forEach((t, i) => {
-      const e: NftElement = { key: u32Host(i), data: concat(ipBytes(t.ep.ip), portBytes(t.ep.port)), comment: comment(t.address) };
-      elements.set(elementKey(e), e);
-    });
-    sets.push({ set: endpointMap(f, mapName, sp), elements });
-    rules.push(selectRule(f, mapName, targets.length, `${sp.key} endpoints`));
+    // In the model's order: every pick rule changes with the endpoint count anyway. Affinity
+    // services pick per endpoint (like iptables' probabilities), since the choice must update
+    // that endpoint's set: nft's own tools cannot print a set update whose key came from a map
+    // lookup, so the count classes are reserved for services without affinity.
+    for (const t of targets) rules.push(affinityHitRule(f, n, t, affinity));
+    targets.forEach((t, i) => rules.push(affinityPickRule(f, n, t, affinity, targets.length - i)));
     chains.push({ name: chain, rules });
   };
-  if (plan.usesClusterChain) selection(n.cluster, n.clusterEndpoints, plan.clusterTargets, !internalIsLocal);
-  if (plan.usesLocalChain) selection(n.local, n.localEndpoints, plan.localTargets, internalIsLocal);
+  if (plan.usesClusterChain) selection(n.cluster, plan.clusterTargets, !internalIsLocal);
+  if (plan.usesLocalChain) selection(n.local, plan.localTargets, internalIsLocal);
   if (plan.usesExtChain) chains.push({ name: n.external, rules: externalRules(plan, n, o) });
 
   return {
@@ -97,30 +84,88 @@ export function renderService(
     chains,
     sets,
     shared: sharedElements(plan, n, o),
-    slots: slotsOut,
-    noLocal: {
-      internal: plan.hasEndpoints && !plan.hasInternalEndpoints,
-      external: plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
-    },
+    noLocal: noLocalOf(plan),
   };
+}
+
+function noLocalOf(plan: ServicePlan): Unit['noLocal'] {
+  return {
+    internal: plan.hasEndpoints && !plan.hasInternalEndpoints,
+    external: plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
+  };
+}
+
+type ElementAdder = (set: string, e: NftElement) => void;
+
+function adder(out: Map<string, Map<string, NftElement>>): ElementAdder {
+  return (set, e) => {
+    let m = out.get(set);
+    if (!m) out.set(set, (m = new Map()));
+    const k = elementKey(e);
+    if (!m.has(k)) m.set(k, e);
+  };
+}
+
+/**
+ * A service port without affinity: no chains or sets of its own, only elements of the shared
+ * sets (render/classes.ts): which destinations take the flat path with which policy, the count
+ * class of each destination, and its endpoints at their stable numgen slots.
+ */
+function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, history: SlotHistory): Unit {
+  const n = servicePortNames(sp);
+  const out = sharedElements(plan, n, o, true);
+  const add = adder(out);
+  const slotsOut = new Map<string, readonly string[]>();
+  const slotted = (which: 'cluster' | 'local', targets: readonly EndpointTarget[]): readonly Endpoint[] => {
+    const slots = assignSlots(history.get(which) ?? [], targets.map((t) => t.address));
+    slotsOut.set(which, slots);
+    const byAddr = new Map(targets.map((t) => [t.address, t.ep]));
+    return slots.map((a) => byAddr.get(a)!);
+  };
+  const cluster = plan.usesClusterChain ? slotted('cluster', plan.clusterTargets) : [];
+  const local = plan.usesLocalChain ? slotted('local', plan.localTargets) : [];
+  const proto = Uint8Array.of(IPPROTO[sp.protocol]);
+  const port = portBytes(sp.port);
+  const c = comment(sp.key);
+  const member = (k: ClassKind, key: Uint8Array, eps: readonly Endpoint[]): void => {
+    if (eps.length === 0) return;
+    add(classSetName(k, eps.length), { key, comment: c });
+    const map = classEndpointMap(k);
+    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: concat(ipBytes(ep.ip), portBytes(ep.port)), comment: comment(endpointAddress(ep)) }));
+  };
+  const internalLocal = plan.internalChain === plan.names.svl;
+  const extLocal = plan.externalPolicyChain === plan.names.svl;
+  const cipKey = concat(ipBytes(plan.clusterIP), proto, port);
+  if (plan.hasInternalEndpoints) {
+    add(SETS.flatIPs, { key: cipKey, comment: c });
+    add(SETS.flatClusterIPs, { key: cipKey, comment: c });
+    if (internalLocal) member('local', cipKey, local);
+    else member('cluster', cipKey, cluster);
+  }
+  const external = (key: Uint8Array, np: boolean): void => {
+    add(np ? SETS.flatNodePorts : SETS.flatIPs, { key, comment: c });
+    const k = (kind: 'cluster' | 'local'): ClassKind => (np ? `nodeport-${kind}` : kind);
+    if (!extLocal) {
+      add(np ? SETS.flatExtClusterNodePorts : SETS.flatExtClusterIPs, { key, comment: c });
+      member(k('cluster'), key, cluster);
+      return;
+    }
+    // Pods and the node's own sources short-circuit to the cluster endpoints (upstream).
+    if (plan.usesClusterChain) {
+      add(np ? SETS.flatExtLocalNodePorts : SETS.flatExtLocalIPs, { key, comment: c });
+      member(k('cluster'), key, cluster);
+    }
+    if (plan.hasExternalEndpoints) member(k('local'), key, local);
+  };
+  if (plan.usesExtChain) {
+    for (const ip of [...plan.externalIPs, ...plan.lbIPs]) external(concat(ipBytes(ip), proto, port), false);
+    if (sp.nodePort !== 0) external(concat(proto, portBytes(sp.nodePort)), true);
+  }
+  return { owner: sp.key, chains: [], sets: [], shared: out, slots: slotsOut, noLocal: noLocalOf(plan) };
 }
 
 function chainOf(plan: ServicePlan, n: ServicePortNames, iptablesChain: string): string {
   return iptablesChain === plan.names.svl ? n.local : n.cluster;
-}
-
-function endpointMap(f: IPFamily, name: string, sp: ServicePort): NftSet {
-  const key = sp.key;
-  return {
-    family: nftFamily(f),
-    table: TABLE,
-    name,
-    keyType: TYPE_INTEGER,
-    keyLen: 4,
-    endpointMapOf: sp.protocol === 'TCP' ? 'tcp' : sp.protocol === 'UDP' ? 'udp' : 'sctp',
-    data: { type: concatType(addrType(f), TYPE_INET_SERVICE), len: addrLen(f) + 4 },
-    comment: comment(`${key} endpoints by numgen index`),
-  };
 }
 
 function affinitySet(f: IPFamily, n: ServicePortNames, t: EndpointTarget, timeoutMs: number): NftSet {
@@ -183,12 +228,6 @@ function affinityPickRule(f: IPFamily, n: ServicePortNames, t: EndpointTarget, t
   return { exprs: [...pick, ...recordAndDnat(f, affinitySetName(n, t), t, timeoutMs)], comment: t.address };
 }
 
-/** `dnat to numgen random mod N map @endpoints`. */
-function selectRule(f: IPFamily, map: string, count: number, c: string): RuleSpec {
-  const r = epReg(f);
-  return { exprs: [{ type: 'numgen', dreg: R0, modulus: count, mode: 'random' }, lookup(R0, map, { dreg: r }), dnat(f, r)], comment: c };
-}
-
 function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions): RuleSpec[] {
   const key = plan.sp.key;
   const rules: RuleSpec[] = [];
@@ -211,15 +250,11 @@ function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptio
   return rules;
 }
 
-function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions): Map<string, Map<string, NftElement>> {
+/** Shared elements of either path; `flat`: no dispatch verdict elements (renderFlat adds its own). */
+function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, flat = false): Map<string, Map<string, NftElement>> {
   const f = o.family;
   const out = new Map<string, Map<string, NftElement>>();
-  const add = (set: string, e: NftElement): void => {
-    let m = out.get(set);
-    if (!m) out.set(set, (m = new Map()));
-    const k = elementKey(e);
-    if (!m.has(k)) m.set(k, e);
-  };
+  const add = adder(out);
   const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
   const port = portBytes(plan.sp.port);
   const ipKey = (ip: string): Uint8Array => concat(ipBytes(ip), proto, port);
@@ -233,12 +268,12 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
   // Every active cluster IP, endpoints or not: cluster-ips-check rejects its unused ports.
   add(SETS.clusterIPs, { key: ipBytes(plan.clusterIP) });
   if (plan.hasInternalEndpoints) {
-    add(SETS.serviceIPs, { key: ipKey(plan.clusterIP), verdict: goto(chainOf(plan, n, plan.internalChain)), comment: comment(`${key} cluster IP`) });
+    if (!flat) add(SETS.serviceIPs, { key: ipKey(plan.clusterIP), verdict: goto(chainOf(plan, n, plan.internalChain)), comment: comment(`${key} cluster IP`) });
   } else {
     add(SETS.noEndpointServices, { key: ipKey(plan.clusterIP), verdict: noEndpoints, comment: noneComment });
   }
   const external = (ip: string, what: string): void => {
-    if (plan.usesExtChain) add(SETS.serviceIPs, { key: ipKey(ip), verdict: goto(n.external), comment: comment(`${key} ${what}`) });
+    if (plan.usesExtChain && !flat) add(SETS.serviceIPs, { key: ipKey(ip), verdict: goto(n.external), comment: comment(`${key} ${what}`) });
     if (!plan.hasExternalEndpoints) add(SETS.noEndpointServices, { key: ipKey(ip), verdict: noEndpoints, comment: noneComment });
   };
   for (const ip of plan.externalIPs) external(ip, 'external IP');
@@ -257,7 +292,7 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
   }
   if (plan.sp.nodePort !== 0) {
     // NodePorts are deliberately not subject to loadBalancerSourceRanges (as upstream).
-    if (plan.usesExtChain) add(SETS.serviceNodePorts, { key: nodePortKey, verdict: goto(n.external), comment: comment(`${key} nodeport`) });
+    if (plan.usesExtChain && !flat) add(SETS.serviceNodePorts, { key: nodePortKey, verdict: goto(n.external), comment: comment(`${key} nodeport`) });
     if (!plan.hasExternalEndpoints) add(SETS.noEndpointNodePorts, { key: nodePortKey, verdict: noEndpoints, comment: noneComment });
   }
   for (const t of plan.allTargets) add(SETS.hairpin, { key: concat(ipBytes(t.ep.ip), ipBytes(t.ep.ip)) });

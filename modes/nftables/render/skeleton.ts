@@ -17,20 +17,21 @@ import {
   markOr,
   markXor,
   matchCidr,
+  matchIifname,
   next,
   NAT_RANGE_PROTO_RANDOM_FULLY,
   R0,
   verdict,
 } from '../exprs.js';
 import { CHAINS, SETS, TABLE } from '../names.js';
-import { REG_VERDICT, type NftFamily, type NftSet } from '../netlink/types.js';
+import { CLASS_KINDS, classChain, endpointsMap } from './classes.js';
+import { nftFamily } from './family.js';
+import { REG_VERDICT, type NftSet } from '../netlink/types.js';
 import type { NftRenderOptions } from '../options.js';
 import { SKELETON, type ChainSpec, type RuleSpec, type SetSpec, type Unit } from '../ruleset.js';
 import { addrType, concatType, TYPE_INET_PROTO, TYPE_INET_SERVICE, VERDICT_DATA_LEN } from '../types-nft.js';
 
-export function nftFamily(f: IPFamily): NftFamily {
-  return f === 'IPv4' ? 'ip' : 'ip6';
-}
+export { nftFamily };
 
 /**
  * Upstream's priorities: dstnat = -100, srcnat = 100, filter checks at dstnat - 10 (they see the
@@ -70,6 +71,15 @@ export function sharedSets(f: IPFamily): NftSet[] {
       comment: 'endpoint . endpoint: a pod reaching itself through a service',
     }),
     set(f, SETS.clusterIPs, { keyType: a, keyLen: addrLen(f), comment: 'Active ClusterIPs' }),
+    // The flat path (render/classes.ts): which destinations take it, and their policies.
+    set(f, SETS.flatIPs, { ...dispatchKey, comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic of services without affinity' }),
+    set(f, SETS.flatNodePorts, { ...portKey, comment: 'NodePort traffic of services without affinity' }),
+    set(f, SETS.flatClusterIPs, { ...dispatchKey, comment: 'cluster IPs (masquerade off-cluster sources)' }),
+    set(f, SETS.flatExtClusterIPs, { ...dispatchKey, comment: 'external destinations with Cluster traffic policy (masquerade)' }),
+    set(f, SETS.flatExtLocalIPs, { ...dispatchKey, comment: 'external destinations with Local traffic policy' }),
+    set(f, SETS.flatExtClusterNodePorts, { ...portKey, comment: 'NodePorts with Cluster traffic policy (masquerade)' }),
+    set(f, SETS.flatExtLocalNodePorts, { ...portKey, comment: 'NodePorts with Local traffic policy' }),
+    ...CLASS_KINDS.map((k) => endpointsMap(f, k)),
   ];
 }
 
@@ -114,10 +124,18 @@ export function renderSkeleton(o: NftRenderOptions): Unit {
     {
       name: CHAINS.services,
       rules: [
+        // Service ports with ClientIP affinity: their own chains, through the verdict maps.
         rule([...loadDispatchKey(f), lookup(R0, SETS.serviceIPs, { dreg: REG_VERDICT })]),
         rule([...nodePortMatch, ...loadPortKey(), lookup(R0, SETS.serviceNodePorts, { dreg: REG_VERDICT })]),
+        // All others: shared rules and the count classes, behind one set lookup each (a packet
+        // to no service never walks the class rules).
+        rule([...loadDispatchKey(f), lookup(R0, SETS.flatIPs), verdict('goto', CHAINS.flatIPs)]),
+        rule([...nodePortMatch, ...loadPortKey(), lookup(R0, SETS.flatNodePorts), verdict('goto', CHAINS.flatNodePorts)]),
       ],
     },
+    { name: CHAINS.flatIPs, rules: flatRules(o, false) },
+    { name: CHAINS.flatNodePorts, rules: flatRules(o, true) },
+    ...CLASS_KINDS.map((k): ChainSpec => ({ name: classChain(k), rules: [], classes: true })),
     {
       // Upstream's cluster-ips-check: runs after DNAT, so a packet still addressed to a cluster IP
       // matched no service port of it (a port no service uses) and is rejected at once rather
@@ -161,4 +179,42 @@ export function renderSkeleton(o: NftRenderOptions): Unit {
     base(CHAINS.filterOutputPostDnat, 'filter', 'output', FILTER_POST_DNAT, [jumpIfNew(CHAINS.clusterIPsCheck)]),
   ];
   return { owner: SKELETON, chains, sets, shared: new Map(), noLocal: { internal: false, external: false } };
+}
+
+/**
+ * The per-service semantics of the former service chains as fixed rules over sets of
+ * destinations (upstream's service/external chains, in order): masquerade off-cluster sources to
+ * cluster IPs (or all with masquerade-all); external destinations with Cluster policy masquerade;
+ * with Local policy pods go to the cluster endpoints, the node's own sources are masqueraded to
+ * the cluster endpoints, and everyone else gets the local endpoints or nothing.
+ */
+function flatRules(o: NftRenderOptions, nodePorts: boolean): RuleSpec[] {
+  const f = o.family;
+  const key = nodePorts ? loadPortKey() : loadDispatchKey(f);
+  const inSet = (s: string): RuleSpec['exprs'] => [...key, lookup(R0, s)];
+  const extCluster = nodePorts ? SETS.flatExtClusterNodePorts : SETS.flatExtClusterIPs;
+  const extLocal = nodePorts ? SETS.flatExtLocalNodePorts : SETS.flatExtLocalIPs;
+  const clusterChain = nodePorts ? CHAINS.nodePortClusterClasses : CHAINS.clusterClasses;
+  const localChain = nodePorts ? CHAINS.nodePortLocalClasses : CHAINS.localClasses;
+  const mark = verdict('jump', CHAINS.markForMasquerade);
+  const rules: RuleSpec[] = [];
+  if (!nodePorts) {
+    if (o.masqueradeAll) rules.push(rule([...inSet(SETS.flatClusterIPs), mark], 'masquerade-all to cluster IPs'));
+    else if (o.local) {
+      const notLocal = o.local.kind === 'cidr' ? matchCidr(f, 'saddr', o.local.cidr, true) : matchIifname(o.local.name, true);
+      rules.push(rule([...inSet(SETS.flatClusterIPs), ...notLocal, mark], 'masquerade off-cluster traffic to cluster IPs'));
+    }
+  }
+  rules.push(rule([...inSet(extCluster), mark], 'masquerade traffic for external destinations with Cluster policy'));
+  if (o.local) {
+    const isLocal = o.local.kind === 'cidr' ? matchCidr(f, 'saddr', o.local.cidr, false) : matchIifname(o.local.name, false);
+    rules.push(rule([...inSet(extLocal), ...isLocal, verdict('goto', clusterChain)], 'pod traffic for external destinations with Local policy'));
+  }
+  rules.push(rule([...inSet(extLocal), ...fibLocal('saddr'), mark], 'masquerade LOCAL traffic for external destinations with Local policy'));
+  rules.push(rule([...inSet(extLocal), ...fibLocal('saddr'), verdict('goto', clusterChain)], 'route LOCAL traffic for external destinations with Local policy'));
+  rules.push(rule([verdict('jump', localChain)]));
+  // Local policy without a local endpoint: not to the cluster endpoints (dropped in filter).
+  rules.push(rule([...inSet(extLocal), verdict('return')]));
+  rules.push(rule([verdict('goto', clusterChain)]));
+  return rules;
 }

@@ -107,13 +107,35 @@ export function changes(keys: string[], removed: string[] = []): ChangeSet {
 export function canonical(d: NftTableDump | undefined): unknown {
   if (!d) return undefined;
   const chains = Object.fromEntries(
-    [...d.chains].sort((a, b) => a.name.localeCompare(b.name)).map((c) => [c.name, { base: c.base ?? null, rules: d.rules.filter((r) => r.chain === c.name).map((r) => ruleDigest(r.exprs, r.comment)) }]),
+    [...d.chains].sort((a, b) => a.name.localeCompare(b.name)).map((c) => {
+      const rules = d.rules.filter((r) => r.chain === c.name).map((r) => ruleDigest(r.exprs, r.comment));
+      // Count-class rules match disjoint sets: their order is the order the classes appeared in.
+      return [c.name, { base: c.base ?? null, rules: c.name.endsWith('-classes') ? rules.sort() : rules }];
+    }),
   );
   const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '');
   const sets = Object.fromEntries(
     [...d.sets].sort((a, b) => a.name.localeCompare(b.name)).map((s) => {
       const els = d.elements.get(s.name) ?? [];
       const { handle: _h, ...def } = s;
+      if (/^(nodeport-)?(cluster|local)-endpoints$/.test(s.name)) {
+        // Shared slot maps: per destination (the key without its slot), slots 0..N-1.
+        const byDest = new Map<string, { slots: number[]; values: string[] }>();
+        for (const e of els) {
+          const dest = hex(e.key.subarray(0, e.key.length - 4));
+          const g = byDest.get(dest) ?? { slots: [], values: [] };
+          byDest.set(dest, g);
+          g.slots.push(new DataView(e.key.buffer, e.key.byteOffset + e.key.length - 4, 4).getUint32(0, true));
+          g.values.push(hex(e.data));
+        }
+        const out: Record<string, string[]> = {};
+        for (const [dest, g] of [...byDest].sort()) {
+          g.slots.sort((a, b) => a - b);
+          if (g.slots.some((k, i) => k !== i)) throw new Error(`${s.name} ${dest}: slots ${g.slots.join(',')} are not 0..N-1`);
+          out[dest] = g.values.sort();
+        }
+        return [s.name, { def, byDest: out }];
+      }
       if (s.name.includes('endpoints-')) {
         const keys = els.map((e) => new DataView(e.key.buffer, e.key.byteOffset, 4).getUint32(0, true)).sort((a, b) => a - b);
         if (keys.some((k, i) => k !== i)) throw new Error(`${s.name}: keys ${keys.join(',')} are not 0..N-1`);

@@ -18,7 +18,7 @@ vi.mock('../../../modes/nftables/plan.js', async (importOriginal) => {
   return {
     ...m,
     planShared: (...a: Parameters<typeof m.planShared>) => {
-      calls.touched.push([...a[3]].map(([set, keys]) => [set, [...keys].sort()]));
+      calls.touched.push([...a[3]].map(([set, keys]): [string, string[]] => [set, [...keys].sort()]).sort((x, y) => (x[0] < y[0] ? -1 : 1)));
       return m.planShared(...a);
     },
   };
@@ -26,7 +26,7 @@ vi.mock('../../../modes/nftables/plan.js', async (importOriginal) => {
 
 const { renderService } = await import('../../../modes/nftables/render/service.js');
 const { ruleDigest, sameRule } = await import('../../../modes/nftables/view.js');
-const { hex, ipBytes, u32Host } = await import('../../../modes/nftables/bytes.js');
+const { concat, hex, ipBytes, portBytes, u32Host } = await import('../../../modes/nftables/bytes.js');
 
 /** The fake with a quiet epoch, as the netlink client has: only our own commits happen. */
 class QuietFake extends FakeNftClient {
@@ -74,7 +74,7 @@ describe('nftables own work', () => {
     expect(repair.stats['ops']).toBe(0);
   });
 
-  it('one endpoint replaced: the shared maps are planned for the two hairpin keys that moved, nothing else', async () => {
+  it('one endpoint replaced: the shared maps are planned for the keys that moved (its slot, per destination, and two hairpin keys), nothing else', async () => {
     const h = harness();
     const s = sp('ns', 'web', { clusterIPs: ['198.19.0.10'], externalIPs: ['198.19.9.9'] });
     const eps = [ep('198.18.1.1'), ep('198.18.1.2'), ep('198.18.1.3')];
@@ -83,7 +83,9 @@ describe('nftables own work', () => {
     const eps2 = [eps[0]!, eps[1]!, ep('198.18.1.4')];
     await h.dp.sync({ state: state([[s, eps2]]), changes: changes([s.key]), full: false });
     const hp = (ip: string): string => hex(ipBytes(ip)).repeat(2);
-    expect(calls.touched).toEqual([[['hairpin-endpoints', [hp('198.18.1.3'), hp('198.18.1.4')].sort()]]]);
+    // Slot 2 of each destination (cluster IP and external IP) now holds the new endpoint.
+    const slot = (ip: string): string => hex(concat(ipBytes(ip), Uint8Array.of(6), portBytes(80), u32Host(2)));
+    expect(calls.touched).toEqual([[['cluster-endpoints', [slot('198.19.0.10'), slot('198.19.9.9')].sort()], ['hairpin-endpoints', [hp('198.18.1.3'), hp('198.18.1.4')].sort()]]]);
   });
 
   it('rules compare equal exactly when their digests do (registers in either numbering, counters ignored)', () => {

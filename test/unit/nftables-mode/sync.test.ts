@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { NftCommitError } from '../../../modes/nftables/netlink/errors.js';
 import type { NftOp } from '../../../modes/nftables/netlink/types.js';
-import { hex, ipBytes, concat, portBytes } from '../../../modes/nftables/bytes.js';
+import { hex, ipBytes, concat, portBytes, u32Host } from '../../../modes/nftables/bytes.js';
 import { FakeNftClient } from '../../fakes/nftables/fake-client.js';
 import { canonical, changes, ep, harness, localEp, numgenModuli, sp, state } from './fixtures.js';
 
@@ -20,26 +20,30 @@ async function freshDump(s: ReturnType<typeof state>, families: ('IPv4' | 'IPv6'
 const dispatchKey = (ip: string, port: number, proto = 6): string => hex(concat(ipBytes(ip), Uint8Array.of(proto), portBytes(port)));
 
 describe('nftables full sync', () => {
-  it('programs the skeleton, a service chain with a numgen dnat and its endpoint map', async () => {
+  it('programs the skeleton; a service without affinity as elements only: its count class, its slots in the shared endpoint map', async () => {
     const h = harness();
     await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
     const d = (await h.client.dumpTable('ip', 'kube-proxy'))!;
     const names = d.chains.map((c) => c.name);
-    for (const c of ['nat-prerouting', 'nat-output', 'nat-postrouting', 'filter-input', 'filter-forward', 'filter-output', 'services', 'masquerading', 'mark-for-masquerade']) {
+    for (const c of ['nat-prerouting', 'nat-output', 'nat-postrouting', 'filter-input', 'filter-forward', 'filter-output', 'services', 'masquerading', 'mark-for-masquerade', 'flat-ips', 'cluster-classes']) {
       expect(names).toContain(c);
     }
-    const svcChain = names.find((n) => n.startsWith('service-') && n.endsWith('default/web/tcp/p80'))!;
-    expect(svcChain).toBeDefined();
-    const ips = d.elements.get('service-ips')!;
-    expect(ips.map((e) => [hex(e.key), e.verdict])).toEqual([[dispatchKey('198.19.0.10', 80), { code: 'goto', chain: svcChain }]]);
-    const map = d.sets.find((s) => s.name.startsWith('endpoints-'))!;
-    expect(d.elements.get(map.name)!.map((e) => hex(e.data!)).sort()).toEqual(
-      eps3.map((e) => hex(concat(ipBytes(e.ip), portBytes(8080)))).sort(),
+    // No chain of its own, no verdict element.
+    expect(names.some((n) => n.includes('default/web'))).toBe(false);
+    expect(d.elements.get('service-ips')).toEqual([]);
+    const key = dispatchKey('198.19.0.10', 80);
+    for (const set of ['flat-ips', 'flat-cluster-ips', 'cluster-3']) expect(d.elements.get(set)!.map((e) => hex(e.key)), set).toEqual([key]);
+    expect(d.elements.get('cluster-endpoints')!.map((e) => [hex(e.key), hex(e.data!)]).sort()).toEqual(
+      eps3.map((e, i) => [key + hex(u32Host(i)), hex(concat(ipBytes(e.ip), portBytes(8080)))]).sort(),
     );
-    expect(numgenModuli(d).get(svcChain)).toBe(3);
-    // Off-cluster sources to the cluster IP are marked for masquerade (clusterCIDR given).
-    const rules = d.rules.filter((r) => r.chain === svcChain);
-    expect(rules[0]!.exprs.at(-1)).toEqual({ type: 'verdict', verdict: { code: 'jump', chain: 'mark-for-masquerade' } });
+    // One class rule for the count 3: membership, then the destination . numgen mod 3 in the map.
+    expect(numgenModuli(d).get('cluster-classes')).toBe(3);
+    const classRule = d.rules.find((r) => r.chain === 'cluster-classes')!;
+    expect(classRule.exprs.filter((e) => e.type === 'lookup').map((e) => (e as { set: string }).set)).toEqual(['cluster-3', 'cluster-endpoints']);
+    // Off-cluster sources to cluster IPs are marked for masquerade (clusterCIDR given).
+    const flat = d.rules.filter((r) => r.chain === 'flat-ips');
+    expect(flat[0]!.exprs.some((e) => e.type === 'lookup' && e.set === 'flat-cluster-ips')).toBe(true);
+    expect(flat[0]!.exprs.at(-1)).toEqual({ type: 'verdict', verdict: { code: 'jump', chain: 'mark-for-masquerade' } });
     // Every endpoint is in the hairpin set.
     expect(d.elements.get('hairpin-endpoints')!.length).toBe(3);
   });
@@ -55,7 +59,8 @@ describe('nftables full sync', () => {
     const noNp = d.elements.get('no-endpoint-nodeports')!;
     expect(noNp.map((e) => [hex(e.key), e.verdict])).toEqual([[hex(concat(Uint8Array.of(6), portBytes(30080))), { code: 'drop' }]]);
     // The cluster IP still works (cluster policy internally).
-    expect(d.elements.get('service-ips')!.some((e) => hex(e.key) === dispatchKey('198.19.0.12', 80))).toBe(true);
+    expect(d.elements.get('flat-ips')!.some((e) => hex(e.key) === dispatchKey('198.19.0.12', 80))).toBe(true);
+    expect(d.elements.get('cluster-1')!.some((e) => hex(e.key) === dispatchKey('198.19.0.12', 80))).toBe(true);
     const m = await h.metrics.text();
     expect(m).toMatch(/kubeproxy_sync_proxy_rules_no_local_endpoints_total\{traffic_policy="external",ip_family="IPv4"\} 1/);
   });
@@ -84,9 +89,10 @@ describe('nftables full sync', () => {
     const v6 = sp('default', 'v6', { clusterIPs: ['2001:db8::10'] });
     const client = await freshDump(state([[v6, [ep('2001:db8:1::5')]]]), ['IPv4', 'IPv6']);
     const d = (await client.dumpTable('ip6', 'kube-proxy'))!;
-    expect(d.elements.get('service-ips')!.map((e) => hex(e.key))).toEqual([dispatchKey('2001:db8::10', 80)]);
+    expect(d.elements.get('flat-ips')!.map((e) => hex(e.key))).toEqual([dispatchKey('2001:db8::10', 80)]);
+    expect(d.elements.get('cluster-endpoints')!.map((e) => hex(e.key))).toEqual([dispatchKey('2001:db8::10', 80) + hex(u32Host(0))]);
     const v4 = (await client.dumpTable('ip', 'kube-proxy'))!;
-    expect(v4.elements.get('service-ips')).toEqual([]);
+    expect(v4.elements.get('flat-ips')).toEqual([]);
   });
 
   it('reports each family`s own sync time, the one its full-sync histogram observed (issue #16 item 5)', async () => {
@@ -103,17 +109,55 @@ describe('nftables full sync', () => {
 });
 
 describe('nftables partial sync is O(change)', () => {
-  it('one endpoint added: the map element, the numgen rule replaced, the hairpin element; nothing else', async () => {
+  it('one endpoint added: the destination moves to the next count class, its slot element and hairpin element; no rule when the count is in use', async () => {
     const h = harness();
-    const s1 = state([[web, eps3]]);
+    // Another service already has 4 endpoints and a third 3: both classes stay in use.
+    const four = sp('default', 'four', { clusterIPs: ['198.19.0.20'] });
+    const three = sp('default', 'three', { clusterIPs: ['198.19.0.21'] });
+    const others: [typeof web, typeof eps3][] = [[four, [...eps3, ep('198.18.1.9')]], [three, eps3]];
+    const s1 = state([[web, eps3], ...others]);
     await h.dp.sync({ state: s1, changes: changes([]), full: true });
-    const s2 = state([[web, [...eps3, ep('198.18.1.4')]]]);
+    const s2 = state([[web, [...eps3, ep('198.18.1.4')]], ...others]);
     const before = h.client.commits.length;
     const r = await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
     expect(r.full).toBe(false);
     const sent = h.client.commits.slice(before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.ops.map((o) => o.op).sort()).toEqual(['add-elements', 'add-elements', 'replace-rule']);
+    const opText = (o: NftOp): string => ('set' in o ? `${o.op} ${o.set.name}` : o.op);
+    expect(sent[0]!.ops.map(opText).sort()).toEqual(['add-elements cluster-4', 'add-elements cluster-endpoints', 'add-elements hairpin-endpoints', 'delete-elements cluster-3']);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
+  });
+
+  it('a service without affinity added and removed: element ops only (no rule, no chain, no verdict element)', async () => {
+    const h = harness();
+    const three = sp('default', 'three', { clusterIPs: ['198.19.0.21'], type: 'NodePort', nodePort: 30021 });
+    await h.dp.sync({ state: state([[three, eps3]]), changes: changes([]), full: true });
+    const np = sp('default', 'np', { clusterIPs: ['198.19.0.22'], type: 'NodePort', nodePort: 30022 });
+    const elementOnly = (ops: readonly NftOp[]): string[] =>
+      ops.filter((o) => !((o.op === 'add-elements' || o.op === 'delete-elements') && o.set.data?.type !== 'verdict')).map((o) => ('set' in o ? `${o.op} ${o.set.name}` : o.op));
+    let before = h.client.commits.length;
+    await h.dp.sync({ state: state([[three, eps3], [np, eps3]]), changes: changes([np.key]), full: false });
+    const added = h.client.commits.slice(before).flatMap((c) => c.ops);
+    expect(added.length).toBeGreaterThan(0);
+    expect(elementOnly(added)).toEqual([]);
+    before = h.client.commits.length;
+    await h.dp.sync({ state: state([[three, eps3]]), changes: changes([np.key], [np.key]), full: false });
+    const removed = h.client.commits.slice(before).flatMap((c) => c.ops);
+    expect(removed.length).toBeGreaterThan(0);
+    expect(elementOnly(removed)).toEqual([]);
+  });
+
+  it('a count class appears with its first member (set and rule first) and goes with its last (rule, then set, last)', async () => {
+    const h = harness();
+    await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
+    const before = h.client.commits.length;
+    const s2 = state([[web, [...eps3, ep('198.18.1.4')]]]);
+    await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
+    const ops = h.client.commits.slice(before).flatMap((c) => c.ops);
+    const text = ops.map((o) => ('set' in o ? `${o.op} ${o.set.name}` : 'rule' in o ? `${o.op} ${o.rule.chain}` : o.op));
+    expect(text.slice(0, 2)).toEqual(['add-set cluster-4', 'add-rule cluster-classes']);
+    expect(text.slice(-2)).toEqual(['delete-rule cluster-classes', 'delete-set cluster-3']);
+    expect(text).toHaveLength(8);
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
   });
 
@@ -125,7 +169,7 @@ describe('nftables partial sync is O(change)', () => {
     const s2 = state([[web, many.filter((_, i) => i !== 3)]]);
     await h.dp.sync({ state: s2, changes: changes([web.key]), full: false });
     const ops = h.client.commits.slice(before).flatMap((c) => c.ops);
-    const mapOps = ops.filter((o): o is Extract<NftOp, { op: 'add-elements' | 'delete-elements' }> => (o.op === 'add-elements' || o.op === 'delete-elements') && o.set.name.startsWith('endpoints-'));
+    const mapOps = ops.filter((o): o is Extract<NftOp, { op: 'add-elements' | 'delete-elements' }> => (o.op === 'add-elements' || o.op === 'delete-elements') && o.set.name === 'cluster-endpoints');
     // slot 3 gets the endpoint of slot 9; slot 9 goes away.
     expect(mapOps.reduce((a, o) => a + o.elements.length, 0)).toBe(3);
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(s2)).dumpTable('ip', 'kube-proxy')));
@@ -231,10 +275,17 @@ describe('nftables full sync repairs outside damage', () => {
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
 
     h.client.externalFlushChain('ip', 'kube-proxy', 'services');
-    h.client.externalDeleteElement('ip', 'kube-proxy', 'service-ips', dispatchKey('198.19.0.10', 80));
+    // The count class's rule, the destination's flat-path entry and one of its slots.
+    h.client.externalFlushChain('ip', 'kube-proxy', 'cluster-classes');
+    h.client.externalDeleteElement('ip', 'kube-proxy', 'flat-ips', dispatchKey('198.19.0.10', 80));
+    h.client.externalDeleteElement('ip', 'kube-proxy', 'cluster-endpoints', dispatchKey('198.19.0.10', 80) + hex(u32Host(1)));
     await h.client.commit([{ op: 'add-chain', chain: { family: 'ip', table: 'kube-proxy', name: 'stray' } }]);
+    const damaged = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    expect([damaged.rules.filter((r) => r.chain === 'cluster-classes').length, damaged.elements.get('flat-ips')!.length, damaged.elements.get('cluster-endpoints')!.length]).toEqual([0, 0, 2]);
     await h.dp.sync({ state: s, changes: changes([]), full: true });
-    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(want);
+    const repaired = (await h.client.dumpTable('ip', 'kube-proxy'))!;
+    expect(repaired.rules.filter((r) => r.chain === 'cluster-classes').map((r) => r.exprs.find((e) => e.type === 'numgen'))).toMatchObject([{ modulus: 3 }]);
+    expect(canonical(repaired)).toEqual(want);
   });
 
   it('cuts a large full sync into several transactions, each valid on its own, ending equal to one transaction', async () => {
@@ -273,16 +324,19 @@ describe('nftables cleanup', () => {
 });
 
 describe('nftables explain', () => {
-  it('describes a service port: its chains as rules, its endpoint map entries and its shared-map entries', async () => {
+  it('describes a service port: its entries in the shared sets and maps (no chains of its own without affinity)', async () => {
     const h = harness();
     await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });
     const d = (await h.dp.describe!(web.key)) as { mode: string; families: { chains: Record<string, string[]>; maps: Record<string, string[]>; sharedMapEntries: Record<string, string[]> }[] };
     expect(d.mode).toBe('nftables');
     const f = d.families[0]!;
-    const [chain, rules] = Object.entries(f.chains)[0]!;
-    expect(chain).toMatch(/^service-[A-Z2-7]{8}-default\/web\/tcp\/p80$/);
-    expect(rules.at(-1)).toContain('numgen random mod 3');
-    expect(Object.values(f.maps)[0]!.sort()).toEqual(['0 : 198.18.1.1 . 8080', '1 : 198.18.1.2 . 8080', '2 : 198.18.1.3 . 8080']);
-    expect(f.sharedMapEntries['service-ips']).toEqual([`198.19.0.10 . tcp . 80 : goto ${chain}`]);
+    expect(f.chains).toEqual({});
+    expect(f.sharedMapEntries['cluster-endpoints']!.sort()).toEqual([
+      '198.19.0.10 . tcp . 80 . 0 : 198.18.1.1 . 8080',
+      '198.19.0.10 . tcp . 80 . 1 : 198.18.1.2 . 8080',
+      '198.19.0.10 . tcp . 80 . 2 : 198.18.1.3 . 8080',
+    ]);
+    expect(f.sharedMapEntries['cluster-3']).toEqual(['198.19.0.10 . tcp . 80']);
+    expect(f.sharedMapEntries['flat-ips']).toEqual(['198.19.0.10 . tcp . 80']);
   });
 });

@@ -47,16 +47,18 @@ const pkt = (dst: string, dport: number, extra: Partial<NftTraceInput> = {}): Nf
 });
 
 describe('nftables trace', () => {
-  it('a cluster IP: every endpoint with a third, through services and the service chain', async () => {
+  it('a cluster IP: every endpoint with a third, through services, the flat rules and its count class', async () => {
     const r = traceNftPacket(await dump(), pkt('198.19.0.10', 80));
     expect(r.verdict).toBe('DNAT');
     expect(r.chainPath.slice(0, 4)).toEqual(['filter-prerouting', 'firewall-check', 'nat-prerouting', 'services']);
-    expect(r.chainPath.some((c) => /^service-.*default\/web\/tcp\/p80$/.test(c))).toBe(true);
+    expect(r.chainPath).toContain('flat-ips');
+    expect(r.chainPath).toContain('cluster-classes');
     expect(r.destinations.map((d) => [d.ip, d.port]).sort()).toEqual([['198.18.1.1', 8080], ['198.18.1.2', 8080], ['198.18.1.3', 8080]]);
     for (const d of r.destinations) expect(d.probability).toBeCloseTo(1 / 3, 10);
     const steps = r.outcomes[0]!.steps.join('\n');
-    expect(steps).toMatch(/services #1: @service-ips 198\.19\.0\.10 \. tcp \. 80 : goto service-/);
-    expect(steps).toMatch(/numgen random mod 3 = \d; @endpoints-\S+ \d : 198\.18\.1\.\d \. 8080; dnat to 198\.18\.1\.\d:8080/);
+    expect(steps).toMatch(/services #3: in @flat-ips 198\.19\.0\.10 \. tcp \. 80; goto flat-ips/);
+    // The numgen is the last field of the map's key: one branch per value, each finding its slot.
+    expect(steps).toMatch(/in @cluster-3 198\.19\.0\.10 \. tcp \. 80; numgen random mod 3 = (\d); @cluster-endpoints 198\.19\.0\.10 \. tcp \. 80 \. \1 : 198\.18\.1\.\d \. 8080; dnat to 198\.18\.1\.\d:8080/);
     // A pod source (inside the cluster CIDR) is not masqueraded.
     expect(r.masquerade).toBe(false);
   });
