@@ -288,6 +288,8 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       const m0 = d.memory();
       const rssInitial = m0.rssTotal;
       const heapInitial = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+      const syncs0 = d.syncs.length;
+      await probeHeap(d, 'before churn', o.log);
       const gen = new OpGenerator(cluster, o.seed + 3);
       let rssMax = rssInitial;
       const batch = 100;
@@ -303,6 +305,9 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       const m1 = d.memory();
       const rssAfter = m1.rssTotal;
       const heapAfter = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+      const churnSyncs = d.syncs.slice(syncs0);
+      o.log(`  churn: ${churnSyncs.length} syncs (${churnSyncs.filter((x) => x.rec.full).length} full)`);
+      await probeHeap(d, 'after churn', o.log);
       result.memory = {
         changes: o.churnChanges,
         rssInitial,
@@ -341,6 +346,26 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
     await ns?.destroy();
     await api.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Investigation aid, off unless KPTB_HEAP_PROBE=1: logs the daemon's heap spaces (from /metrics)
+ * and, with KPTB_DAEMON_NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2, has it write a heap snapshot
+ * (after the measurement it would disturb).
+ */
+async function probeHeap(d: BenchDaemon, when: string, log: (msg: string) => void): Promise<void> {
+  if (process.env['KPTB_HEAP_PROBE'] !== '1') return;
+  const text = await d.metrics(METRICS_PORT);
+  const spaces = text
+    .split('\n')
+    .filter((l) => l.startsWith('nodejs_heap_space_size_used_bytes'))
+    .map((l) => `${/space="([^"]+)"/.exec(l)?.[1] ?? '?'} ${mb(Number(l.split(' ').at(-1)))}`);
+  const ext = metricValue(text, 'nodejs_external_memory_bytes');
+  log(`  heap ${when}: ${spaces.join(', ')} MiB; external ${mb(ext)} MiB; RSS ${mb(d.rssBytes())} MiB`);
+  if ((process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').includes('--heapsnapshot-signal=SIGUSR2')) {
+    process.kill(d.memoryPid(), 'SIGUSR2');
+    await sleep(20_000);
   }
 }
 
