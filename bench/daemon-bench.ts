@@ -362,7 +362,12 @@ async function probeHeap(d: BenchDaemon, when: string, log: (msg: string) => voi
     .filter((l) => l.startsWith('nodejs_heap_space_size_used_bytes'))
     .map((l) => `${/space="([^"]+)"/.exec(l)?.[1] ?? '?'} ${mb(Number(l.split(' ').at(-1)))}`);
   const ext = metricValue(text, 'nodejs_external_memory_bytes');
-  log(`  heap ${when}: ${spaces.join(', ')} MiB; external ${mb(ext)} MiB; RSS ${mb(d.rssBytes())} MiB`);
+  const pid = d.memoryPid();
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  const running = children.map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').join(' ').trim());
+  log(`  heap ${when}: ${spaces.join(', ')} MiB; external ${mb(ext)} MiB; RSS ${mb(d.rssBytes())} MiB (peak ${mb(hwm)}); running: ${running.join('; ') || 'nothing'}`);
   if ((process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').includes('--heapsnapshot-signal=SIGUSR2')) {
     process.kill(d.memoryPid(), 'SIGUSR2');
     await sleep(20_000);
