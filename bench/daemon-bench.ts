@@ -288,21 +288,32 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       const m0 = d.memory();
       const rssInitial = m0.rssTotal;
       const heapInitial = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+      const syncs0 = d.syncs.length;
+      await probeHeap(d, 'before churn', o.log);
       const gen = new OpGenerator(cluster, o.seed + 3);
       let rssMax = rssInitial;
+      let lastApply = wallMs();
       const batch = 100;
       for (let done = 0; done < o.churnChanges; done += batch) {
         for (let k = 0; k < Math.min(batch, o.churnChanges - done); k++) apply(gen.endpointReplace().ops);
+        lastApply = wallMs();
         await sleep(100);
         rssMax = Math.max(rssMax, d.rssBytes());
         recorder.drop(recorder.poll());
       }
+      // A sync of a few hundred changed services can outlast the quiet wait under load: the
+      // "after" sample must not land in one (its payload in memory), so first wait for a sync
+      // that began after the last change was applied (the log line's time minus its duration).
+      await d.until(() => d.syncs.some((x) => x.t - x.rec.durationMs >= lastApply), 'a sync that began after the last change', 300_000);
       await waitQuiet(d, o.minSyncMs + 500);
       recorder.drop(recorder.poll());
       await sleep(1000);
       const m1 = d.memory();
       const rssAfter = m1.rssTotal;
       const heapAfter = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
+      const churnSyncs = d.syncs.slice(syncs0);
+      o.log(`  churn: ${churnSyncs.length} syncs (${churnSyncs.filter((x) => x.rec.full).length} full)`);
+      await probeHeap(d, 'after churn', o.log);
       result.memory = {
         changes: o.churnChanges,
         rssInitial,
@@ -341,6 +352,32 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
     await ns?.destroy();
     await api.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Investigation aid, off unless KPTB_HEAP_PROBE=1: logs the daemon's heap spaces (from /metrics)
+ * and, with KPTB_DAEMON_NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2, has it write a heap snapshot
+ * (after the measurement it would disturb).
+ */
+async function probeHeap(d: BenchDaemon, when: string, log: (msg: string) => void): Promise<void> {
+  if (process.env['KPTB_HEAP_PROBE'] !== '1') return;
+  const text = await d.metrics(METRICS_PORT);
+  const spaces = text
+    .split('\n')
+    .filter((l) => l.startsWith('nodejs_heap_space_size_used_bytes'))
+    .map((l) => `${/space="([^"]+)"/.exec(l)?.[1] ?? '?'} ${mb(Number(l.split(' ').at(-1)))}`);
+  const ext = metricValue(text, 'nodejs_external_memory_bytes');
+  const total = metricValue(text, 'nodejs_heap_size_total_bytes');
+  const pid = d.memoryPid();
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  const running = children.map((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').join(' ').trim());
+  log(`  heap ${when}: ${spaces.join(', ')} MiB; heap committed ${mb(total)} MiB; external ${mb(ext)} MiB; RSS ${mb(d.rssBytes())} MiB (peak ${mb(hwm)}); running: ${running.join('; ') || 'nothing'}`);
+  if ((process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').includes('--heapsnapshot-signal=SIGUSR2')) {
+    process.kill(d.memoryPid(), 'SIGUSR2');
+    await sleep(20_000);
   }
 }
 

@@ -8,7 +8,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec, type ExecResult } from '../modes/shared/exec.js';
@@ -319,6 +319,9 @@ export class BenchDaemon {
 
   private line(raw: string): void {
     const t = wallMs();
+    // Investigation aid: KPTB_DAEMON_LOG=<file> keeps every line the daemon wrote, time-stamped.
+    const logFile = process.env['KPTB_DAEMON_LOG'];
+    if (logFile) appendFileSync(logFile, `${t.toFixed(0)} ${raw}\n`);
     this.tail.push(raw);
     if (this.tail.length > 60) this.tail.shift();
     let rec: LogRecord;
@@ -382,6 +385,11 @@ export class BenchDaemon {
       // The process that runs the sync loop is the newest (a child, or the only one).
       daemonRss: per.at(-1)?.rss ?? NaN,
     };
+  }
+
+  /** The pid of the process running the sync loop (the newest node process of the tree). */
+  memoryPid(): number {
+    return processTree(this.pid).filter((pid) => isDaemonProcess(pid)).at(-1) ?? this.pid;
   }
 
   async metrics(port: number): Promise<string> {

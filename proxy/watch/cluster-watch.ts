@@ -15,7 +15,7 @@ import type { ClusterEventSink } from '../model/events.js';
 import { DEFAULT_WATCH_BACKOFF, type WatchBackoffPolicy } from './backoff.js';
 import { WatchFailureLog } from './failure-log.js';
 import { errorMessage, ResilientInformer, type ResourceWatchSpec } from './informer.js';
-import { listCollection, type ListQuery } from './list.js';
+import { listAll, type ListQuery } from './list.js';
 import { stripEndpointSlice, stripEndpoints, stripNode, stripService } from './strip.js';
 
 /** Services another proxy claims (service-proxy-name) are not ours, as upstream. */
@@ -93,7 +93,10 @@ export function startClusterWatch(opts: ClusterWatchOptions): ClusterWatch {
   };
 
   const kc = opts.kubeConfig;
-  const list = <T extends KubernetesObject>(path: string, q: ListQuery) => (): Promise<KubernetesListObject<T>> => listCollection(kc, path, q);
+  const list =
+    <T extends KubernetesObject>(path: string, q: ListQuery) =>
+    (keep: (o: T) => T): Promise<KubernetesListObject<T>> =>
+      listAll(kc, path, q, keep) as Promise<KubernetesListObject<T>>;
   const sink = opts.sink;
   make<V1Service>({
     resource: 'services',

@@ -23,7 +23,11 @@ export interface ResourceWatchSpec<T extends KubernetesObject> {
   readonly strip?: Strip;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
-  readonly list: () => Promise<KubernetesListObject<T>>;
+  /**
+   * The whole collection; `keep` (the informer's strip and compaction) is applied to each object
+   * as its page arrives, so the unstripped list never exists at once (list.ts).
+   */
+  readonly list: (keep: (obj: T) => T) => Promise<KubernetesListObject<T>>;
   readonly onUpsert: (obj: T) => void;
   readonly onDelete: (obj: T) => void;
 }
@@ -72,10 +76,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       spec.strip,
     );
     // Listed objects are compacted before ListWatch caches them, like watched ones (TypedWatch).
-    const list = async (): Promise<KubernetesListObject<T>> => {
-      const l = await spec.list();
-      return { ...l, items: l.items.map((o) => compactObject(o, spec.strip)) };
-    };
+    const list = (): Promise<KubernetesListObject<T>> => spec.list((o) => compactObject(o, spec.strip));
     this.lw = new ListWatch<T>(spec.path, watch, list, false, spec.labelSelector, spec.fieldSelector);
     this.lw.on('add', (o) => this.deliver(() => spec.onUpsert(o)));
     this.lw.on('update', (o) => this.deliver(() => spec.onUpsert(o)));

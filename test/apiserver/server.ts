@@ -70,6 +70,7 @@ export class TestApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly listCounts = new Map<ResourceName, number>();
   private readonly watchCounts = new Map<ResourceName, number>();
+  private readonly pagedLists: PagedListRequest[] = [];
   private available = true;
   private unavailableMode: UnavailableMode = '503';
   private rejecting: RejectCode | undefined;
@@ -175,6 +176,11 @@ export class TestApiServer {
   /** Requests answered 401/403 (a wrong token, or setRejecting). */
   rejectedRequests(): number {
     return this.rejected;
+  }
+
+  /** Every list request that asked for pages (limit=), in order: what a test checks paging with. */
+  pagedListRequests(resource: ResourceName): readonly PagedListRequest[] {
+    return this.pagedLists.filter((r) => r.resource === resource);
   }
 
   listRequests(resource: ResourceName): number {
@@ -302,7 +308,7 @@ export class TestApiServer {
     } else if (watch === 'true' || watch === '1') {
       this.startWatch(req, res, filter, url.searchParams);
     } else {
-      this.list(res, filter);
+      this.list(res, filter, url.searchParams);
     }
   }
 
@@ -315,19 +321,51 @@ export class TestApiServer {
     this.send(res, 200, { kind: resource.kind, ...obj });
   }
 
-  private list(res: http.ServerResponse, f: Filter): void {
+  /**
+   * A list, paged as the real apiserver pages it when asked (`limit`, `continue`): items in key
+   * order; a page that is not the last carries metadata.continue and remainingItemCount; every
+   * page is served at the first page's resourceVersion (store.listAt), and a continue token older
+   * than the history answers 410 Expired, after which a client lists again from the start.
+   */
+  private list(res: http.ServerResponse, f: Filter, q: URLSearchParams): void {
     this.listCounts.set(f.resource.name, this.listRequests(f.resource.name) + 1);
-    const items = this.store
-      .list(f.resource.name)
-      .filter((o) => this.matches(f, o))
-      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
-      // Items of a real List carry neither kind nor apiVersion.
-      .map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
+    const limit = Number(q.get('limit') ?? '0');
+    const token = q.get('continue') ?? '';
+    if (limit > 0) this.pagedLists.push({ resource: f.resource.name, limit, continued: token !== '' });
+    let rv = this.store.currentRv();
+    let start = '';
+    let objects: KubeJson[];
+    if (token !== '') {
+      const c = decodeContinue(token);
+      if (!c) {
+        this.send(res, 400, status(400, 'BadRequest', `invalid continue token`));
+        return;
+      }
+      const at = this.store.listAt(f.resource.name, c.rv);
+      if (at === 'expired') {
+        this.send(res, 410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'));
+        return;
+      }
+      ({ rv, start } = c);
+      objects = at;
+    } else objects = this.store.list(f.resource.name);
+    const matching = objects
+      .filter((o) => this.matches(f, o) && keyOf(o) >= start)
+      .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+    const page = limit > 0 ? matching.slice(0, limit) : matching;
+    const remaining = matching.length - page.length;
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (remaining > 0) {
+      // As the real apiserver's token: the list's resourceVersion and the key to start after.
+      metadata['continue'] = encodeContinue({ rv, start: keyOf(page.at(-1)!) + '\u0000' });
+      metadata['remainingItemCount'] = remaining;
+    }
     this.send(res, 200, {
       kind: f.resource.listKind,
       apiVersion: f.resource.apiVersion,
-      metadata: { resourceVersion: String(this.store.currentRv()) },
-      items,
+      metadata,
+      // Items of a real List carry neither kind nor apiVersion.
+      items: page.map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
     });
   }
 
@@ -425,6 +463,32 @@ export class TestApiServer {
     const text = JSON.stringify(body);
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
+  }
+}
+
+export interface PagedListRequest {
+  readonly resource: ResourceName;
+  readonly limit: number;
+  /** A later page (continue= given). */
+  readonly continued: boolean;
+}
+
+interface ContinueToken {
+  readonly rv: number;
+  readonly start: string;
+}
+
+function encodeContinue(c: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: c.rv, start: c.start })).toString('base64url');
+}
+
+function decodeContinue(token: string): ContinueToken | undefined {
+  try {
+    const j = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
+    if (j.v !== 'meta.k8s.io/v1' || typeof j.rv !== 'number' || typeof j.start !== 'string') return undefined;
+    return { rv: j.rv, start: j.start };
+  } catch {
+    return undefined;
   }
 }
 

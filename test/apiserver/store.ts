@@ -41,6 +41,28 @@ export class ObjectStore {
     return [...(this.objects.get(resource)?.values() ?? [])];
   }
 
+  /**
+   * The objects as they were at resourceVersion `rv` (what etcd's MVCC serves a paged list's later
+   * pages from): the current ones with every change since `rv` undone, or 'expired' when the
+   * history no longer reaches back that far (etcd's compaction).
+   */
+  listAt(resource: ResourceName, rv: number): KubeJson[] | 'expired' {
+    const events = this.history.since(rv);
+    if (events === 'expired') return 'expired';
+    const byKey = new Map(this.objects.get(resource) ?? []);
+    const undone = new Set<string>();
+    for (const e of events) {
+      if (e.resource !== resource) continue;
+      const key = keyOf(e.object);
+      // The first change after rv says what the object was at rv.
+      if (undone.has(key)) continue;
+      undone.add(key);
+      if (e.previous === undefined) byKey.delete(key);
+      else byKey.set(key, e.previous);
+    }
+    return [...byKey.values()];
+  }
+
   get(resource: ResourceName, namespace: string, name: string): KubeJson | undefined {
     return this.objects.get(resource)?.get(`${namespace}/${name}`);
   }

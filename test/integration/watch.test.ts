@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLogger, silentLogger, type Logger } from '../../proxy/log.js';
 import { startClusterWatch, type ClusterWatch } from '../../proxy/watch/index.js';
+import { LIST_PAGE_SIZE, listAll } from '../../proxy/watch/list.js';
 import {
   HEADLESS_LABEL,
   makeEndpointSlice,
@@ -220,6 +221,56 @@ describe('startClusterWatch against the test apiserver', () => {
     expect(server.listRequests('services')).toBe(2);
     expect(h.sink.deletes().map((d) => d.key).sort()).toEqual(['default/web', 'default/web-abc']);
     expect(h.sink.has('Node', '/node-a')).toBe(true);
+  });
+
+  it('lists in pages of 500, as client-go does, and still delivers every object', async () => {
+    const server = await startServer();
+    seed(server);
+    const n = 2 * LIST_PAGE_SIZE + 1;
+    for (let i = 0; i < n; i++) server.create(makeEndpointSlice({ service: 'web', name: `many-${String(i).padStart(4, '0')}`, endpoints: [{ ip: '10.0.2.1' }] }));
+    const h = watchAgainst(server);
+    await waitFor(() => h.watch.synced(), 'sync');
+    expect(server.pagedListRequests('endpointslices')).toEqual([
+      { resource: 'endpointslices', limit: 500, continued: false },
+      { resource: 'endpointslices', limit: 500, continued: true },
+      { resource: 'endpointslices', limit: 500, continued: true },
+    ]);
+    const slices = [...h.sink.state.keys()].filter((k) => k.startsWith('EndpointSlice:'));
+    expect(slices).toHaveLength(n + 2);
+    expect(h.sink.has('EndpointSlice', `default/many-${String(n - 1).padStart(4, '0')}`)).toBe(true);
+    // Watching resumes from the list's resourceVersion: a change after the list arrives.
+    server.create(makeService({ name: 'after' }));
+    await waitFor(() => h.sink.has('Service', 'default/after'), 'watched service');
+    expect(server.listRequests('services')).toBe(1);
+  });
+
+  it('keeps (strips) each page before asking for the next, and lists again unpaged on an expired continue token', async () => {
+    const server = await startServer();
+    for (let i = 0; i < 5; i++) server.create(makeService({ name: `s${i}` }));
+    const kc = kubeConfigOf(server);
+    const pagesAsked: number[] = [];
+    const kept = await listAll(kc, '/api/v1/services', {}, (o: { metadata: { name: string } }) => {
+      pagesAsked.push(server.pagedListRequests('services').length);
+      return o.metadata.name;
+    }, 2);
+    expect(kept).toMatchObject({ kind: 'ServiceList', items: ['s0', 's1', 's2', 's3', 's4'] });
+    expect(kept.metadata?.continue).toBeUndefined();
+    // Each object was kept while only its own page had been fetched.
+    expect(pagesAsked).toEqual([1, 1, 2, 2, 3]);
+
+    // The history compacted between pages: the continue answer is 410, so one unpaged list.
+    const before = server.listRequests('services');
+    let compacted = false;
+    const again = await listAll(kc, '/api/v1/services', {}, (o: { metadata: { name: string } }) => {
+      if (!compacted) {
+        compacted = true;
+        server.create(makeService({ name: 's5' }));
+        server.compactHistory();
+      }
+      return o.metadata.name;
+    }, 2);
+    expect(server.listRequests('services') - before).toBe(3);
+    expect(again.items).toEqual(['s0', 's1', 's2', 's3', 's4', 's5']);
   });
 
   for (const mode of ['503', 'reset'] as const) {
