@@ -6,8 +6,9 @@
 // finds, position for position (test/unit/iptables/rule-options.test.ts runs both on generated
 // text): an option starts where the text starts or after whitespace, and a value never starts
 // with '-', so a flag (--reap, --set) never swallows the next option. The regex's exec() built a
-// match array with three substrings per option, ~1.4 KiB of garbage a signed rule: after one
-// endpoint change, signing the 13 changed rules was a third of what the partial sync allocated.
+// match array with three substrings per option, ~1.4 KiB of garbage a signed rule: with the
+// sort() copies, signing the 13 changed rules was 40 of the 140 KiB a one-endpoint change
+// allocated at 10,000 services.
 
 export interface OptionMatch {
   /** Preceded by `! `. */
