@@ -25,6 +25,7 @@ import type { CommitResult, NftClient, NftOp, NftTableDump } from '../modes/nfta
 import { createUserspaceDataplane, type TcpListener } from '../modes/userspace/dataplane.js';
 import type { TcpProxyOptions } from '../modes/userspace/tcp-proxy.js';
 import { HealthTargetTracker } from '../proxy/service-health-targets.js';
+import { localAddresses as hostAddresses } from '../proxy/node-ips.js';
 import { FakeIpset, FakeIpvs, FakeLink } from '../test/unit/ipvs-dataplane/fixtures.js';
 import { compactObject } from '../proxy/watch/compact.js';
 import { stripEndpointSlice, stripNode, stripService, type Strip } from '../proxy/watch/strip.js';
@@ -262,8 +263,11 @@ export interface ModeHarness {
 export async function modeHarness(mode: InProcessMode, families: IPFamily[] = ['IPv4', 'IPv6']): Promise<ModeHarness> {
   const { config } = loadConfig([...commonFlags(1000).filter((f) => !f.startsWith('--mode=')), `--mode=${mode}`]);
   const metrics = new ProxyMetrics({ processMetrics: false });
-  const nodeIPs = (): string[] => [BENCH_NODE_IP];
-  const localAddresses = (): string[] => ['127.0.0.1', BENCH_NODE_IP];
+  // The daemon's address reader (proxy/daemon.ts passes it as nodeIPs; iptables and nftables
+  // default their local-address reader to it): what reading the host's interfaces costs a sync is
+  // the daemon's work too. Constant lists here hid four interface dumps per iptables sync.
+  const nodeIPs = hostAddresses;
+  const localAddresses = hostAddresses;
   let dataplane: Dataplane;
   switch (mode) {
     case 'iptables':

@@ -350,7 +350,7 @@ export function modesSection(results: readonly ModeSizeResult[]): string {
   out.push(
     'Model store + the mode\'s real dataplane + the sync loop and its health-check observer, on doubles that record instead of ' +
       'touching the kernel (recording iptables runner, in-memory IPVS/ipset/link fakes, an nf_tables client that only hands out ' +
-      'handles, TCP listeners without sockets), dual-stack config with IPv4 services. One change = one endpoint replaced: store ' +
+      'handles, TCP listeners without sockets; the host\'s interface addresses read as the daemon reads them), dual-stack config with IPv4 services. One change = one endpoint replaced: store ' +
       'event + snapshot + partial sync + observers. Median over the repetitions; CPU = this process\'s user+system time (what the ' +
       'verdicts use, since the machine is shared), wall shown too. Heap: heapUsed after load + first full sync, after a forced GC, without the benchmark\'s own generated cluster ' +
       '(measured alone before anything else exists; kept for the change ops, never held by a daemon); the store is fed the objects ' +

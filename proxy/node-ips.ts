@@ -17,6 +17,14 @@ export function localAddresses(): string[] {
 }
 
 /**
+ * Whether selectNodePortAddresses reads the local addresses for `selection`: only for a CIDR
+ * (empty, 'all' and 'primary' alone do not), so a caller can skip listing the interfaces.
+ */
+export function nodePortSelectionReadsLocal(selection: readonly string[]): boolean {
+  return selection.length > 0 && !selection.includes('all') && selection.some((s) => s !== 'primary');
+}
+
+/**
  * Pure: which local addresses accept NodePorts. Empty selection or 'all' → 'all' (match any local
  * destination); 'primary' → the node's primary addresses; otherwise the addresses inside the CIDRs.
  * As upstream (NewNodePortAddresses), only the CIDRs of `family` count, and a selection naming

@@ -5,7 +5,7 @@
 import type { ProxyConfig } from '../../proxy/config/types.js';
 import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
-import { localAddresses } from '../../proxy/node-ips.js';
+import { localAddresses, nodePortSelectionReadsLocal } from '../../proxy/node-ips.js';
 import type { Gauge } from 'prom-client';
 import type { ProxyMetrics } from '../../sync/metrics.js';
 import type { CleanupOptions, CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
@@ -40,19 +40,35 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
   const optionCaches = new Map(opts.families.map((f) => [f, new OptionsCache()]));
   const published = new Map(opts.families.map((f) => [f, new PublishedGauges()]));
 
-  const optionsFor = (state: ProxyState, family: IPFamily): RenderOptions =>
+  const readLocal = opts.localAddresses ?? localAddresses;
+  const selectionReadsLocal = nodePortSelectionReadsLocal(opts.config.nodePortAddresses);
+
+  /**
+   * The host's addresses, read once per sync for both families. The daemon reads them from the
+   * interfaces (one getifaddrs dump each, ~20-50 µs and more with a veth per pod), which was four
+   * dumps per sync: the local list is only read when --nodeport-addresses names a CIDR (as
+   * upstream, which lists interfaces only then), and when both readers are the same function (the
+   * daemon's) one dump serves both.
+   */
+  function hostAddresses(): HostAddresses {
+    const nodeIPs = opts.nodeIPs?.();
+    if (!selectionReadsLocal) return { nodeIPs, local: NO_ADDRESSES };
+    return { nodeIPs, local: nodeIPs !== undefined && readLocal === opts.nodeIPs ? nodeIPs : readLocal() };
+  }
+
+  const optionsFor = (state: ProxyState, family: IPFamily, host: HostAddresses): RenderOptions =>
     (optionCaches.get(family) ?? new OptionsCache()).get({
       config: opts.config,
       node: state.node,
       family,
-      nodeIPs: opts.nodeIPs?.() ?? state.node.addresses,
-      localAddresses: (opts.localAddresses ?? localAddresses)(),
+      nodeIPs: host.nodeIPs ?? state.node.addresses,
+      localAddresses: host.local,
     });
 
   /** One family's sync and how long it took (the family's own share of the sync's time). */
-  async function syncFamily(fs: FamilySync, req: SyncRequest): Promise<{ r: FamilySyncResult; seconds: number }> {
+  async function syncFamily(fs: FamilySync, req: SyncRequest, host: HostAddresses): Promise<{ r: FamilySyncResult; seconds: number }> {
     const start = performance.now();
-    const o = optionsFor(req.state, fs.family);
+    const o = optionsFor(req.state, fs.family, host);
     const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
     try {
       const r = full ? await fs.full(req.state, o) : await fs.partial(req.state, req.changes.changed, o);
@@ -73,8 +89,9 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
     async sync(req: SyncRequest): Promise<SyncResult> {
       const results: FamilySyncResult[] = [];
       const familySeconds = new Map<IPFamily, number>();
+      const host = hostAddresses();
       for (const fs of families) {
-        const { r, seconds } = await syncFamily(fs, req);
+        const { r, seconds } = await syncFamily(fs, req, host);
         results.push(r);
         familySeconds.set(fs.family, seconds);
       }
@@ -127,6 +144,13 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
     },
   };
 }
+
+interface HostAddresses {
+  readonly nodeIPs: readonly string[] | undefined;
+  readonly local: readonly string[];
+}
+
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {
   return xs.reduce((a, x) => a + f(x), 0);

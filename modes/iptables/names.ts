@@ -103,6 +103,8 @@ export function isServiceChain(chain: string): boolean {
 }
 
 const MAX_COMMENT = 256;
+/** Any character the replaces below remove. */
+const UNSAFE_CHARACTER = /[^\x20-\x7e]|["'\\`]/;
 
 /**
  * Make text safe inside `-m comment --comment "..."`: Kubernetes names are already restricted,
@@ -111,6 +113,9 @@ const MAX_COMMENT = 256;
  * xt_comment limit (256 bytes including the terminator; we keep 255 ASCII characters).
  */
 export function sanitizeComment(text: string): string {
+  // Nearly every comment is clean already: one test instead of two replaces (about 20 comments
+  // are rendered per changed service port, and the replaces built a copy of each).
+  if (text.length < MAX_COMMENT && !UNSAFE_CHARACTER.test(text)) return text;
   const clean = text.replace(/[^\x20-\x7e]/g, '').replace(/["'\\`]/g, '');
   return clean.slice(0, MAX_COMMENT - 1);
 }

@@ -3,8 +3,16 @@
 
 import { isIP } from 'node:net';
 
+let keysMade = 0;
+
+/** Sort keys made since the process started (for the tests that count the model's work per change). */
+export function sortKeysMade(): number {
+  return keysMade;
+}
+
 /** A string whose lexical order is the numeric order of the address; invalid input sorts last. */
 export function ipSortKey(ip: string): string {
+  keysMade++;
   const v = isIP(ip);
   if (v === 4) return '4' + ipv4Hex(ip);
   if (v === 6) return '6' + ipv6Hex(ip);

@@ -29,7 +29,9 @@ export function renderServiceChains(p: ServicePlan, o: RenderOptions): Map<strin
   if (p.usesFwChain) chains.set(p.names.fw, fwChainRules(p, o));
   if (p.usesClusterChain) chains.get(p.names.svc)?.push(...selectionRules(p, p.clusterTargets));
   if (p.usesLocalChain) chains.get(p.names.svl)?.push(...selectionRules(p, p.localTargets));
-  for (const t of p.allTargets) chains.set(t.chain, endpointRules(p, t));
+  // Every endpoint chain of the service port carries the same comment: made once.
+  const epComment = p.allTargets.length > 0 ? commentArgs(p.sp.key) : '';
+  for (const t of p.allTargets) chains.set(t.chain, endpointRules(p, t, epComment));
   return chains;
 }
 
@@ -71,16 +73,15 @@ function fwChainRules(p: ServicePlan, o: RenderOptions): Rule[] {
 function selectionRules(p: ServicePlan, targets: readonly EndpointTarget[]): Rule[] {
   const rules: Rule[] = [];
   const affinity = p.sp.sessionAffinity;
+  const comments = targets.map((t) => commentArgs(`${p.sp.key} -> ${t.address}`));
   if (affinity.type === 'ClientIP') {
-    for (const t of targets) {
-      rules.push(
-        `${commentArgs(`${p.sp.key} -> ${t.address}`)} -m recent --name ${t.chain} --rcheck --seconds ${affinity.timeoutSeconds} --reap -j ${t.chain}`,
-      );
-    }
+    targets.forEach((t, i) => {
+      rules.push(`${comments[i]} -m recent --name ${t.chain} --rcheck --seconds ${affinity.timeoutSeconds} --reap -j ${t.chain}`);
+    });
   }
   targets.forEach((t, i) => {
     const stat = i < targets.length - 1 ? ` -m statistic --mode random --probability ${probability(targets.length - i)}` : '';
-    rules.push(`${commentArgs(`${p.sp.key} -> ${t.address}`)}${stat} -j ${t.chain}`);
+    rules.push(`${comments[i]}${stat} -j ${t.chain}`);
   });
   return rules;
 }
@@ -89,8 +90,7 @@ function selectionRules(p: ServicePlan, targets: readonly EndpointTarget[]): Rul
  * A function of the ServicePort and the endpoint address only (not of the options, the node or
  * the other endpoints): record.ts takes over a KUBE-SEP chain's digest on that basis. Keep it so.
  */
-function endpointRules(p: ServicePlan, t: EndpointTarget): Rule[] {
-  const c = commentArgs(p.sp.key);
+function endpointRules(p: ServicePlan, t: EndpointTarget, c: string): Rule[] {
   const recent = p.sp.sessionAffinity.type === 'ClientIP' ? ` -m recent --name ${t.chain} --set` : '';
   return [
     // Hairpin: an endpoint reaching itself through the service must see the node as source.
