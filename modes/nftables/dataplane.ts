@@ -6,7 +6,7 @@
 import type { ProxyConfig } from '../../proxy/config/types.js';
 import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
-import { localAddresses } from '../../proxy/node-ips.js';
+import { localAddresses, nodePortSelectionReadsLocal } from '../../proxy/node-ips.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
 import type { CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
@@ -44,9 +44,23 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   // node object or an address list changes, since building them (and their fingerprint, which
   // decides whether a sync must be full) was a tenth of a one-endpoint change's own work.
   const optionsCache = new Map<IPFamily, { node: ProxyState['node']; inputs: string; options: NftRenderOptions }>();
-  const optionsFor = (state: ProxyState, family: IPFamily): NftRenderOptions => {
-    const nodeIPs = opts.nodeIPs?.() ?? state.node.addresses;
-    const local = (opts.localAddresses ?? localAddresses)();
+  const readLocal = opts.localAddresses ?? localAddresses;
+  // An unset --nodeport-addresses is `primary` in this mode (buildNftOptions), which reads no
+  // local list; only a CIDR does.
+  const selectionReadsLocal = nodePortSelectionReadsLocal(opts.config.nodePortAddresses.length === 0 ? ['primary'] : opts.config.nodePortAddresses);
+  /**
+   * The host's addresses, read once per sync for both families (as iptables mode): the daemon's
+   * reader is one getifaddrs dump (~20-50 µs, more with a veth per pod), and each family's options
+   * used to read both lists, four dumps per sync whatever changed.
+   */
+  function hostAddresses(): HostAddresses {
+    const nodeIPs = opts.nodeIPs?.();
+    if (!selectionReadsLocal) return { nodeIPs, local: NO_ADDRESSES };
+    return { nodeIPs, local: nodeIPs !== undefined && readLocal === opts.nodeIPs ? nodeIPs : readLocal() };
+  }
+  const optionsFor = (state: ProxyState, family: IPFamily, host: HostAddresses): NftRenderOptions => {
+    const nodeIPs = host.nodeIPs ?? state.node.addresses;
+    const local = host.local;
     const inputs = `${nodeIPs.join(',')}|${local.join(',')}`;
     const hit = optionsCache.get(family);
     if (hit && hit.node === state.node && hit.inputs === inputs) return hit.options;
@@ -56,8 +70,8 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   };
 
   /** One family's sync, with its own duration (the sync loop files it under that family). */
-  async function syncFamily(fs: NftFamilySync, req: SyncRequest): Promise<NftSyncResult & { seconds: number }> {
-    const o = optionsFor(req.state, fs.family);
+  async function syncFamily(fs: NftFamilySync, req: SyncRequest, host: HostAddresses): Promise<NftSyncResult & { seconds: number }> {
+    const o = optionsFor(req.state, fs.family, host);
     const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
     const start = performance.now();
     try {
@@ -91,8 +105,9 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     async sync(req: SyncRequest): Promise<SyncResult> {
       const results: (NftSyncResult & { seconds: number })[] = [];
       const familySeconds = new Map<IPFamily, number>();
+      const host = hostAddresses();
       for (const fs of families) {
-        const r = await syncFamily(fs, req);
+        const r = await syncFamily(fs, req, host);
         results.push(r);
         familySeconds.set(fs.family, r.seconds);
       }
@@ -144,3 +159,10 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     },
   };
 }
+
+interface HostAddresses {
+  readonly nodeIPs: readonly string[] | undefined;
+  readonly local: readonly string[];
+}
+
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
