@@ -7,6 +7,7 @@ import { createDataplane } from '../modes/registry.js';
 import type { Dataplane } from '../modes/dataplane.js';
 import { ProxyMetrics } from '../sync/metrics.js';
 import { BoundedFrequencyRunner } from '../sync/runner.js';
+import { fullGcFunction, IdleCollector } from './idle-gc.js';
 import { SyncLoop } from '../sync/sync-loop.js';
 import { countingSink } from './change-counter.js';
 import { toKubeProxyConfiguration } from './config/configz.js';
@@ -70,6 +71,10 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   // userspace mode hands this over to kernel rules when it stops (see mode-switch.ts).
   let lastSynced: ProxyState | undefined;
 
+  // Memory back to the OS after the first sync and after bursts of churn (idle-gc.ts says why).
+  const gc = fullGcFunction();
+  const idleGc = gc ? new IdleCollector({ idleMs: 1000, minIntervalMs: 10_000, collect: gc }) : undefined;
+
   const loop = new SyncLoop({
     source: store,
     dataplane,
@@ -83,13 +88,14 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
           health.updated();
           health.setNodeEligible(state.node.eligible);
           lastSynced = state;
+          idleGc?.noteActivity();
           // Only the changed service ports on a partial sync: no walk over every Service.
           const update = healthTargets.update(state, changes, full);
           void (update.full ? serviceHealth.sync(update.targets) : serviceHealth.update(update.changed));
           if (!leftoversRemoved) {
             leftoversRemoved = true;
             // Not awaited: the sync loop goes on meanwhile (each cleanup touches only its own mode).
-            leftovers = removeOtherModesLeftovers(config.mode, deps);
+            leftovers = removeOtherModesLeftovers(config.mode, deps).finally(() => idleGc?.noteActivity());
           }
         },
       },
@@ -151,6 +157,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
     async stop() {
       await watch.stop();
       await runner.stop();
+      idleGc?.stop();
       await serviceHealth.close();
       await healthz.close();
       await metricsServer?.close();
