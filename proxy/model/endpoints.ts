@@ -10,7 +10,7 @@
 import type { V1EndpointSlice, V1Endpoints } from '@kubernetes/client-node';
 import { parseIPSloppy } from './ip-parse.js';
 import { namespacedName } from './service.js';
-import { compareIPs } from './ip-order.js';
+import { compareIPs, ipSortKey } from './ip-order.js';
 import type { Endpoint, FieldError, Protocol, ServicePort } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -236,8 +236,15 @@ function dedupSorted(eps: readonly Endpoint[]): readonly Endpoint[] {
     const prev = best.get(id);
     if (prev === undefined || rank(ep) > rank(prev)) best.set(id, ep);
   }
-  // Spread allocates exactly the elements (a list grown by push() reserves room for more).
-  return [...best.values()].sort(compareEndpoints);
+  if (best.size < 2) return [...best.values()];
+  // Each address's sort key is built once, not twice per comparison (n log n strings: it showed
+  // in a CPU profile of 100 endpoint changes at 10,000 services). Same order as compareEndpoints.
+  const keyed = [...best.values()].map((ep) => ({ ep, k: ipSortKey(ep.ip) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.ep.port - b.ep.port));
+  // A list of exactly the elements (a list grown by push() reserves room for more).
+  const out = new Array<Endpoint>(keyed.length);
+  for (let i = 0; i < keyed.length; i++) out[i] = keyed[i]!.ep;
+  return out;
 }
 
 /**
