@@ -118,7 +118,7 @@ export class NftFamilySync {
     const eps = state.endpoints.get(key) ?? NO_ENDPOINTS;
     const old = this.units.get(key);
     if (reuse && old && old.sp === sp && old.eps === eps) return old;
-    return { sp, eps, unit: renderService(sp, eps, state.node, o, old?.unit.slots) };
+    return { sp, eps, unit: renderService(sp, eps, state.node, o, old?.unit.slots, old?.unit.shared) };
   }
 
   async full(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {

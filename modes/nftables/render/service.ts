@@ -11,7 +11,7 @@
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
 import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
-import { elementKey } from '../elements.js';
+import { elementKey, identicalElement } from '../elements.js';
 import { servicePortHash } from '../../iptables/names.js';
 import {
   addrLen,
@@ -47,6 +47,7 @@ export function renderService(
   node: NodeInfo,
   o: NftRenderOptions,
   history: SlotHistory = new Map(),
+  prevShared: Unit['shared'] = NONE,
 ): Unit {
   const plan = planServicePort(sp, endpoints, node, o.family);
   if (!plan) return { owner: sp.key, chains: [], sets: [], shared: NONE, noLocal: { internal: false, external: false } };
@@ -55,7 +56,7 @@ export function renderService(
   const chains: ChainSpec[] = [];
   const sets: SetSpec[] = [];
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds * 1000 : 0;
-  if (!affinity) return renderFlat(sp, plan, o, history);
+  if (!affinity) return renderFlat(sp, plan, o, history, prevShared);
   // ClientIP affinity: one timeout set of client addresses per endpoint (as upstream), shared by
   // the cluster and local chains.
   for (const t of plan.allTargets) sets.push({ set: affinitySet(f, n, t, affinity), elements: new Map() });
@@ -83,7 +84,7 @@ export function renderService(
     owner: sp.key,
     chains,
     sets,
-    shared: sharedElements(plan, n, o),
+    shared: sharedElements(plan, n, o, prevShared),
     noLocal: noLocalOf(plan),
   };
 }
@@ -97,12 +98,20 @@ function noLocalOf(plan: ServicePlan): Unit['noLocal'] {
 
 type ElementAdder = (set: string, e: NftElement) => void;
 
-function adder(out: Map<string, Map<string, NftElement>>): ElementAdder {
+/**
+ * Collects a unit's shared elements. An element identical to the previous render's keeps that
+ * object: the shared index then sees the same object and skips the key (no lookup in a map of
+ * 100,000 keys per unchanged element of a changed service port, issue #13), and the new render's
+ * copy is young garbage instead of a retained duplicate.
+ */
+function adder(out: Map<string, Map<string, NftElement>>, prev: Unit['shared']): ElementAdder {
   return (set, e) => {
     let m = out.get(set);
     if (!m) out.set(set, (m = new Map()));
     const k = elementKey(e);
-    if (!m.has(k)) m.set(k, e);
+    if (m.has(k)) return;
+    const p = prev.get(set)?.get(k);
+    m.set(k, p !== undefined && identicalElement(p, e) ? p : e);
   };
 }
 
@@ -111,10 +120,10 @@ function adder(out: Map<string, Map<string, NftElement>>): ElementAdder {
  * sets (render/classes.ts): which destinations take the flat path with which policy, the count
  * class of each destination, and its endpoints at their stable numgen slots.
  */
-function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, history: SlotHistory): Unit {
+function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, history: SlotHistory, prevShared: Unit['shared']): Unit {
   const n = servicePortNames(sp);
-  const out = sharedElements(plan, n, o, true);
-  const add = adder(out);
+  const out = sharedElements(plan, n, o, prevShared, true);
+  const add = adder(out, prevShared);
   const slotsOut = new Map<string, readonly string[]>();
   const slotted = (which: 'cluster' | 'local', targets: readonly EndpointTarget[]): readonly Endpoint[] => {
     const slots = assignSlots(history.get(which) ?? [], targets.map((t) => t.address));
@@ -251,10 +260,10 @@ function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptio
 }
 
 /** Shared elements of either path; `flat`: no dispatch verdict elements (renderFlat adds its own). */
-function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, flat = false): Map<string, Map<string, NftElement>> {
+function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Map<string, Map<string, NftElement>> {
   const f = o.family;
   const out = new Map<string, Map<string, NftElement>>();
-  const add = adder(out);
+  const add = adder(out, prevShared);
   const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
   const port = portBytes(plan.sp.port);
   const ipKey = (ip: string): Uint8Array => concat(ipBytes(ip), proto, port);
