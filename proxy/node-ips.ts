@@ -47,3 +47,33 @@ export function selectNodePortAddresses(
   for (const ip of local) if (ipFamily(ip) === family && cidrsContain(cidrs, ip)) picked.add(ip);
   return [...picked].sort();
 }
+
+/** The host's addresses as one sync uses them: the node IPs, and the local list when needed. */
+export interface HostAddresses {
+  /** Undefined without a reader: the caller falls back to the Node object's addresses. */
+  readonly nodeIPs: readonly string[] | undefined;
+  readonly local: readonly string[];
+}
+
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
+
+/**
+ * A reader of the host's addresses, called once per sync for every family. The daemon's readers
+ * are interface dumps (localAddresses above: one getifaddrs each, ~20-50 µs and more with a veth
+ * per pod), and the dataplanes read both lists per family: four dumps per dual-stack sync. Here
+ * the local list is read only when `selection` names a CIDR (as upstream, which lists interfaces
+ * only then), and when both readers are the same function (the daemon's wiring) one dump serves.
+ */
+export function hostAddressReader(o: {
+  readonly selection: readonly string[];
+  readonly nodeIPs?: () => string[];
+  readonly localAddresses?: () => string[];
+}): () => HostAddresses {
+  const readLocal = o.localAddresses ?? localAddresses;
+  const readsLocal = nodePortSelectionReadsLocal(o.selection);
+  return () => {
+    const nodeIPs = o.nodeIPs?.();
+    if (!readsLocal) return { nodeIPs, local: NO_ADDRESSES };
+    return { nodeIPs, local: nodeIPs !== undefined && readLocal === o.nodeIPs ? nodeIPs : readLocal() };
+  };
+}

@@ -5,7 +5,7 @@
 import type { ProxyConfig } from '../../proxy/config/types.js';
 import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
-import { localAddresses, nodePortSelectionReadsLocal } from '../../proxy/node-ips.js';
+import { hostAddressReader, type HostAddresses } from '../../proxy/node-ips.js';
 import type { Gauge } from 'prom-client';
 import type { ProxyMetrics } from '../../sync/metrics.js';
 import type { CleanupOptions, CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
@@ -40,22 +40,7 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
   const optionCaches = new Map(opts.families.map((f) => [f, new OptionsCache()]));
   const published = new Map(opts.families.map((f) => [f, new PublishedGauges()]));
 
-  const readLocal = opts.localAddresses ?? localAddresses;
-  const selectionReadsLocal = nodePortSelectionReadsLocal(opts.config.nodePortAddresses);
-
-  /**
-   * The host's addresses, read once per sync for both families. The daemon reads them from the
-   * interfaces (one getifaddrs dump each, ~20-50 µs and more with a veth per pod), which was four
-   * dumps per sync: the local list is only read when --nodeport-addresses names a CIDR (as
-   * upstream, which lists interfaces only then), and when both readers are the same function (the
-   * daemon's) one dump serves both.
-   */
-  function hostAddresses(): HostAddresses {
-    const nodeIPs = opts.nodeIPs?.();
-    if (!selectionReadsLocal) return { nodeIPs, local: NO_ADDRESSES };
-    return { nodeIPs, local: nodeIPs !== undefined && readLocal === opts.nodeIPs ? nodeIPs : readLocal() };
-  }
-
+  const hostAddresses = hostAddressReader({ selection: opts.config.nodePortAddresses, nodeIPs: opts.nodeIPs, localAddresses: opts.localAddresses });
   const optionsFor = (state: ProxyState, family: IPFamily, host: HostAddresses): RenderOptions =>
     (optionCaches.get(family) ?? new OptionsCache()).get({
       config: opts.config,
@@ -145,12 +130,6 @@ export function createIptablesDataplane(opts: IptablesDataplaneOptions): Datapla
   };
 }
 
-interface HostAddresses {
-  readonly nodeIPs: readonly string[] | undefined;
-  readonly local: readonly string[];
-}
-
-const NO_ADDRESSES: readonly string[] = Object.freeze([]);
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {
   return xs.reduce((a, x) => a + f(x), 0);

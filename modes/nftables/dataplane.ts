@@ -6,7 +6,7 @@
 import type { ProxyConfig } from '../../proxy/config/types.js';
 import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
-import { localAddresses, nodePortSelectionReadsLocal } from '../../proxy/node-ips.js';
+import { hostAddressReader, type HostAddresses } from '../../proxy/node-ips.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
 import type { CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
@@ -44,20 +44,8 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   // node object or an address list changes, since building them (and their fingerprint, which
   // decides whether a sync must be full) was a tenth of a one-endpoint change's own work.
   const optionsCache = new Map<IPFamily, { node: ProxyState['node']; inputs: string; options: NftRenderOptions }>();
-  const readLocal = opts.localAddresses ?? localAddresses;
-  // An unset --nodeport-addresses is `primary` in this mode (buildNftOptions), which reads no
-  // local list; only a CIDR does.
-  const selectionReadsLocal = nodePortSelectionReadsLocal(opts.config.nodePortAddresses.length === 0 ? ['primary'] : opts.config.nodePortAddresses);
-  /**
-   * The host's addresses, read once per sync for both families (as iptables mode): the daemon's
-   * reader is one getifaddrs dump (~20-50 µs, more with a veth per pod), and each family's options
-   * used to read both lists, four dumps per sync whatever changed.
-   */
-  function hostAddresses(): HostAddresses {
-    const nodeIPs = opts.nodeIPs?.();
-    if (!selectionReadsLocal) return { nodeIPs, local: NO_ADDRESSES };
-    return { nodeIPs, local: nodeIPs !== undefined && readLocal === opts.nodeIPs ? nodeIPs : readLocal() };
-  }
+  // An unset --nodeport-addresses is `primary` in this mode (buildNftOptions): no local list read.
+  const hostAddresses = hostAddressReader({ selection: opts.config.nodePortAddresses.length === 0 ? ['primary'] : opts.config.nodePortAddresses, nodeIPs: opts.nodeIPs, localAddresses: opts.localAddresses });
   const optionsFor = (state: ProxyState, family: IPFamily, host: HostAddresses): NftRenderOptions => {
     const nodeIPs = host.nodeIPs ?? state.node.addresses;
     const local = host.local;
@@ -159,10 +147,3 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     },
   };
 }
-
-interface HostAddresses {
-  readonly nodeIPs: readonly string[] | undefined;
-  readonly local: readonly string[];
-}
-
-const NO_ADDRESSES: readonly string[] = Object.freeze([]);

@@ -13,15 +13,11 @@ import { ProxyMetrics } from '../../../sync/metrics.js';
 import { changesBetween } from '../../support/changes.js';
 import { recordingRunner } from '../../support/recording-runner.js';
 import { config, ep, recordingConntrack, sp, state } from './fixtures.js';
-
-function counting(list: string[]): { read: () => string[]; calls: () => number } {
-  let n = 0;
-  return { read: () => (n++, [...list]), calls: () => n };
-}
+import { countingReader } from '../../support/counting-reader.js';
 
 async function syncTwice(nodePortAddresses: string[], sameReader: boolean): Promise<{ nodeIPReads: number; localReads: number; payload: string }> {
-  const host = counting(['198.18.0.2', '127.0.0.1', '2001:db8::2']);
-  const local = sameReader ? host : counting(['198.18.0.2', '127.0.0.1', '2001:db8::2']);
+  const host = countingReader(['198.18.0.2', '127.0.0.1', '2001:db8::2']);
+  const local = sameReader ? host : countingReader(['198.18.0.2', '127.0.0.1', '2001:db8::2']);
   const runner = recordingRunner();
   const dp = createIptablesDataplane({
     config: config((d) => void (d.nodePortAddresses = nodePortAddresses)),

@@ -10,17 +10,13 @@ import { silentLogger } from '../../../proxy/log.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
 import { FakeNftClient } from '../../fakes/nftables/fake-client.js';
 import { canonical, changes, config, ep, NODE_IP, recordingConntrack, sp, state } from './fixtures.js';
-
-function counting(list: string[]): { read: () => string[]; calls: () => number } {
-  let n = 0;
-  return { read: () => (n++, [...list]), calls: () => n };
-}
+import { countingReader } from '../../support/counting-reader.js';
 
 const HOST = [NODE_IP, '198.18.9.9', '127.0.0.1', '2001:db8::2'];
 
 async function partialSyncReads(nodePortAddresses: string[], sameReader: boolean): Promise<{ nodeIPReads: number; localReads: number; table: unknown }> {
-  const host = counting(HOST);
-  const local = sameReader ? host : counting(HOST);
+  const host = countingReader(HOST);
+  const local = sameReader ? host : countingReader(HOST);
   const client = new FakeNftClient();
   const dp = createNftablesDataplane({
     config: config((d) => void (d.nodePortAddresses = nodePortAddresses)),
