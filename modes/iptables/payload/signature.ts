@@ -10,7 +10,7 @@ import { kernelProbability } from '../probability.js';
 import { nextOption, type OptionMatch } from './rule-options.js';
 
 /** Option → signature key. Options not listed (defaults the kernel adds, module names) are ignored. */
-const KEYS: ReadonlyMap<string, string> = new Map([
+export const SIGNATURE_KEYS: ReadonlyMap<string, string> = new Map([
   ['-p', 'p'],
   ['--protocol', 'p'],
   ['-s', 's'],
@@ -37,7 +37,7 @@ const KEYS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Flags without a value. */
-const FLAGS = new Set(['--set', '--rcheck']);
+export const SIGNATURE_FLAGS: ReadonlySet<string> = new Set(['--set', '--rcheck']);
 
 let signed = 0;
 
@@ -54,12 +54,12 @@ export function ruleSignature(rule: string): string {
   const parts: string[] = [];
   for (let m = nextOption(rule, 0, scratch); m !== undefined; ) {
     const option = m.name;
-    const key = KEYS.get(option);
+    const key = SIGNATURE_KEYS.get(option);
     const hasValue = m.valueStart >= 0;
     let resume = m.end;
     if (key !== undefined) {
       const neg = m.neg ? '!' : '';
-      if (FLAGS.has(option)) {
+      if (SIGNATURE_FLAGS.has(option)) {
         insertSorted(parts, `${neg}${key}`);
         // Whatever followed a flag is not its value: scan it again.
         if (hasValue) resume = m.valueStart;

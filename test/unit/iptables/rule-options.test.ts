@@ -6,38 +6,12 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ruleSignature } from '../../../modes/iptables/payload/signature.js';
+import { ruleSignature, SIGNATURE_FLAGS as FLAGS, SIGNATURE_KEYS as KEYS } from '../../../modes/iptables/payload/signature.js';
 import { kernelProbability } from '../../../modes/iptables/probability.js';
 import { renderServicePort } from '../../../modes/iptables/render/service.js';
 import { staticRules } from '../../../modes/iptables/render/skeleton.js';
 import { ep, localEp, node, options, sp } from './fixtures.js';
 
-const KEYS: ReadonlyMap<string, string> = new Map([
-  ['-p', 'p'],
-  ['--protocol', 'p'],
-  ['-s', 's'],
-  ['--source', 's'],
-  ['-d', 'd'],
-  ['--destination', 'd'],
-  ['--dport', 'dport'],
-  ['--destination-port', 'dport'],
-  ['--comment', 'comment'],
-  ['-j', 'j'],
-  ['--jump', 'j'],
-  ['-g', 'g'],
-  ['--goto', 'g'],
-  ['--to-destination', 'to'],
-  ['--probability', 'prob'],
-  ['--name', 'name'],
-  ['--set', 'set'],
-  ['--rcheck', 'rcheck'],
-  ['--seconds', 'seconds'],
-  ['--mark', 'mark'],
-  ['--dst-type', 'dsttype'],
-  ['--src-type', 'srctype'],
-  ['--ctstate', 'ctstate'],
-]);
-const FLAGS = new Set(['--set', '--rcheck']);
 const OPTION = /(?<=^|\s)(!\s+)?(--?[a-zA-Z][\w-]*)(?:\s+("(?:[^"\\]|\\.)*"|[^\s"-][^\s"]*))?/g;
 
 /** The regex implementation ruleSignature had before the scanner, unchanged. */
