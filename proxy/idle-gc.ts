@@ -33,7 +33,6 @@ export class IdleCollector {
   private readonly now: () => number;
   private readonly setTimer: NonNullable<IdleCollectorOptions['setTimer']>;
   private readonly clearTimer: NonNullable<IdleCollectorOptions['clearTimer']>;
-  collections = 0;
 
   constructor(private readonly o: IdleCollectorOptions) {
     this.now = o.now ?? Date.now;
@@ -68,7 +67,6 @@ export class IdleCollector {
     if (wait > 0) return this.arm(wait);
     this.dirty = false;
     this.lastCollect = this.now();
-    this.collections++;
     this.o.collect();
   }
 }
