@@ -54,9 +54,32 @@ export function runtimeFlags(execArgv: readonly string[], nodeOptions: string | 
   return RUNTIME_V8_FLAGS.filter((f) => !f.unlessGiven.some((n) => given.has(n))).map((f) => f.flag);
 }
 
+/**
+ * Pure: whether --optimize-for-size is in effect, given the command line's flags (execArgv, then
+ * NODE_OPTIONS) and those set at run time after them: the last of --optimize-for-size and
+ * --no-optimize-for-size wins; V8's default is off.
+ */
+export function sizeOptimized(execArgv: readonly string[], nodeOptions: string | undefined, applied: readonly string[]): boolean {
+  let on = false;
+  for (const a of [...execArgv, ...(nodeOptions ?? '').split(/\s+/), ...applied]) {
+    const n = flagName(a);
+    if (n === '--optimize-for-size') on = true;
+    else if (n === '--no-optimize-for-size' || n === '--nooptimize-for-size') on = false;
+  }
+  return on;
+}
+
+let applied: readonly string[] = [];
+
+/** Whether this process runs with --optimize-for-size (given at start or set by applyRuntimeFlags). */
+export function optimizingForSize(): boolean {
+  return sizeOptimized(process.execArgv, process.env['NODE_OPTIONS'], applied);
+}
+
 /** Sets the flags this process lacks; main.ts calls it before anything else runs. Returns them. */
 export function applyRuntimeFlags(): string[] {
   const flags = runtimeFlags(process.execArgv, process.env['NODE_OPTIONS']);
   for (const f of flags) setFlagsFromString(f);
+  applied = flags;
   return flags;
 }

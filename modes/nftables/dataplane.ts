@@ -7,6 +7,7 @@ import type { ProxyConfig } from '../../proxy/config/types.js';
 import type { Logger } from '../../proxy/log.js';
 import type { IPFamily, ProxyState } from '../../proxy/model/types.js';
 import { hostAddressReader, type HostAddresses } from '../../proxy/node-ips.js';
+import { throughputGc } from '../../proxy/throughput-gc.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
 import type { CleanupReport, Dataplane, SyncRequest, SyncResult } from '../dataplane.js';
 import type { Conntrack } from '../shared/conntrack.js';
@@ -31,12 +32,15 @@ export interface NftDataplaneOptions {
   readonly localAddresses?: () => string[];
   /** Ops per transaction of a large sync (see family-sync.ts). */
   readonly batchOps?: number;
+  /** Runs a full sync with V8's heap tuned for throughput (proxy/throughput-gc.ts). */
+  readonly gc?: { during<T>(run: () => Promise<T>): Promise<T> };
 }
 
 export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
   const log = opts.logger.with({ mode: 'nftables' });
   const m = nftMetrics(opts.metrics.registry);
   const families = opts.families.map((f) => new NftFamilySync(f, opts.client, log.with({ ipFamily: f }), opts.batchOps));
+  const gc = opts.gc ?? throughputGc;
   let lastState: ProxyState | undefined;
   const lastTotals = new Map<IPFamily, ReturnType<NftFamilySync['totals']> & { kernelSeconds: number }>();
 
@@ -57,10 +61,12 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     return options;
   };
 
+  const isFull = (fs: NftFamilySync, req: SyncRequest, o: NftRenderOptions): boolean => req.full || req.changes.nodeChanged || fs.needsFull(o);
+
   /** One family's sync, with its own duration (the sync loop files it under that family). */
   async function syncFamily(fs: NftFamilySync, req: SyncRequest, host: HostAddresses): Promise<NftSyncResult & { seconds: number }> {
     const o = optionsFor(req.state, fs.family, host);
-    const full = req.full || req.changes.nodeChanged || fs.needsFull(o);
+    const full = isFull(fs, req, o);
     const start = performance.now();
     try {
       const r = full ? await fs.full(req.state, o) : await fs.partial(req.state, req.changes.changed, o);
@@ -88,39 +94,45 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     }
   }
 
+  async function syncAll(req: SyncRequest, host: HostAddresses): Promise<SyncResult> {
+    const results: (NftSyncResult & { seconds: number })[] = [];
+    const familySeconds = new Map<IPFamily, number>();
+    for (const fs of families) {
+      const r = await syncFamily(fs, req, host);
+      results.push(r);
+      familySeconds.set(fs.family, r.seconds);
+    }
+    const full = results.some((r) => r.full);
+    const keys = full ? new Set([...req.state.services.keys(), ...(lastState?.services.keys() ?? [])]) : req.changes.changed;
+    const ctOps = planConntrackCleanup(lastState, req.state, keys, opts.families);
+    const ctErrors = await executeConntrackPlan(opts.conntrack, ctOps);
+    for (const err of ctErrors) log.warn('conntrack cleanup failed', { err });
+    lastState = req.state;
+    const sum = (f: (r: NftSyncResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+    return {
+      full,
+      familySeconds,
+      stats: {
+        ops: sum((r) => r.ops),
+        bytes: sum((r) => r.bytes),
+        kernelMs: Math.round(sum((r) => r.kernelMs) * 1000) / 1000,
+        dumpMs: Math.round(sum((r) => r.dumpMs) * 1000) / 1000,
+        dumps: sum((r) => r.dumps),
+        transactions: sum((r) => r.transactions),
+        servicePortsChanged: sum((r) => r.servicesChanged),
+        conntrackOps: ctOps.length,
+        tableMissing: results.filter((r) => r.tableMissing).length,
+      },
+    };
+  }
+
   return {
     mode: 'nftables',
     async sync(req: SyncRequest): Promise<SyncResult> {
-      const results: (NftSyncResult & { seconds: number })[] = [];
-      const familySeconds = new Map<IPFamily, number>();
       const host = hostAddresses();
-      for (const fs of families) {
-        const r = await syncFamily(fs, req, host);
-        results.push(r);
-        familySeconds.set(fs.family, r.seconds);
-      }
-      const full = results.some((r) => r.full);
-      const keys = full ? new Set([...req.state.services.keys(), ...(lastState?.services.keys() ?? [])]) : req.changes.changed;
-      const ctOps = planConntrackCleanup(lastState, req.state, keys, opts.families);
-      const ctErrors = await executeConntrackPlan(opts.conntrack, ctOps);
-      for (const err of ctErrors) log.warn('conntrack cleanup failed', { err });
-      lastState = req.state;
-      const sum = (f: (r: NftSyncResult) => number): number => results.reduce((a, r) => a + f(r), 0);
-      return {
-        full,
-        familySeconds,
-        stats: {
-          ops: sum((r) => r.ops),
-          bytes: sum((r) => r.bytes),
-          kernelMs: Math.round(sum((r) => r.kernelMs) * 1000) / 1000,
-          dumpMs: Math.round(sum((r) => r.dumpMs) * 1000) / 1000,
-          dumps: sum((r) => r.dumps),
-          transactions: sum((r) => r.transactions),
-          servicePortsChanged: sum((r) => r.servicesChanged),
-          conntrackOps: ctOps.length,
-          tableMissing: results.filter((r) => r.tableMissing).length,
-        },
-      };
+      // A full sync renders and plans every service port: the burst proxy/throughput-gc.ts is for.
+      const full = families.some((fs) => isFull(fs, req, optionsFor(req.state, fs.family, host)));
+      return full ? gc.during(() => syncAll(req, host)) : syncAll(req, host);
     },
     async cleanup(): Promise<CleanupReport> {
       const tables = await deleteOurTables(opts.client, log, (family) => m.cleanupFailures.inc({ ip_family: family === 'ip' ? 'IPv4' : 'IPv6' }));
