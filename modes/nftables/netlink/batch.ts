@@ -68,8 +68,19 @@ export function opFlags(op: NftOp, echoRules: boolean): number {
   }
 }
 
+/**
+ * A first guess of a batch's size (measured: ~265 bytes per op of a full sync at 10,000 services,
+ * ~70 per element): a writer that starts near it does not copy a multi-MiB batch ~10 times over
+ * while doubling from 4 KiB.
+ */
+export function batchSizeGuess(ops: readonly NftOp[]): number {
+  let n = 64;
+  for (const op of ops) n += op.op === 'add-elements' || op.op === 'delete-elements' ? 96 + op.elements.length * 64 : 256;
+  return n;
+}
+
 export function encodeBatch(ops: readonly NftOp[], opts: BatchOptions): EncodedBatch {
-  const w = new NlWriter(4096);
+  const w = new NlWriter(Math.max(4096, batchSizeGuess(ops)));
   const maxElementBytes = opts.maxElementBytes ?? DEFAULT_MAX_ELEMENT_BYTES;
   const echoRules = opts.echoRules ?? true;
   let seq = opts.firstSeq;

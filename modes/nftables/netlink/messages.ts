@@ -6,7 +6,7 @@ import type { NlWriter } from '../../shared/netlink/writer.js';
 import * as C from './constants.js';
 import { writeExpr, writeVerdict, type EncodeContext } from './expr.js';
 import type { NftChain, NftElement, NftFamily, NftRule, NftSet, NftTable } from './types.js';
-import { commentUdata, setUdata } from './udata.js';
+import { NFTNL_UDATA_COMMENT, setUdata } from './udata.js';
 
 export const FAMILY_NUMBERS: Readonly<Record<NftFamily, number>> = {
   ip: C.NFPROTO_IPV4,
@@ -56,7 +56,7 @@ export function writeTable(w: NlWriter, msg: number, flags: number, seq: number,
   w.string(C.NFTA_TABLE_NAME, t.name);
   if (msg === C.NFT_MSG_NEWTABLE) {
     w.be32(C.NFTA_TABLE_FLAGS, 0);
-    if (t.comment !== undefined) w.bytes(C.NFTA_TABLE_USERDATA, commentUdata(t.comment));
+    if (t.comment !== undefined) w.tlvString(C.NFTA_TABLE_USERDATA, NFTNL_UDATA_COMMENT, t.comment);
   }
   w.endMsg(at);
 }
@@ -76,7 +76,7 @@ export function writeChain(w: NlWriter, msg: number, flags: number, seq: number,
       w.be32(C.NFTA_HOOK_PRIORITY, c.base.priority);
       w.endNest(hook);
     }
-    if (c.comment !== undefined) w.bytes(C.NFTA_CHAIN_USERDATA, commentUdata(c.comment));
+    if (c.comment !== undefined) w.tlvString(C.NFTA_CHAIN_USERDATA, NFTNL_UDATA_COMMENT, c.comment);
   }
   w.endMsg(at);
 }
@@ -110,7 +110,7 @@ export function writeRule(
     const list = w.beginNest(C.NFTA_RULE_EXPRESSIONS);
     for (const e of r.exprs) writeExpr(w, e, ctx);
     w.endNest(list);
-    if (r.comment !== undefined) w.bytes(C.NFTA_RULE_USERDATA, commentUdata(r.comment));
+    if (r.comment !== undefined) w.tlvString(C.NFTA_RULE_USERDATA, NFTNL_UDATA_COMMENT, r.comment);
   }
   w.endMsg(at);
 }
@@ -187,7 +187,7 @@ export function writeElement(w: NlWriter, index: number, e: NftElement, forDelet
       w.bytes(C.NFTA_DATA_VALUE, e.data);
       w.endNest(d);
     }
-    if (e.comment !== undefined) w.bytes(C.NFTA_SET_ELEM_USERDATA, commentUdata(e.comment));
+    if (e.comment !== undefined) w.tlvString(C.NFTA_SET_ELEM_USERDATA, NFTNL_UDATA_COMMENT, e.comment);
   }
   w.endNest(n);
 }

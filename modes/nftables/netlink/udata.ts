@@ -36,9 +36,15 @@ function strz(s: string): Uint8Array {
   return new Uint8Array(b);
 }
 
-/** Comment TLV (type 0 for tables, chains, rules and elements). */
+/** The comment TLV's type for tables, chains, rules and elements. */
+export const NFTNL_UDATA_COMMENT = 0;
+
+/**
+ * Comment TLV as a separate array (the encoder writes it in place: NlWriter.tlvString; this
+ * form stays as the reference its test compares with).
+ */
 export function commentUdata(comment: string): Uint8Array {
-  return encodeTlvs([[0, strz(comment)]]);
+  return encodeTlvs([[NFTNL_UDATA_COMMENT, strz(comment)]]);
 }
 
 /** First TLV of `type` as a string, or undefined. */

@@ -156,6 +156,29 @@ export class NlWriter {
     this.pad();
   }
 
+  /**
+   * An attribute holding one TLV (u8 type, u8 length, value) whose value is `s` in UTF-8 with a
+   * terminating NUL: libnftnl's userdata comment, written in place (one per rule and element of
+   * a large batch; building it as separate arrays first was a visible share of encoding).
+   */
+  tlvString(type: number, tlvType: number, s: string): void {
+    this.pad();
+    let ascii = s.length <= 256;
+    for (let i = 0; ascii && i < s.length; i++) if (s.charCodeAt(i) > 0x7f) ascii = false;
+    const n = (ascii ? s.length : Buffer.byteLength(s, 'utf8')) + 1;
+    if (n > 255) throw new RangeError(`comment too long (${n - 1} bytes, at most 254)`);
+    this.attrHeader(type, 2 + n);
+    const b = this.buf;
+    b[this.off] = tlvType;
+    b[this.off + 1] = n;
+    this.off += 2;
+    if (ascii) for (let i = 0; i < n - 1; i++) b[this.off + i] = s.charCodeAt(i);
+    else b.write(s, this.off, 'utf8');
+    this.off += n - 1;
+    b[this.off++] = 0;
+    this.pad();
+  }
+
   /** Start a nested attribute (NLA_F_NESTED set, as strict validation wants); returns its offset. */
   beginNest(type: number): number {
     this.pad();
