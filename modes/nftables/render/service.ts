@@ -35,6 +35,7 @@ import { classEndpointMap, classSetName, type ClassKind } from './classes.js';
 import { assignSlots } from './endpoints.js';
 import { nftFamily } from './family.js';
 import { endpointAddress } from '../../../proxy/model/categorize.js';
+import { compactMap } from '../small-map.js';
 
 const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
 
@@ -84,7 +85,7 @@ export function renderService(
     owner: sp.key,
     chains,
     sets,
-    shared: sharedElements(plan, n, o, prevShared),
+    shared: compactShared(sharedElements(plan, n, o, prevShared)),
     noLocal: noLocalOf(plan),
   };
 }
@@ -94,6 +95,13 @@ function noLocalOf(plan: ServicePlan): Unit['noLocal'] {
     internal: plan.hasEndpoints && !plan.hasInternalEndpoints,
     external: plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
   };
+}
+
+/** The unit's shared elements as kept for its life: small maps as flat arrays (small-map.ts). */
+function compactShared(out: Map<string, Map<string, NftElement>>): Unit['shared'] {
+  const m = new Map<string, ReadonlyMap<string, NftElement>>();
+  for (const [set, els] of out) m.set(set, compactMap(els));
+  return compactMap(m);
 }
 
 type ElementAdder = (set: string, e: NftElement) => void;
@@ -170,7 +178,7 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
     for (const ip of [...plan.externalIPs, ...plan.lbIPs]) external(concat(ipBytes(ip), proto, port), false);
     if (sp.nodePort !== 0) external(concat(proto, portBytes(sp.nodePort)), true);
   }
-  return { owner: sp.key, chains: [], sets: [], shared: out, slots: slotsOut, noLocal: noLocalOf(plan) };
+  return { owner: sp.key, chains: [], sets: [], shared: compactShared(out), slots: slotsOut, noLocal: noLocalOf(plan) };
 }
 
 function chainOf(plan: ServicePlan, n: ServicePortNames, iptablesChain: string): string {
