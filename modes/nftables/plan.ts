@@ -4,7 +4,7 @@
 // first, then chains, then rules (which reference both), then the shared-map elements that point
 // at the chains; removals come last, after nothing references them any more.
 
-import { elementKey, sameElement } from './elements.js';
+import { elementKey, elementValue, toElement } from './elements.js';
 import { TABLE } from './names.js';
 import type { NftChain, NftElement, NftFamily, NftOp, NftRule, NftSet } from './netlink/types.js';
 import type { ChainSpec, RuleSpec, SetSpec, Unit } from './ruleset.js';
@@ -52,18 +52,19 @@ function planSet(prev: TableView, s: SetSpec, recreate: boolean): NftOp[] {
   const delKeys: string[] = [];
   const add: NftElement[] = [];
   const addKeys: string[] = [];
-  for (const [k, e] of p.elements) {
+  const addValues: string[] = [];
+  for (const [k, v] of p.elements) {
     const want = s.elements.get(k);
-    if (!want || !sameElement(want, e)) del.push(e), delKeys.push(k);
+    if (!want || elementValue(want) !== v) del.push(toElement(k, v)), delKeys.push(k);
   }
   for (const [k, e] of s.elements) {
-    const have = p.elements.get(k);
-    if (!have || !sameElement(have, e)) add.push(e), addKeys.push(k);
+    const value = elementValue(e);
+    if (p.elements.get(k) !== value) add.push(e), addKeys.push(k), addValues.push(value);
   }
   const ops: NftOp[] = [];
   // Deletions first: re-adding a key whose value changed would otherwise fail with EEXIST.
   if (del.length) ops.push({ op: 'delete-elements', set: s.set, elements: del, keys: delKeys });
-  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add, keys: addKeys });
+  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add, keys: addKeys, values: addValues });
   return ops;
 }
 
@@ -95,32 +96,34 @@ export function planShared(
   touched: ReadonlyMap<string, Iterable<string>>,
 ): { byOwner: Map<string, NftOp[]>; orphanDeletes: NftOp[] } {
   const byOwner = new Map<string, NftOp[]>();
-  type Els = { elements: NftElement[]; keys: string[] };
+  type Els = { elements: NftElement[]; keys: string[]; values: string[] };
   const del = new Map<string, Map<string, Els>>();
   const add = new Map<string, Map<string, Els>>();
   const orphans = new Map<string, Els>();
-  const into = (m: Map<string, Els>, set: string, k: string, e: NftElement): void => {
+  const into = (m: Map<string, Els>, set: string, k: string, value: string, comment?: string): void => {
     let l = m.get(set);
-    if (!l) m.set(set, (l = { elements: [], keys: [] }));
-    l.elements.push(e);
+    if (!l) m.set(set, (l = { elements: [], keys: [], values: [] }));
+    // Bytes only now, for the op that sends the element (the record and the units keep text).
+    l.elements.push(toElement(k, value, comment));
     l.keys.push(k);
+    l.values.push(value);
   };
-  const push = (m: Map<string, Map<string, Els>>, owner: string, set: string, k: string, e: NftElement): void => {
+  const push = (m: Map<string, Map<string, Els>>, owner: string, set: string, k: string, value: string, comment?: string): void => {
     let o = m.get(owner);
     if (!o) m.set(owner, (o = new Map()));
-    into(o, set, k, e);
+    into(o, set, k, value, comment);
   };
   for (const [set, keys] of touched) {
     const have = prev.sets.get(set)?.elements;
     for (const k of keys) {
       const h = have?.get(k);
       const w = idx.winner(set, k);
-      if (w && h && sameElement(w.element, h)) continue;
-      if (h) {
+      if (w && h !== undefined && w.element.value === h) continue;
+      if (h !== undefined) {
         if (w) push(del, w.owner, set, k, h);
         else into(orphans, set, k, h);
       }
-      if (w) push(add, w.owner, set, k, w.element);
+      if (w) push(add, w.owner, set, k, w.element.value, w.element.comment);
     }
   }
   const emit = (owner: string): NftOp[] => {
@@ -128,9 +131,10 @@ export function planShared(
     if (!ops) byOwner.set(owner, (ops = []));
     return ops;
   };
-  for (const [owner, m] of del) for (const [set, l] of m) emit(owner).push({ op: 'delete-elements', set: sets.get(set)!, ...l });
+  const deletion = (set: string, l: Els): NftOp => ({ op: 'delete-elements', set: sets.get(set)!, elements: l.elements, keys: l.keys });
+  for (const [owner, m] of del) for (const [set, l] of m) emit(owner).push(deletion(set, l));
   for (const [owner, m] of add) for (const [set, l] of m) emit(owner).push({ op: 'add-elements', set: sets.get(set)!, ...l });
-  const orphanDeletes: NftOp[] = [...orphans].map(([set, l]) => ({ op: 'delete-elements', set: sets.get(set)!, ...l }));
+  const orphanDeletes: NftOp[] = [...orphans].map(([set, l]) => deletion(set, l));
   return { byOwner, orphanDeletes };
 }
 

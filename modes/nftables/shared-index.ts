@@ -7,8 +7,7 @@
 // element; only a key claimed twice gets a Map of contributors. (A Map per key was ~1.5 KB per
 // service port of retained heap at 10,000 services, for a choice that almost never exists.)
 
-import { sameElement } from './elements.js';
-import type { NftElement } from './netlink/types.js';
+import type { KeptElement } from './elements.js';
 import type { Unit } from './ruleset.js';
 
 /**
@@ -18,7 +17,7 @@ import type { Unit } from './ruleset.js';
  */
 interface Sole {
   readonly owner: string;
-  element: NftElement;
+  element: KeptElement;
 }
 
 /**
@@ -28,12 +27,12 @@ interface Sole {
  * 10,000 services x 10 endpoints (issue #18).
  */
 class Many {
-  constructor(readonly kv: readonly (string | NftElement)[]) {}
+  constructor(readonly kv: readonly (string | KeptElement)[]) {}
   owner(i: number): string {
     return this.kv[2 * i] as string;
   }
-  element(i: number): NftElement {
-    return this.kv[2 * i + 1] as NftElement;
+  element(i: number): KeptElement {
+    return this.kv[2 * i + 1] as KeptElement;
   }
   get count(): number {
     return this.kv.length >> 1;
@@ -87,7 +86,7 @@ export class SharedIndex {
             // Same content: only the index's element object is swapped (the old unit goes away).
             // The same object (a re-render keeps identical elements) needs nothing.
             this.put(set, k, owner, n);
-            if (!sameElement(n, e)) touched(set, k);
+            if (n.value !== e.value) touched(set, k);
           }
         }
       }
@@ -105,7 +104,7 @@ export class SharedIndex {
   }
 
   /** `owner` contributes `element` for `key` (replacing what it contributed before). */
-  put(set: string, key: string, owner: string, element: NftElement): void {
+  put(set: string, key: string, owner: string, element: KeptElement): void {
     let bySet = this.owners.get(set);
     if (!bySet) this.owners.set(set, (bySet = new Map()));
     const cur = bySet.get(key);
@@ -142,7 +141,7 @@ export class SharedIndex {
   }
 
   /** The owner whose element is programmed for `key`, and the element. */
-  winner(set: string, key: string): { readonly owner: string; readonly element: NftElement } | undefined {
+  winner(set: string, key: string): { readonly owner: string; readonly element: KeptElement } | undefined {
     const cur = this.owners.get(set)?.get(key);
     if (cur === undefined) return undefined;
     if (!(cur instanceof Many)) return cur;

@@ -222,7 +222,8 @@ export type NftOp =
    * them): the record then keeps those strings instead of making a second copy of each key.
    * Never encoded.
    */
-  | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[] }
+  /** `keys` and `values`: each element's elementKey and elementValue, when the planner has them (the record keeps those). */
+  | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[]; readonly values?: readonly string[] }
   | { readonly op: 'delete-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[] };
 
 export interface DumpOptions {

@@ -11,7 +11,7 @@
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
 import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
-import { elementKey, identicalElement } from '../elements.js';
+import { elementKey, elementValue, type KeptElement } from '../elements.js';
 import { servicePortHash } from '../../iptables/names.js';
 import {
   addrLen,
@@ -37,7 +37,7 @@ import { nftFamily } from './family.js';
 import { endpointAddress } from '../../../proxy/model/categorize.js';
 import { compactMap } from '../small-map.js';
 
-const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
+const NONE: Unit['shared'] = new Map();
 
 /** Endpoint ids by numgen slot, per kind (`cluster`, `local`), from the previous render (for stable slots). */
 export type SlotHistory = ReadonlyMap<string, readonly string[]>;
@@ -98,8 +98,8 @@ function noLocalOf(plan: ServicePlan): Unit['noLocal'] {
 }
 
 /** The unit's shared elements as kept for its life: small maps as flat arrays (small-map.ts). */
-function compactShared(out: Map<string, Map<string, NftElement>>): Unit['shared'] {
-  const m = new Map<string, ReadonlyMap<string, NftElement>>();
+function compactShared(out: Map<string, Map<string, KeptElement>>): Unit['shared'] {
+  const m = new Map<string, ReadonlyMap<string, KeptElement>>();
   for (const [set, els] of out) m.set(set, compactMap(els));
   return compactMap(m);
 }
@@ -107,19 +107,20 @@ function compactShared(out: Map<string, Map<string, NftElement>>): Unit['shared'
 type ElementAdder = (set: string, e: NftElement) => void;
 
 /**
- * Collects a unit's shared elements. An element identical to the previous render's keeps that
- * object: the shared index then sees the same object and skips the key (no lookup in a map of
- * 100,000 keys per unchanged element of a changed service port, issue #13), and the new render's
- * copy is young garbage instead of a retained duplicate.
+ * Collects a unit's shared elements, in their kept form (elements.ts). An element identical to the
+ * previous render's keeps that object: the shared index then sees the same object and skips the
+ * key (no lookup in a map of 100,000 keys per unchanged element of a changed service port, issue
+ * #13), and the new render's copy is young garbage instead of a retained duplicate.
  */
-function adder(out: Map<string, Map<string, NftElement>>, prev: Unit['shared']): ElementAdder {
+function adder(out: Map<string, Map<string, KeptElement>>, prev: Unit['shared']): ElementAdder {
   return (set, e) => {
     let m = out.get(set);
     if (!m) out.set(set, (m = new Map()));
     const k = elementKey(e);
     if (m.has(k)) return;
     const p = prev.get(set)?.get(k);
-    m.set(k, p !== undefined && identicalElement(p, e) ? p : e);
+    const value = elementValue(e);
+    m.set(k, p !== undefined && p.value === value && p.comment === e.comment ? p : { value, comment: e.comment });
   };
 }
 
@@ -268,9 +269,9 @@ function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptio
 }
 
 /** Shared elements of either path; `flat`: no dispatch verdict elements (renderFlat adds its own). */
-function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Map<string, Map<string, NftElement>> {
+function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Map<string, Map<string, KeptElement>> {
   const f = o.family;
-  const out = new Map<string, Map<string, NftElement>>();
+  const out = new Map<string, Map<string, KeptElement>>();
   const add = adder(out, prevShared);
   const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
   const port = portBytes(plan.sp.port);
