@@ -3,51 +3,26 @@
 // may claim one external IP:port): the element stays while anyone wants it, and when contributors
 // disagree the lexically smallest service port key wins, so the choice never depends on order.
 //
-// Nearly every key has exactly one contributor, so a key maps straight to its contributor and
-// element; only a key claimed twice gets a Map of contributors. (A Map per key was ~1.5 KB per
-// service port of retained heap at 10,000 services, for a choice that almost never exists.)
+// A key maps to its contributor's owner key (the string the unit already holds), or to the owners
+// when several claim it; the element itself is read from the owner's current unit, which the index
+// keeps once per owner. (An entry object per key holding owner and element was 6.5 MiB, and a Map
+// per multi-owned key 14.6 MiB, of retained heap at 10,000 services x 10 endpoints: issue #18.)
 
 import type { KeptElement } from './elements.js';
 import type { Unit } from './ruleset.js';
 
 /**
- * The only contributor of a key. Its element is swapped in place when the owner re-renders: an
- * endpoint change re-puts every key of the service port, and a new entry per key was most of the
- * index's garbage in a sync of 100 changes (issue #13).
+ * One owner, or two or more as an array made at its exact size (a grown array keeps room for 16
+ * more): a key claimed twice is common (every pod IP that backs two services has a hairpin key of
+ * both).
  */
-interface Sole {
-  readonly owner: string;
-  element: KeptElement;
-}
-
-/**
- * Two or more contributors, as one array of owner, element pairs, made at its exact size (a grown
- * array keeps room for 16 more): a key claimed twice is common (every pod IP that backs two
- * services has a hairpin key of both), and a Map per such key was 330 bytes of heap, 14.6 MiB at
- * 10,000 services x 10 endpoints (issue #18).
- */
-class Many {
-  constructor(readonly kv: readonly (string | KeptElement)[]) {}
-  owner(i: number): string {
-    return this.kv[2 * i] as string;
-  }
-  element(i: number): KeptElement {
-    return this.kv[2 * i + 1] as KeptElement;
-  }
-  get count(): number {
-    return this.kv.length >> 1;
-  }
-  indexOf(owner: string): number {
-    for (let i = 0; i < this.count; i++) if (this.owner(i) === owner) return i;
-    return -1;
-  }
-}
-
-type Entry = Sole | Many;
+type Entry = string | readonly string[];
 
 export class SharedIndex {
-  /** set → key → its contributor (or contributors: owner → element) */
+  /** set → key → its contributor(s) */
   private readonly owners = new Map<string, Map<string, Entry>>();
+  /** Each contributing owner's current unit: where its elements are read. */
+  private readonly units = new Map<string, Unit>();
 
   static of(units: Iterable<Unit>): SharedIndex {
     const idx = new SharedIndex();
@@ -56,19 +31,22 @@ export class SharedIndex {
   }
 
   add(u: Unit): void {
-    for (const [set, els] of u.shared) for (const [k, e] of els) this.put(set, k, u.owner, e);
+    if (u.shared.size === 0) return;
+    this.units.set(u.owner, u);
+    for (const [set, els] of u.shared) for (const k of els.keys()) this.put(set, k, u.owner);
   }
 
   remove(u: Unit): void {
     for (const [set, els] of u.shared) for (const k of els.keys()) this.drop(set, k, u.owner);
+    this.units.delete(u.owner);
   }
 
   /**
    * Replace one owner's contributions (`prev` → `next`, either absent when the service port comes
    * or goes), calling `touched` for each key whose contribution changed. A key both contribute
-   * with the same element is not touched: an endpoint change leaves the service's cluster IP,
-   * its dispatch elements and the other endpoints' hairpin elements alone, so the planner
-   * compares only the one or two keys that moved.
+   * with the same value is not touched: an endpoint change leaves the service's cluster IP, its
+   * dispatch elements and the other endpoints' hairpin elements alone, so the planner compares
+   * only the one or two keys that moved. Only keys that come or go change the index's maps.
    */
   update(prev: Unit | undefined, next: Unit | undefined, touched: (set: string, key: string) => void): void {
     const owner = (next ?? prev)?.owner;
@@ -82,43 +60,33 @@ export class SharedIndex {
           if (n === undefined) {
             this.drop(set, k, owner);
             touched(set, k);
-          } else if (n !== e) {
-            // Same content: only the index's element object is swapped (the old unit goes away).
-            // The same object (a re-render keeps identical elements) needs nothing.
-            this.put(set, k, owner, n);
-            if (n.value !== e.value) touched(set, k);
-          }
+          } else if (n !== e && n.value !== e.value) touched(set, k);
         }
       }
     }
+    if (after && after.size > 0) this.units.set(owner, next);
+    else this.units.delete(owner);
     if (after) {
       for (const [set, els] of after) {
         const before = prev?.shared.get(set);
-        for (const [k, e] of els) {
+        for (const k of els.keys()) {
           if (before?.has(k)) continue;
-          this.put(set, k, owner, e);
+          this.put(set, k, owner);
           touched(set, k);
         }
       }
     }
   }
 
-  /** `owner` contributes `element` for `key` (replacing what it contributed before). */
-  put(set: string, key: string, owner: string, element: KeptElement): void {
+  /** `owner` contributes to `key` (its element is in its unit, see update/add). */
+  put(set: string, key: string, owner: string): void {
     let bySet = this.owners.get(set);
     if (!bySet) this.owners.set(set, (bySet = new Map()));
     const cur = bySet.get(key);
-    if (cur === undefined) bySet.set(key, { owner, element });
-    else if (!(cur instanceof Many)) {
-      if (cur.owner === owner) cur.element = element;
-      else bySet.set(key, new Many([cur.owner, cur.element, owner, element]));
-    } else {
-      const i = cur.indexOf(owner);
-      const kv = [...cur.kv];
-      if (i >= 0) kv[2 * i + 1] = element;
-      else kv.push(owner, element);
-      bySet.set(key, new Many(kv.slice()));
-    }
+    if (cur === undefined) bySet.set(key, owner);
+    else if (typeof cur === 'string') {
+      if (cur !== owner) bySet.set(key, [cur, owner]);
+    } else if (!cur.includes(owner)) bySet.set(key, [...cur, owner]);
   }
 
   /** `owner` no longer contributes to `key`. */
@@ -126,28 +94,28 @@ export class SharedIndex {
     const bySet = this.owners.get(set);
     const cur = bySet?.get(key);
     if (!bySet || cur === undefined) return;
-    if (!(cur instanceof Many)) {
-      if (cur.owner === owner) bySet.delete(key);
+    if (typeof cur === 'string') {
+      if (cur === owner) bySet.delete(key);
       return;
     }
-    const i = cur.indexOf(owner);
-    if (i < 0) return;
-    if (cur.count === 2) {
-      const other = 1 - i;
-      bySet.set(key, { owner: cur.owner(other), element: cur.element(other) });
-      return;
-    }
-    bySet.set(key, new Many(cur.kv.filter((_, j) => j >> 1 !== i)));
+    if (!cur.includes(owner)) return;
+    const rest = cur.filter((o) => o !== owner);
+    bySet.set(key, rest.length === 1 ? rest[0]! : rest.slice());
   }
 
   /** The owner whose element is programmed for `key`, and the element. */
   winner(set: string, key: string): { readonly owner: string; readonly element: KeptElement } | undefined {
     const cur = this.owners.get(set)?.get(key);
     if (cur === undefined) return undefined;
-    if (!(cur instanceof Many)) return cur;
-    let best = 0;
-    for (let i = 1; i < cur.count; i++) if (cur.owner(i) < cur.owner(best)) best = i;
-    return { owner: cur.owner(best), element: cur.element(best) };
+    let owner: string;
+    if (typeof cur === 'string') owner = cur;
+    else {
+      owner = cur[0]!;
+      for (const o of cur) if (o < owner) owner = o;
+    }
+    const element = this.units.get(owner)?.shared.get(set)?.get(key);
+    if (element === undefined) throw new Error(`shared index: ${owner} has no element ${key} in ${set}`);
+    return { owner, element };
   }
 
   /** How many keys `set` has (a count class is in use while it has any). */
