@@ -32,14 +32,6 @@ export function sameElement(a: NftElement, b: NftElement): boolean {
   return sameBytes(a.data ?? NO_BYTES, b.data ?? NO_BYTES) && verdictText(a.verdict) === verdictText(b.verdict);
 }
 
-/**
- * Equal in every field we render (comments and timeouts too): a re-render may then keep the
- * previous render's object, which is what a unit, the shared index and the record already hold.
- */
-export function identicalElement(a: NftElement, b: NftElement): boolean {
-  return a.comment === b.comment && a.timeoutMs === b.timeoutMs && a.intervalEnd === b.intervalEnd && a.expiresMs === b.expiresMs && sameElement(a, b);
-}
-
 export function elementMap(els: readonly NftElement[]): Map<string, NftElement> {
   return new Map(els.map((e) => [elementKey(e), e]));
 }
