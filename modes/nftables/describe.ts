@@ -2,6 +2,7 @@
 // close to `nft --debug=netlink`, elements as addresses/protocols/ports where their type says so.
 
 import { formatIP, hex, readPort, readU32Host } from './bytes.js';
+import { toElement } from './elements.js';
 import type { Expr, NftElement, NftSet } from './netlink/types.js';
 import type { Unit } from './ruleset.js';
 import { TYPE_INTEGER } from './types-nft.js';
@@ -94,7 +95,7 @@ export function describeUnit(u: Unit, sharedSets: { get(name: string): NftSet | 
     sharedMapEntries: Object.fromEntries(
       [...u.shared].map(([name, els]) => {
         const set = sharedSets.get(name);
-        return [name, [...els.values()].map((e) => (set ? elementText(set, e) : hex(e.key)))];
+        return [name, [...els].map(([k, e]) => (set ? elementText(set, toElement(k, e.value, e.comment)) : k))];
       }),
     ),
   };

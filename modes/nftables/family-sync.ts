@@ -8,7 +8,7 @@ import type { Endpoint, IPFamily, ProxyState } from '../../proxy/model/types.js'
 import { SHARED_SETS, TABLE } from './names.js';
 import type { NftClient, NftFamily, NftOp, NftSet } from './netlink/types.js';
 import { nftOptionsFingerprint, type NftRenderOptions } from './options.js';
-import { packGroups, planRemovals, planShared, planUnit } from './plan.js';
+import { packGroups, planRemovals, planShared, planUnit, toNftOp, type PlannedOp } from './plan.js';
 import { planClasses } from './plan-classes.js';
 import { classSet, parseClassSet } from './render/classes.js';
 import { nftFamily, renderSkeleton } from './render/skeleton.js';
@@ -144,7 +144,7 @@ export class NftFamilySync {
     const shared = SharedIndex.of(units);
     this.skeleton = skeleton;
 
-    const groups: NftOp[][] = [];
+    const groups: PlannedOp[][] = [];
     const first: NftOp[] = tableMissing ? [{ op: 'add-table', table: { family: this.nfamily, name: TABLE } }] : [];
     first.push(...planUnit(this.nfamily, prev, skeleton));
     // A re-created shared set comes back empty: every element must be added again.
@@ -215,7 +215,7 @@ export class NftFamilySync {
   }
 
   private async apply(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<Omit<NftSyncResult, 'full'>> {
-    const groups: NftOp[][] = [];
+    const groups: PlannedOp[][] = [];
     const shared = this.shared;
     const touched = new Map<string, Set<string>>();
     const touch = (set: string, k: string): void => {
@@ -275,13 +275,15 @@ export class NftFamilySync {
     if (u.noLocal.external) this.noLocal.external += by;
   }
 
-  private async commitAll(view: TableView, batches: NftOp[][]): Promise<Committed> {
+  private async commitAll(view: TableView, batches: PlannedOp[][]): Promise<Committed> {
     let ops = 0;
     let bytes = 0;
     let kernelMs = 0;
     const epochs: (number | undefined)[] = [];
     if (batches.length > 1) this.log.v(2, 'nftables sync split into several transactions', { family: this.family, transactions: batches.length });
-    for (const [i, b] of batches.entries()) {
+    for (const [i, p] of batches.entries()) {
+      // Shared-map elements get their bytes only now, one batch at a time (plan.ts PendingElements).
+      const b = p.map(toNftOp);
       const res = await this.client.commit(b);
       applyOps(view, b, res.handles);
       // One line per committed part of a multi-part sync: where a crash left the table is then

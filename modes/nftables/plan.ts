@@ -4,7 +4,7 @@
 // first, then chains, then rules (which reference both), then the shared-map elements that point
 // at the chains; removals come last, after nothing references them any more.
 
-import { elementKey, sameElement } from './elements.js';
+import { elementKey, elementValue, toElement } from './elements.js';
 import { TABLE } from './names.js';
 import type { NftChain, NftElement, NftFamily, NftOp, NftRule, NftSet } from './netlink/types.js';
 import type { ChainSpec, RuleSpec, SetSpec, Unit } from './ruleset.js';
@@ -52,18 +52,19 @@ function planSet(prev: TableView, s: SetSpec, recreate: boolean): NftOp[] {
   const delKeys: string[] = [];
   const add: NftElement[] = [];
   const addKeys: string[] = [];
-  for (const [k, e] of p.elements) {
+  const addValues: string[] = [];
+  for (const [k, v] of p.elements) {
     const want = s.elements.get(k);
-    if (!want || !sameElement(want, e)) del.push(e), delKeys.push(k);
+    if (!want || elementValue(want) !== v) del.push(toElement(k, v)), delKeys.push(k);
   }
   for (const [k, e] of s.elements) {
-    const have = p.elements.get(k);
-    if (!have || !sameElement(have, e)) add.push(e), addKeys.push(k);
+    const value = elementValue(e);
+    if (p.elements.get(k) !== value) add.push(e), addKeys.push(k), addValues.push(value);
   }
   const ops: NftOp[] = [];
   // Deletions first: re-adding a key whose value changed would otherwise fail with EEXIST.
   if (del.length) ops.push({ op: 'delete-elements', set: s.set, elements: del, keys: delKeys });
-  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add, keys: addKeys });
+  if (add.length) ops.push({ op: 'add-elements', set: s.set, elements: add, keys: addKeys, values: addValues });
   return ops;
 }
 
@@ -85,6 +86,34 @@ function planRules(family: NftFamily, have: readonly NftRule[] | undefined, c: C
 }
 
 /**
+ * Shared-map elements to add or delete, as the record keeps them (keys and values, plus the
+ * comments of additions): their bytes are made only for the batch that carries them (toNftOp, at
+ * commit), so a full sync never holds every element's bytes at once. At 10,000 services made up
+ * front they were ~60 MiB of live heap during the first sync, which the daemon's RSS kept.
+ */
+export interface PendingElements {
+  readonly op: 'add-elements' | 'delete-elements';
+  readonly set: NftSet;
+  readonly keys: readonly string[];
+  readonly values: readonly string[];
+  readonly comments: readonly (string | undefined)[];
+}
+
+/** What the planner hands the commit: ops, and shared-map elements still to be made. */
+export type PlannedOp = NftOp | PendingElements;
+
+/** The op to send for a planned one (its elements made now). */
+export function toNftOp(p: PlannedOp): NftOp {
+  if (!isPending(p)) return p;
+  const elements = p.keys.map((k, i) => toElement(k, p.values[i]!, p.comments[i]));
+  return p.op === 'add-elements' ? { op: p.op, set: p.set, elements, keys: p.keys, values: p.values } : { op: p.op, set: p.set, elements, keys: p.keys };
+}
+
+function isPending(p: PlannedOp): p is PendingElements {
+  return !('elements' in p) && (p.op === 'add-elements' || p.op === 'delete-elements');
+}
+
+/**
  * Shared-map ops for the given keys: deletions of elements nobody (or somebody else) wants, then
  * additions, each attributed to the owner whose group must carry it (removals to '' = the end).
  */
@@ -93,44 +122,48 @@ export function planShared(
   sets: { get(name: string): NftSet | undefined },
   idx: SharedIndex,
   touched: ReadonlyMap<string, Iterable<string>>,
-): { byOwner: Map<string, NftOp[]>; orphanDeletes: NftOp[] } {
-  const byOwner = new Map<string, NftOp[]>();
-  type Els = { elements: NftElement[]; keys: string[] };
+): { byOwner: Map<string, PlannedOp[]>; orphanDeletes: PlannedOp[] } {
+  const byOwner = new Map<string, PlannedOp[]>();
+  type Els = { keys: string[]; values: string[]; comments: (string | undefined)[] };
   const del = new Map<string, Map<string, Els>>();
   const add = new Map<string, Map<string, Els>>();
   const orphans = new Map<string, Els>();
-  const into = (m: Map<string, Els>, set: string, k: string, e: NftElement): void => {
+  const into = (m: Map<string, Els>, set: string, k: string, value: string, comment?: string): void => {
     let l = m.get(set);
-    if (!l) m.set(set, (l = { elements: [], keys: [] }));
-    l.elements.push(e);
+    if (!l) m.set(set, (l = { keys: [], values: [], comments: [] }));
     l.keys.push(k);
+    l.values.push(value);
+    l.comments.push(comment);
   };
-  const push = (m: Map<string, Map<string, Els>>, owner: string, set: string, k: string, e: NftElement): void => {
+  const push = (m: Map<string, Map<string, Els>>, owner: string, set: string, k: string, value: string, comment?: string): void => {
     let o = m.get(owner);
     if (!o) m.set(owner, (o = new Map()));
-    into(o, set, k, e);
+    into(o, set, k, value, comment);
   };
   for (const [set, keys] of touched) {
     const have = prev.sets.get(set)?.elements;
     for (const k of keys) {
       const h = have?.get(k);
       const w = idx.winner(set, k);
-      if (w && h && sameElement(w.element, h)) continue;
-      if (h) {
+      if (w && h !== undefined && w.element.value === h) continue;
+      if (h !== undefined) {
         if (w) push(del, w.owner, set, k, h);
         else into(orphans, set, k, h);
       }
-      if (w) push(add, w.owner, set, k, w.element);
+      if (w) push(add, w.owner, set, k, w.element.value, w.element.comment);
     }
   }
-  const emit = (owner: string): NftOp[] => {
+  const emit = (owner: string): PlannedOp[] => {
     let ops = byOwner.get(owner);
     if (!ops) byOwner.set(owner, (ops = []));
     return ops;
   };
-  for (const [owner, m] of del) for (const [set, l] of m) emit(owner).push({ op: 'delete-elements', set: sets.get(set)!, ...l });
-  for (const [owner, m] of add) for (const [set, l] of m) emit(owner).push({ op: 'add-elements', set: sets.get(set)!, ...l });
-  const orphanDeletes: NftOp[] = [...orphans].map(([set, l]) => ({ op: 'delete-elements', set: sets.get(set)!, ...l }));
+  // Exact-size copies: the arrays grown by push keep room for 16 more entries each, and a full
+  // sync holds one set of them per owner and set until its batch is committed.
+  const pending = (op: PendingElements['op'], set: string, l: Els): PendingElements => ({ op, set: sets.get(set)!, keys: l.keys.slice(), values: l.values.slice(), comments: l.comments.slice() });
+  for (const [owner, m] of del) for (const [set, l] of m) emit(owner).push(pending('delete-elements', set, l));
+  for (const [owner, m] of add) for (const [set, l] of m) emit(owner).push(pending('add-elements', set, l));
+  const orphanDeletes: PlannedOp[] = [...orphans].map(([set, l]) => pending('delete-elements', set, l));
   return { byOwner, orphanDeletes };
 }
 
@@ -148,9 +181,9 @@ export function planRemovals(family: NftFamily, prev: TableView, chains: readonl
 }
 
 /** Cut groups into batches of at most `budget` ops (a group is never split; removals last). */
-export function packGroups(groups: readonly NftOp[][], budget: number): NftOp[][] {
-  const batches: NftOp[][] = [];
-  let cur: NftOp[] = [];
+export function packGroups<T>(groups: readonly T[][], budget: number): T[][] {
+  const batches: T[][] = [];
+  let cur: T[] = [];
   for (const g of groups) {
     if (g.length === 0) continue;
     if (cur.length > 0 && cur.length + g.length > budget) {

@@ -3,6 +3,7 @@
 // maps, and the elements it contributes to the shared maps). The planner diffs units against what
 // the kernel holds (the record, or a dump on a full sync).
 
+import type { KeptElement } from './elements.js';
 import type { Expr, NftElement, NftSet } from './netlink/types.js';
 import type { BaseChainSpec } from './netlink/types.js';
 
@@ -34,8 +35,8 @@ export interface Unit {
   /** In creation order; a unit's rules may reference any of its chains and sets. */
   readonly chains: readonly ChainSpec[];
   readonly sets: readonly SetSpec[];
-  /** Elements for the skeleton's shared maps: set name → hex key → element. */
-  readonly shared: ReadonlyMap<string, ReadonlyMap<string, NftElement>>;
+  /** Elements for the skeleton's shared maps: set name → hex key → element (kept form, elements.ts). */
+  readonly shared: ReadonlyMap<string, ReadonlyMap<string, KeptElement>>;
   /** Endpoint ids by numgen slot per kind (`cluster`, `local`), so the next render keeps their slots. */
   readonly slots?: ReadonlyMap<string, readonly string[]>;
   /** For kubeproxy_sync_proxy_rules_no_local_endpoints_total. */

@@ -3,29 +3,26 @@
 // may claim one external IP:port): the element stays while anyone wants it, and when contributors
 // disagree the lexically smallest service port key wins, so the choice never depends on order.
 //
-// Nearly every key has exactly one contributor, so a key maps straight to its contributor and
-// element; only a key claimed twice gets a Map of contributors. (A Map per key was ~1.5 KB per
-// service port of retained heap at 10,000 services, for a choice that almost never exists.)
+// A key maps to its contributor's owner key (the string the unit already holds), or to the owners
+// when several claim it; the element itself is read from the owner's current unit, which the index
+// keeps once per owner. (An entry object per key holding owner and element was 6.5 MiB, and a Map
+// per multi-owned key 14.6 MiB, of retained heap at 10,000 services x 10 endpoints: issue #18.)
 
-import { sameElement } from './elements.js';
-import type { NftElement } from './netlink/types.js';
+import type { KeptElement } from './elements.js';
 import type { Unit } from './ruleset.js';
 
 /**
- * The only contributor of a key. Its element is swapped in place when the owner re-renders: an
- * endpoint change re-puts every key of the service port, and a new entry per key was most of the
- * index's garbage in a sync of 100 changes (issue #13).
+ * One owner, or two or more as an array made at its exact size (a grown array keeps room for 16
+ * more): a key claimed twice is common (every pod IP that backs two services has a hairpin key of
+ * both).
  */
-interface Sole {
-  readonly owner: string;
-  element: NftElement;
-}
-
-type Entry = Sole | Map<string, NftElement>;
+type Entry = string | readonly string[];
 
 export class SharedIndex {
-  /** set → key → its contributor (or contributors: owner → element) */
+  /** set → key → its contributor(s) */
   private readonly owners = new Map<string, Map<string, Entry>>();
+  /** Each contributing owner's current unit: where its elements are read. */
+  private readonly units = new Map<string, Unit>();
 
   static of(units: Iterable<Unit>): SharedIndex {
     const idx = new SharedIndex();
@@ -34,19 +31,22 @@ export class SharedIndex {
   }
 
   add(u: Unit): void {
-    for (const [set, els] of u.shared) for (const [k, e] of els) this.put(set, k, u.owner, e);
+    if (u.shared.size === 0) return;
+    this.units.set(u.owner, u);
+    for (const [set, els] of u.shared) for (const k of els.keys()) this.put(set, k, u.owner);
   }
 
   remove(u: Unit): void {
     for (const [set, els] of u.shared) for (const k of els.keys()) this.drop(set, k, u.owner);
+    this.units.delete(u.owner);
   }
 
   /**
    * Replace one owner's contributions (`prev` → `next`, either absent when the service port comes
    * or goes), calling `touched` for each key whose contribution changed. A key both contribute
-   * with the same element is not touched: an endpoint change leaves the service's cluster IP,
-   * its dispatch elements and the other endpoints' hairpin elements alone, so the planner
-   * compares only the one or two keys that moved.
+   * with the same value is not touched: an endpoint change leaves the service's cluster IP, its
+   * dispatch elements and the other endpoints' hairpin elements alone, so the planner compares
+   * only the one or two keys that moved. Only keys that come or go change the index's maps.
    */
   update(prev: Unit | undefined, next: Unit | undefined, touched: (set: string, key: string) => void): void {
     const owner = (next ?? prev)?.owner;
@@ -60,36 +60,33 @@ export class SharedIndex {
           if (n === undefined) {
             this.drop(set, k, owner);
             touched(set, k);
-          } else if (n !== e) {
-            // Same content: only the index's element object is swapped (the old unit goes away).
-            // The same object (a re-render keeps identical elements) needs nothing.
-            this.put(set, k, owner, n);
-            if (!sameElement(n, e)) touched(set, k);
-          }
+          } else if (n !== e && n.value !== e.value) touched(set, k);
         }
       }
     }
+    if (after && after.size > 0) this.units.set(owner, next);
+    else this.units.delete(owner);
     if (after) {
       for (const [set, els] of after) {
         const before = prev?.shared.get(set);
-        for (const [k, e] of els) {
+        for (const k of els.keys()) {
           if (before?.has(k)) continue;
-          this.put(set, k, owner, e);
+          this.put(set, k, owner);
           touched(set, k);
         }
       }
     }
   }
 
-  /** `owner` contributes `element` for `key` (replacing what it contributed before). */
-  put(set: string, key: string, owner: string, element: NftElement): void {
+  /** `owner` contributes to `key` (its element is in its unit, see update/add). */
+  put(set: string, key: string, owner: string): void {
     let bySet = this.owners.get(set);
     if (!bySet) this.owners.set(set, (bySet = new Map()));
     const cur = bySet.get(key);
-    if (cur === undefined) bySet.set(key, { owner, element });
-    else if (!(cur instanceof Map) && cur.owner === owner) cur.element = element;
-    else if (cur instanceof Map) cur.set(owner, element);
-    else bySet.set(key, new Map([[cur.owner, cur.element], [owner, element]]));
+    if (cur === undefined) bySet.set(key, owner);
+    else if (typeof cur === 'string') {
+      if (cur !== owner) bySet.set(key, [cur, owner]);
+    } else if (!cur.includes(owner)) bySet.set(key, [...cur, owner]);
   }
 
   /** `owner` no longer contributes to `key`. */
@@ -97,24 +94,28 @@ export class SharedIndex {
     const bySet = this.owners.get(set);
     const cur = bySet?.get(key);
     if (!bySet || cur === undefined) return;
-    if (!(cur instanceof Map)) {
-      if (cur.owner === owner) bySet.delete(key);
+    if (typeof cur === 'string') {
+      if (cur === owner) bySet.delete(key);
       return;
     }
-    cur.delete(owner);
-    if (cur.size === 1) {
-      for (const [o, e] of cur) bySet.set(key, { owner: o, element: e });
-    } else if (cur.size === 0) bySet.delete(key);
+    if (!cur.includes(owner)) return;
+    const rest = cur.filter((o) => o !== owner);
+    bySet.set(key, rest.length === 1 ? rest[0]! : rest.slice());
   }
 
   /** The owner whose element is programmed for `key`, and the element. */
-  winner(set: string, key: string): { readonly owner: string; readonly element: NftElement } | undefined {
+  winner(set: string, key: string): { readonly owner: string; readonly element: KeptElement } | undefined {
     const cur = this.owners.get(set)?.get(key);
     if (cur === undefined) return undefined;
-    if (!(cur instanceof Map)) return cur;
-    let best: string | undefined;
-    for (const owner of cur.keys()) if (best === undefined || owner < best) best = owner;
-    return best === undefined ? undefined : { owner: best, element: cur.get(best)! };
+    let owner: string;
+    if (typeof cur === 'string') owner = cur;
+    else {
+      owner = cur[0]!;
+      for (const o of cur) if (o < owner) owner = o;
+    }
+    const element = this.units.get(owner)?.shared.get(set)?.get(key);
+    if (element === undefined) throw new Error(`shared index: ${owner} has no element ${key} in ${set}`);
+    return { owner, element };
   }
 
   /** How many keys `set` has (a count class is in use while it has any). */

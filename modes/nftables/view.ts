@@ -2,8 +2,8 @@
 // known) and sets with their elements. Built from a dump, or kept as the record of what we
 // programmed by applying each committed batch to it.
 
-import { elementKey } from './elements.js';
-import type { BaseChainSpec, Expr, NftElement, NftOp, NftRule, NftSet, NftTableDump } from './netlink/types.js';
+import { elementKey, elementValue } from './elements.js';
+import type { BaseChainSpec, Expr, NftOp, NftRule, NftSet, NftTableDump } from './netlink/types.js';
 
 export interface ChainState {
   readonly base?: BaseChainSpec;
@@ -12,7 +12,11 @@ export interface ChainState {
 
 export interface SetState {
   readonly set: NftSet;
-  readonly elements: Map<string, NftElement>;
+  /**
+   * By key (elementKey), each element's value (elementValue): all the planner compares (comments
+   * and timeouts never make elements differ), and a delete needs the key alone. No bytes kept.
+   */
+  readonly elements: Map<string, string>;
 }
 
 export interface TableView {
@@ -49,7 +53,7 @@ export function viewFromDump(d: NftTableDump): TableView {
     // explicit delete of one fails (ENOENT). We never create one, so they only appear when taking
     // over a table someone else wrote.
     if (isAnonymousSetName(s.name)) continue;
-    const elements = new Map((d.elements.get(s.name) ?? []).map((e) => [elementKey(e), e]));
+    const elements = new Map((d.elements.get(s.name) ?? []).map((e) => [elementKey(e), elementValue(e)]));
     v.sets.set(s.name, { set: s, elements });
     v.counts.elements += elements.size;
   }
@@ -129,7 +133,7 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
         for (const [j, e] of op.elements.entries()) {
           const k = op.keys?.[j] ?? elementKey(e);
           if (!s.elements.has(k)) n.elements++;
-          s.elements.set(k, e);
+          s.elements.set(k, op.values?.[j] ?? elementValue(e));
         }
         return;
       }

@@ -4,6 +4,7 @@
 // with keys 0..N-1 (which index an endpoint holds depends on the history of syncs); dynamic
 // (affinity) sets only by name, since packets fill them.
 
+import { toElement } from '../../modes/nftables/elements.js';
 import { formatIP, readPort, readU32Host } from '../../modes/nftables/bytes.js';
 import type { NftElement, NftSet, Verdict } from '../../modes/nftables/netlink/types.js';
 import type { Unit } from '../../modes/nftables/ruleset.js';
@@ -121,7 +122,10 @@ export function expectedContents(units: readonly Unit[]): TableContents {
       if (!def) throw new Error(`unit ${u.owner} adds to ${name}, which no unit defines`);
       let m = shared.get(name);
       if (!m) shared.set(name, (m = new Map()));
-      for (const e of els.values()) m.set(keyText(def, e), dataText(def, e));
+      for (const [k, kept] of els) {
+        const e = toElement(k, kept.value, kept.comment);
+        m.set(keyText(def, e), dataText(def, e));
+      }
     }
   }
   for (const u of units) for (const s of u.sets) if (s.shared) out.set(`set ${s.set.name}`, canonicalEntries(s.set.name, [...(shared.get(s.set.name) ?? new Map())]));

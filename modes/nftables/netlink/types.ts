@@ -219,10 +219,11 @@ export type NftOp =
   | { readonly op: 'flush-set'; readonly set: NftSet }
   /**
    * `keys`, when given, are the elements' elementKey texts in the same order (the planner has
-   * them): the record then keeps those strings instead of making a second copy of each key.
-   * Never encoded.
+   * them): the record then keeps those strings instead of making a second copy of each key;
+   * `values` likewise their elementValue texts (what the record keeps of each element). Never
+   * encoded.
    */
-  | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[] }
+  | { readonly op: 'add-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[]; readonly values?: readonly string[] }
   | { readonly op: 'delete-elements'; readonly set: NftSet; readonly elements: readonly NftElement[]; readonly keys?: readonly string[] };
 
 export interface DumpOptions {

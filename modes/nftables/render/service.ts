@@ -11,7 +11,7 @@
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
 import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
-import { elementKey, identicalElement } from '../elements.js';
+import { elementKey, elementValue, type KeptElement } from '../elements.js';
 import { servicePortHash } from '../../iptables/names.js';
 import {
   addrLen,
@@ -34,9 +34,9 @@ import { addrType } from '../types-nft.js';
 import { classEndpointMap, classSetName, type ClassKind } from './classes.js';
 import { assignSlots } from './endpoints.js';
 import { nftFamily } from './family.js';
-import { endpointAddress } from '../../../proxy/model/categorize.js';
+import { compactMap } from '../small-map.js';
 
-const NONE: ReadonlyMap<string, ReadonlyMap<string, NftElement>> = new Map();
+const NONE: Unit['shared'] = new Map();
 
 /** Endpoint ids by numgen slot, per kind (`cluster`, `local`), from the previous render (for stable slots). */
 export type SlotHistory = ReadonlyMap<string, readonly string[]>;
@@ -50,7 +50,7 @@ export function renderService(
   prevShared: Unit['shared'] = NONE,
 ): Unit {
   const plan = planServicePort(sp, endpoints, node, o.family);
-  if (!plan) return { owner: sp.key, chains: [], sets: [], shared: NONE, noLocal: { internal: false, external: false } };
+  if (!plan) return { owner: sp.key, chains: NO_CHAINS, sets: NO_SETS, shared: NONE, noLocal: NO_LOCAL[0]! };
   const n = servicePortNames(sp);
   const f = o.family;
   const chains: ChainSpec[] = [];
@@ -84,35 +84,73 @@ export function renderService(
     owner: sp.key,
     chains,
     sets,
-    shared: sharedElements(plan, n, o, prevShared),
+    shared: compactShared(sharedElements(plan, n, o, prevShared)),
     noLocal: noLocalOf(plan),
   };
 }
 
+// Every unit of the other family (or of a service port without a plan) and every flat one would
+// otherwise hold arrays and a flag object of its own: shared, immutable constants instead.
+const NO_CHAINS: readonly ChainSpec[] = [];
+const NO_SETS: readonly SetSpec[] = [];
+const NO_LOCAL: readonly Unit['noLocal'][] = [
+  { internal: false, external: false },
+  { internal: true, external: false },
+  { internal: false, external: true },
+  { internal: true, external: true },
+];
+
 function noLocalOf(plan: ServicePlan): Unit['noLocal'] {
-  return {
-    internal: plan.hasEndpoints && !plan.hasInternalEndpoints,
-    external: plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain,
-  };
+  const internal = plan.hasEndpoints && !plan.hasInternalEndpoints;
+  const external = plan.hasEndpoints && !plan.hasExternalEndpoints && plan.usesExtChain;
+  return NO_LOCAL[(internal ? 1 : 0) + (external ? 2 : 0)]!;
 }
+
+/** The unit's shared elements as kept for its life: small maps as flat arrays (small-map.ts). */
+function compactShared(out: Map<string, Map<string, KeptElement>>): Unit['shared'] {
+  const m = new Map<string, ReadonlyMap<string, KeptElement>>();
+  for (const [set, els] of out) m.set(set, compactMap(els));
+  return compactMap(m);
+}
+
+/** Most elements have no value and no comment (hairpin, cluster IPs): one shared kept form. */
+const EMPTY: KeptElement = { value: '', comment: undefined };
 
 type ElementAdder = (set: string, e: NftElement) => void;
 
 /**
- * Collects a unit's shared elements. An element identical to the previous render's keeps that
- * object: the shared index then sees the same object and skips the key (no lookup in a map of
- * 100,000 keys per unchanged element of a changed service port, issue #13), and the new render's
- * copy is young garbage instead of a retained duplicate.
+ * Collects a unit's shared elements, in their kept form (elements.ts). An element identical to the
+ * previous render's keeps that object: the shared index then sees the same object and skips the
+ * key (no lookup in a map of 100,000 keys per unchanged element of a changed service port, issue
+ * #13), and the new render's copy is young garbage instead of a retained duplicate.
  */
-function adder(out: Map<string, Map<string, NftElement>>, prev: Unit['shared']): ElementAdder {
+function adder(out: Map<string, Map<string, KeptElement>>, prev: Unit['shared']): ElementAdder {
+  // The last element made: a unit's destination elements carry the same comment and no value,
+  // and share one kept form (as every element without value and comment shares EMPTY).
+  let last = EMPTY;
   return (set, e) => {
     let m = out.get(set);
     if (!m) out.set(set, (m = new Map()));
     const k = elementKey(e);
     if (m.has(k)) return;
     const p = prev.get(set)?.get(k);
-    m.set(k, p !== undefined && identicalElement(p, e) ? p : e);
+    const value = elementValue(e);
+    let kept: KeptElement;
+    if (p !== undefined && p.value === value && p.comment === e.comment) kept = p;
+    else if (last.value === value && last.comment === e.comment) kept = last;
+    else if (value === '' && e.comment === undefined) kept = EMPTY;
+    else kept = { value, comment: e.comment };
+    last = kept;
+    m.set(k, kept);
   };
+}
+
+/**
+ * `s` as one flat string. A template literal of 13 characters or more (an endpoint's `ip:port`)
+ * is kept as a tree of concatenations, ~25 bytes more per retained copy; join writes one string.
+ */
+function flatString(s: string): string {
+  return s.length < 13 ? s : [s.slice(0, 6), s.slice(6)].join('');
 }
 
 /**
@@ -125,22 +163,36 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
   const out = sharedElements(plan, n, o, prevShared, true);
   const add = adder(out, prevShared);
   const slotsOut = new Map<string, readonly string[]>();
+  // Each endpoint's address once per render, flat (a NodePort service lists its endpoints twice):
+  // the slot id and the endpoint elements' comment. A survivor keeps the previous render's string,
+  // which its slot and its kept element already hold.
+  const addrOf = new Map<Endpoint, string>();
+  const address = (t: EndpointTarget): string => {
+    let a = addrOf.get(t.ep);
+    if (a === undefined) addrOf.set(t.ep, (a = flatString(t.address)));
+    return a;
+  };
   const slotted = (which: 'cluster' | 'local', targets: readonly EndpointTarget[]): readonly Endpoint[] => {
-    const slots = assignSlots(history.get(which) ?? [], targets.map((t) => t.address));
+    const slots = assignSlots(history.get(which) ?? [], targets.map(address));
     slotsOut.set(which, slots);
-    const byAddr = new Map(targets.map((t) => [t.address, t.ep]));
-    return slots.map((a) => byAddr.get(a)!);
+    const byAddr = new Map(targets.map((t) => [address(t), t.ep]));
+    return slots.map((a) => {
+      const ep = byAddr.get(a)!;
+      addrOf.set(ep, a);
+      return ep;
+    });
   };
   const cluster = plan.usesClusterChain ? slotted('cluster', plan.clusterTargets) : [];
   const local = plan.usesLocalChain ? slotted('local', plan.localTargets) : [];
   const proto = Uint8Array.of(IPPROTO[sp.protocol]);
   const port = portBytes(sp.port);
   const c = comment(sp.key);
+  const commentOf = (ep: Endpoint): string => comment(addrOf.get(ep)!);
   const member = (k: ClassKind, key: Uint8Array, eps: readonly Endpoint[]): void => {
     if (eps.length === 0) return;
     add(classSetName(k, eps.length), { key, comment: c });
     const map = classEndpointMap(k);
-    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: concat(ipBytes(ep.ip), portBytes(ep.port)), comment: comment(endpointAddress(ep)) }));
+    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: concat(ipBytes(ep.ip), portBytes(ep.port)), comment: commentOf(ep) }));
   };
   const internalLocal = plan.internalChain === plan.names.svl;
   const extLocal = plan.externalPolicyChain === plan.names.svl;
@@ -170,7 +222,7 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
     for (const ip of [...plan.externalIPs, ...plan.lbIPs]) external(concat(ipBytes(ip), proto, port), false);
     if (sp.nodePort !== 0) external(concat(proto, portBytes(sp.nodePort)), true);
   }
-  return { owner: sp.key, chains: [], sets: [], shared: out, slots: slotsOut, noLocal: noLocalOf(plan) };
+  return { owner: sp.key, chains: NO_CHAINS, sets: NO_SETS, shared: compactShared(out), slots: compactMap(slotsOut), noLocal: noLocalOf(plan) };
 }
 
 function chainOf(plan: ServicePlan, n: ServicePortNames, iptablesChain: string): string {
@@ -260,9 +312,9 @@ function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptio
 }
 
 /** Shared elements of either path; `flat`: no dispatch verdict elements (renderFlat adds its own). */
-function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Map<string, Map<string, NftElement>> {
+function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Map<string, Map<string, KeptElement>> {
   const f = o.family;
-  const out = new Map<string, Map<string, NftElement>>();
+  const out = new Map<string, Map<string, KeptElement>>();
   const add = adder(out, prevShared);
   const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
   const port = portBytes(plan.sp.port);

@@ -104,6 +104,8 @@ class Tracer {
 
   constructor(
     private readonly view: TableView,
+    /** The dump's elements by set: the view keeps only keys and values, a lookup needs the bytes. */
+    private readonly elements: NftTableDump['elements'],
     family: 'ip' | 'ip6' | 'inet',
     localAddresses: readonly string[],
   ) {
@@ -275,7 +277,7 @@ class Tracer {
         const s = this.view.sets.get(x.set);
         if (!s) return [];
         const key = readReg(e.regs, x.sreg, s.set.keyLen);
-        const el = findElement(s.set, s.elements.values(), key);
+        const el = findElement(s.set, this.elements.get(x.set) ?? [], key);
         if (x.invert) return el ? [] : [{ ...e, notes: [...e.notes, `not in @${x.set}`] }];
         if (!el) return [];
         const note = `@${x.set} ${elementText(s.set, el)}`;
@@ -338,7 +340,7 @@ function hostPort(ip: string, port: number): string {
 }
 
 export function traceNftPacket(dump: NftTableDump, inp: NftTraceInput): NftTraceResult {
-  const t = new Tracer(viewFromDump(dump), dump.table.family, inp.localAddresses);
+  const t = new Tracer(viewFromDump(dump), dump.elements, dump.table.family, inp.localAddresses);
   const start: Branch = {
     pkt: {
       src: ipBytes(inp.src),

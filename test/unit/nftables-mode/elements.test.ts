@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { hex } from '../../../modes/nftables/bytes.js';
-import { elementKey, sameElement } from '../../../modes/nftables/elements.js';
+import { elementKey, elementValue, sameElement, toElement } from '../../../modes/nftables/elements.js';
 import type { NftElement } from '../../../modes/nftables/netlink/types.js';
 
 const byDefinition = (a: NftElement, b: NftElement): boolean =>
@@ -28,6 +28,11 @@ const cases: NftElement[] = [
   { key: u8(198, 19, 0, 1), verdict: { code: 'goto', chain: 'a' } },
   { key: u8(198, 19, 0, 1), verdict: { code: 'goto', chain: 'b' } },
   { key: u8(198, 19, 0, 1), verdict: { code: 'jump', chain: 'a' } },
+  { key: u8(198, 19, 0, 1), verdict: { code: 'drop' } },
+  { key: u8(198, 19, 0, 1), verdict: { code: 'goto', chain: 'x:y' } },
+  { key: u8(198, 19, 0, 1), verdict: { code: 'goto', chain: '' } },
+  { key: u8(198, 19, 0, 1), data: u8(1, 2), verdict: { code: 'accept' } },
+  { key: u8(198, 19, 0, 1), comment: 'with a comment' },
   // A view into a larger buffer, as dump decoding and concat() produce.
   { key: new Uint8Array(u8(9, 198, 19, 0, 1, 9).buffer, 1, 4) },
 ] as NftElement[];
@@ -48,5 +53,33 @@ describe('sameElement', () => {
     expect(sameElement({ key: u8(1), timeoutMs: 1 }, { key: u8(1), comment: 'c' })).toBe(true);
     expect(sameElement({ key: u8(1) }, { key: u8(1), keyEnd: u8(1) })).toBe(false);
     expect(sameElement({ key: u8(1), keyEnd: u8(1) }, { key: u8(1) })).toBe(false);
+  });
+});
+
+// The record and the units keep an element as its key and its value text (elements.ts
+// KeptElement); the bytes sent are made again from them (toElement). Both must lose nothing the
+// planner compares or the kernel receives.
+describe('elementValue and toElement', () => {
+  it('equal keys and values exactly when sameElement', () => {
+    for (const a of cases) {
+      for (const b of cases) {
+        const kept = elementKey(a) === elementKey(b) && elementValue(a) === elementValue(b);
+        expect(kept, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(sameElement(a, b));
+      }
+    }
+  });
+  it('make the element again from its key, value and comment (timeouts are never kept)', () => {
+    for (const e of cases) {
+      const back = toElement(elementKey(e), elementValue(e), e.comment);
+      const { timeoutMs: _t, ...want } = e;
+      // Empty data is no data (sameElement says they are equal).
+      const norm = (x: NftElement): unknown => ({
+        ...x,
+        key: hex(x.key),
+        ...(x.keyEnd ? { keyEnd: hex(x.keyEnd) } : {}),
+        ...(x.data && x.data.length ? { data: hex(x.data) } : { data: undefined }),
+      });
+      expect(norm(back), JSON.stringify(e)).toEqual(norm(want));
+    }
   });
 });

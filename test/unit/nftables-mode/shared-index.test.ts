@@ -1,30 +1,31 @@
-// The shared index: who contributes which shared-map element. A re-rendered service port re-puts
-// every key it contributes; the sole contributor's entry is updated in place, so a sync of 100
-// changed service ports allocates no index entry per unchanged key (issue #13's garbage).
+// The shared index: who contributes which shared-map element. A re-rendered service port changes
+// the index only for the keys it gains or loses (its elements are read from its current unit), so
+// a sync of 100 changed service ports allocates no index entry per unchanged key (issue #13's
+// garbage) and the index holds no object per key (issue #18's heap).
 
 import { describe, expect, it, vi } from 'vitest';
-import type { NftElement } from '../../../modes/nftables/netlink/types.js';
+import { keptElement, type KeptElement } from '../../../modes/nftables/elements.js';
 import type { Unit } from '../../../modes/nftables/ruleset.js';
 import { renderService } from '../../../modes/nftables/render/service.js';
 import { SharedIndex } from '../../../modes/nftables/shared-index.js';
 import { ep, node, options, sp } from './fixtures.js';
 
-const el = (b: number, data?: number): NftElement => ({ key: Uint8Array.of(b), ...(data !== undefined ? { data: Uint8Array.of(data) } : {}) });
-const unit = (owner: string, els: [string, NftElement][]): Unit => ({ owner, chains: [], sets: [], shared: new Map([['m', new Map(els)]]), noLocal: { internal: false, external: false } });
+const el = (b: number, data?: number): KeptElement => keptElement({ key: Uint8Array.of(b), ...(data !== undefined ? { data: Uint8Array.of(data) } : {}) });
+const unit = (owner: string, els: [string, KeptElement][]): Unit => ({ owner, chains: [], sets: [], shared: new Map([['m', new Map(els)]]), noLocal: { internal: false, external: false } });
 
 describe('SharedIndex', () => {
-  it('a re-render swaps the elements of unchanged keys in place and touches only the keys that moved', () => {
+  it('a re-render changes the index only for keys that come or go, and reads elements from the new unit', () => {
     const idx = SharedIndex.of([unit('a', [['01', el(1, 1)], ['02', el(2, 2)]])]);
-    const before = idx.winner('m', '01');
     const next = unit('a', [['01', el(1, 1)], ['02', el(2, 9)], ['03', el(3, 3)]]);
     const touched: string[] = [];
+    const put = vi.spyOn(idx, 'put');
     idx.update(unit('a', [['01', el(1, 1)], ['02', el(2, 2)]]), next, (_s, k) => touched.push(k));
     expect(touched.sort()).toEqual(['02', '03']);
-    const after = idx.winner('m', '01');
-    // The same entry, now holding the new unit's element (the old unit can be collected).
-    expect(after).toBe(before);
-    expect(after?.element).toBe(next.shared.get('m')!.get('01'));
-    expect(idx.winner('m', '02')?.element.data).toEqual(Uint8Array.of(9));
+    // No entry per key holds an element (issue #18): only the new key is put, and the unchanged
+    // and the changed key are read from the new unit (the old unit can be collected).
+    expect(put.mock.calls.map((c) => c[1])).toEqual(['03']);
+    expect(idx.winner('m', '01')?.element).toBe(next.shared.get('m')!.get('01'));
+    expect(idx.winner('m', '02')?.element.value).toBe('09');
   });
 
   it('two contributors: the smallest owner wins, and the other takes over when it leaves', () => {
