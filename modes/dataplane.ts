@@ -12,6 +12,12 @@ export interface SyncRequest {
   readonly changes: ChangeSet;
   /** The runner requires a full sync (first sync, sync-period elapsed, previous failure). */
   readonly full: boolean;
+  /**
+   * Aborted when the daemon stops. A dataplane that commits a sync in several transactions may
+   * stop between two (each leaves a valid ruleset, and the next start syncs in full) instead of
+   * holding the shutdown for the rest of a large sync; one that cannot, ignores it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface SyncResult {

@@ -19,6 +19,8 @@ export type SyncReason = 'initial' | 'retry' | 'periodic' | 'request';
 
 export interface SyncContext {
   readonly reason: SyncReason;
+  /** Aborted by stop(): a long sync may end early at a safe point (SyncRequest.signal). */
+  readonly signal?: AbortSignal;
 }
 
 export type SyncFn = (ctx: SyncContext) => Promise<void>;
@@ -69,6 +71,7 @@ export class BoundedFrequencyRunner {
   private retryDueMs: number | null = null;
   private failures = 0;
   private timer: { handle: TimerHandle; due: number } | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: RunnerOptions) {
     if (opts.minIntervalMs < 0 || opts.maxIntervalMs < 0) throw new Error('runner intervals must be >= 0');
@@ -99,11 +102,15 @@ export class BoundedFrequencyRunner {
     this.schedule();
   }
 
-  /** Cancel timers and wait for a sync in flight to finish. Later run() calls are ignored. */
+  /**
+   * Cancel timers, tell a sync in flight to stop at its next safe point, and wait for it. Later
+   * run() calls are ignored.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancelTimer();
     this.pending = null;
+    this.stopping.abort(new Error('the sync runner is stopping'));
     if (this.inFlight) await this.inFlight;
   }
 
@@ -171,11 +178,15 @@ export class BoundedFrequencyRunner {
   /** Run fn once and record the outcome; never rejects. */
   private async attempt(reason: SyncReason): Promise<void> {
     try {
-      await this.opts.fn({ reason });
+      await this.opts.fn({ reason, signal: this.stopping.signal });
       if (this.failures > 0) this.logger.info('Sync succeeded after failures', { failures: this.failures });
       this.failures = 0;
       this.retryDueMs = null;
     } catch (err) {
+      if (this.stopping.signal.aborted) {
+        this.logger.info('Sync stopped early: the runner is stopping', { reason, ...errorFields(err) });
+        return;
+      }
       this.failures++;
       const delayMs = backoffDelay(
         { initialMs: this.opts.initialBackoffMs ?? 1000, minMs: this.opts.minIntervalMs, maxMs: this.opts.maxIntervalMs },

@@ -76,10 +76,11 @@ export class SyncLoop {
     const full = ctx.reason !== 'request' || this.lastState === null || changes.nodeChanged;
     let result: SyncResult;
     try {
-      result = await dataplane.sync({ state: snap.state, changes, full });
+      result = await dataplane.sync({ state: snap.state, changes, full, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     } catch (err) {
       this.carried = changes;
-      metrics.syncFailuresTotal.inc({ mode: dataplane.mode });
+      // A sync cut short by the daemon stopping is not a failure of the dataplane.
+      if (!ctx.signal?.aborted) metrics.syncFailuresTotal.inc({ mode: dataplane.mode });
       // Not logged here: the runner logs each failed attempt once, with its retry delay.
       throw err;
     }

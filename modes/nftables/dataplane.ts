@@ -69,7 +69,7 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     const full = isFull(fs, req, o);
     const start = performance.now();
     try {
-      const r = full ? await fs.full(req.state, o) : await fs.partial(req.state, req.changes.changed, o);
+      const r = full ? await fs.full(req.state, o, req.signal) : await fs.partial(req.state, req.changes.changed, o, req.signal);
       const seconds = (performance.now() - start) / 1000;
       const ip_family = fs.family;
       (r.full ? opts.metrics.syncFullDuration : opts.metrics.syncPartialDuration).observe({ ip_family }, seconds);
@@ -88,6 +88,10 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
       return { ...r, seconds };
     } catch (e) {
       fs.markInconsistent();
+      if (req.signal?.aborted) {
+        log.info('nftables sync stopped between two transactions: the daemon is stopping', { ipFamily: fs.family, full });
+        throw e;
+      }
       m.syncFailures.inc({ ip_family: fs.family });
       log.error('nftables sync failed; next sync will be full', { ipFamily: fs.family, full, err: e });
       throw e;
@@ -98,6 +102,7 @@ export function createNftablesDataplane(opts: NftDataplaneOptions): Dataplane {
     const results: (NftSyncResult & { seconds: number })[] = [];
     const familySeconds = new Map<IPFamily, number>();
     for (const fs of families) {
+      req.signal?.throwIfAborted();
       const r = await syncFamily(fs, req, host);
       results.push(r);
       familySeconds.set(fs.family, r.seconds);

@@ -121,13 +121,13 @@ export class NftFamilySync {
     return { sp, eps, unit: renderService(sp, eps, state.node, o, old?.unit.slots, old?.unit.shared) };
   }
 
-  async full(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
+  async full(state: ProxyState, o: NftRenderOptions, signal?: AbortSignal): Promise<NftSyncResult> {
     const reuse = nftOptionsFingerprint(o) === this.fingerprint;
     const epoch = await this.client.quietEpoch?.();
     // The record is exact and nobody else committed anything since it was: no dump needed (at
     // 10,000 services the dump is one request per endpoint map, seconds of kernel time).
     const trust = this.consistent && reuse && epoch !== undefined && epoch === this.cleanEpoch;
-    if (trust) return this.trustedFull(state, o);
+    if (trust) return this.trustedFull(state, o, signal);
     this.consistent = false;
     this.cleanEpoch = undefined;
     const d0 = performance.now();
@@ -175,7 +175,7 @@ export class NftFamilySync {
     if (staleChains.length || staleSets.length) this.log.v(2, 'deleting stale nftables objects', { family: this.family, chains: staleChains.length, sets: staleSets.length });
     groups.push([...orphanDeletes, ...planRemovals(this.nfamily, prev, staleChains, staleSets), ...classes.removes]);
 
-    const r = await this.commitAll(prev, packGroups(groups, this.batchOps));
+    const r = await this.commitAll(prev, packGroups(groups, this.batchOps), signal);
     this.view = prev;
     if (epoch !== undefined && r.epochs.every((e) => e === epoch)) this.cleanEpoch = epoch;
     this.units = next;
@@ -193,8 +193,8 @@ export class NftFamilySync {
    * successful sync, failed syncs' changes included): nothing here walks all service ports, so
    * one change costs the same at 1,000 and 50,000 services (issue #18).
    */
-  async partial(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<NftSyncResult> {
-    return { ...(await this.apply(state, changed, o)), full: false };
+  async partial(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions, signal?: AbortSignal): Promise<NftSyncResult> {
+    return { ...(await this.apply(state, changed, o, signal)), full: false };
   }
 
   /**
@@ -204,17 +204,17 @@ export class NftFamilySync {
    * planned, like a partial sync. Planning every unit and every shared key against the record
    * instead was ~10 s of own work at 10,000 services for a sync that sent nothing.
    */
-  private async trustedFull(state: ProxyState, o: NftRenderOptions): Promise<NftSyncResult> {
+  private async trustedFull(state: ProxyState, o: NftRenderOptions, signal?: AbortSignal): Promise<NftSyncResult> {
     const changed = new Set<string>();
     for (const [key, sp] of state.services) {
       const old = this.units.get(key);
       if (!old || old.sp !== sp || old.eps !== (state.endpoints.get(key) ?? NO_ENDPOINTS)) changed.add(key);
     }
     for (const key of this.units.keys()) if (!state.services.has(key)) changed.add(key);
-    return { ...(await this.apply(state, changed, o)), full: true };
+    return { ...(await this.apply(state, changed, o, signal)), full: true };
   }
 
-  private async apply(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions): Promise<Omit<NftSyncResult, 'full'>> {
+  private async apply(state: ProxyState, changed: ReadonlySet<string>, o: NftRenderOptions, signal?: AbortSignal): Promise<Omit<NftSyncResult, 'full'>> {
     const groups: PlannedOp[][] = [];
     const shared = this.shared;
     const touched = new Map<string, Set<string>>();
@@ -258,7 +258,7 @@ export class NftFamilySync {
       for (const u of after) groups.push([...planUnit(this.nfamily, this.view, u), ...(byOwner.get(u.owner) ?? [])]);
       groups.push([...orphanDeletes, ...planRemovals(this.nfamily, this.view, staleChains, staleSets), ...classes.removes]);
       this.consistent = false; // until every batch is known to have succeeded
-      const r = await this.commitAll(this.view, packGroups(groups, this.batchOps));
+      const r = await this.commitAll(this.view, packGroups(groups, this.batchOps), signal);
       this.consistent = true;
       if (r.epochs.some((e) => e !== this.cleanEpoch)) this.cleanEpoch = undefined;
       return { ...counts(r), dumpMs: 0, dumps: 0, servicesChanged: rerendered, tableMissing: false };
@@ -275,13 +275,20 @@ export class NftFamilySync {
     if (u.noLocal.external) this.noLocal.external += by;
   }
 
-  private async commitAll(view: TableView, batches: PlannedOp[][]): Promise<Committed> {
+  /**
+   * Commits the batches in order. `signal` (the daemon stopping) is honoured between two
+   * transactions only: each one leaves a valid table (see packGroups), so a shutdown does not wait
+   * for the rest of a large full sync; the record is then marked inconsistent and the next start
+   * syncs in full from a dump.
+   */
+  private async commitAll(view: TableView, batches: PlannedOp[][], signal?: AbortSignal): Promise<Committed> {
     let ops = 0;
     let bytes = 0;
     let kernelMs = 0;
     const epochs: (number | undefined)[] = [];
     if (batches.length > 1) this.log.v(2, 'nftables sync split into several transactions', { family: this.family, transactions: batches.length });
     for (const [i, p] of batches.entries()) {
+      if (i > 0) signal?.throwIfAborted();
       // Shared-map elements get their bytes only now, one batch at a time (plan.ts PendingElements).
       const b = p.map(toNftOp);
       const res = await this.client.commit(b);

@@ -296,6 +296,26 @@ describe('nftables full sync repairs outside damage', () => {
     expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(state(big))).dumpTable('ip', 'kube-proxy')));
   });
 
+  it('a stopping daemon ends a multi-transaction full sync after the transaction in flight; the next full sync completes it', async () => {
+    const big = Array.from({ length: 40 }, (_, i) => [sp('ns', `b${i}`, { clusterIPs: [`198.19.3.${i + 1}`] }), [ep(`198.18.5.${i + 1}`)]] as [ReturnType<typeof sp>, ReturnType<typeof ep>[]]);
+    const stopping = new AbortController();
+    // The stop arrives while the first transaction is in the kernel.
+    class StopDuringFirstCommit extends FakeNftClient {
+      override async commit(ops: readonly NftOp[]) {
+        const r = await super.commit(ops);
+        stopping.abort(new Error('stopping'));
+        return r;
+      }
+    }
+    const h = harness({ batchOps: 50, client: new StopDuringFirstCommit() });
+    await expect(h.dp.sync({ state: state(big), changes: changes([]), full: true, signal: stopping.signal })).rejects.toThrow('stopping');
+    expect(h.client.commits.length).toBe(1);
+    expect(await h.metrics.text()).not.toMatch(/nftables_sync_failures_total\{ip_family="IPv4"\} [1-9]/);
+    const r = await h.dp.sync({ state: state(big), changes: changes([]), full: false });
+    expect(r.full).toBe(true);
+    expect(canonical(await h.client.dumpTable('ip', 'kube-proxy'))).toEqual(canonical(await (await freshDump(state(big))).dumpTable('ip', 'kube-proxy')));
+  });
+
   it('a failed commit counts a sync failure, changes nothing, and the next full sync succeeds', async () => {
     const h = harness();
     await h.dp.sync({ state: state([[web, eps3]]), changes: changes([]), full: true });

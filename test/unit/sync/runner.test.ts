@@ -238,6 +238,37 @@ describe('BoundedFrequencyRunner', () => {
     expect(h.clock.pendingTimers()).toBe(0);
   });
 
+  it('stop() aborts the signal of the sync in flight; a sync that ends early for it is no failure and gets no retry', async () => {
+    const clock = new FakeClock(0);
+    const seen: AbortSignal[] = [];
+    const log = memoryLogger();
+    const runner = new BoundedFrequencyRunner({
+      name: 'test',
+      minIntervalMs: 1000,
+      maxIntervalMs: 10_000,
+      clock,
+      logger: log.logger,
+      fn: async ({ signal }) => {
+        if (!signal) throw new Error('no signal');
+        seen.push(signal);
+        // A long sync that stops at its next safe point once told to.
+        await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      },
+    });
+    runner.start();
+    await clock.tick(0);
+    expect(seen.length).toBe(1);
+    expect(seen[0]!.aborted).toBe(false);
+    await runner.stop();
+    expect(seen[0]!.aborted).toBe(true);
+    expect(runner.snapshot().consecutiveFailures).toBe(0);
+    const msgs = log.lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toContain('Sync stopped early: the runner is stopping');
+    expect(msgs).not.toContain('Sync failed, will retry');
+    await clock.tick(100_000);
+    expect(seen.length).toBe(1);
+  });
+
   it('rejects minInterval greater than maxInterval', () => {
     expect(
       () => new BoundedFrequencyRunner({ name: 'x', minIntervalMs: 10, maxIntervalMs: 5, fn: async () => undefined }),
