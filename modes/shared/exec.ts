@@ -19,6 +19,12 @@ export interface ExecOptions {
    * child's work on this one.
    */
   readonly inputChunks?: Iterable<string>;
+  /**
+   * SIGKILL the child after this long. With inputChunks it counts from the last chunk the child
+   * took, not from the start: a long series of transactions that makes progress (a sync of
+   * thousands of service ports on a loaded node took more than 120 s in all) is not killed, a tool
+   * stuck on one is. A killed child's stderr says so.
+   */
   readonly timeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -37,8 +43,17 @@ export const exec: Exec = (argv, opts = {}) =>
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    const timer =
-      opts.timeoutMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    const arm = (): void => {
+      if (opts.timeoutMs === undefined) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, opts.timeoutMs);
+    };
+    arm();
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
       reject(new Error(`exec ${cmd}: ${e.message}`));
@@ -50,10 +65,11 @@ export const exec: Exec = (argv, opts = {}) =>
         reject(inputError instanceof Error ? inputError : new Error(String(inputError)));
         return;
       }
+      const stderr = Buffer.concat(err).toString('utf8');
       resolve({
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stderr: timedOut ? `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}killed: no progress within ${opts.timeoutMs} ms\n` : stderr,
       });
     });
     // A child that exits before reading stdin makes the write fail with EPIPE; the exit code
@@ -61,16 +77,17 @@ export const exec: Exec = (argv, opts = {}) =>
     child.stdin.on('error', () => undefined);
     if (opts.inputChunks === undefined) child.stdin.end(opts.input ?? '');
     else
-      writeChunks(child.stdin, opts.inputChunks).catch((e: unknown) => {
+      writeChunks(child.stdin, opts.inputChunks, arm).catch((e: unknown) => {
         // Building a chunk failed: stop the child rather than let it commit a partial input.
         inputError = e;
         child.kill('SIGKILL');
       });
   });
 
-async function writeChunks(stdin: Writable, chunks: Iterable<string>): Promise<void> {
+async function writeChunks(stdin: Writable, chunks: Iterable<string>, progressed: () => void): Promise<void> {
   for (const chunk of chunks) {
     if (stdin.destroyed) return; // the child exited early; its exit code says why
+    progressed(); // the child took the previous chunk (or this is the first)
     if (!stdin.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
