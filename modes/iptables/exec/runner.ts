@@ -9,7 +9,8 @@ import { exec as defaultExec, type Exec } from '../../shared/exec.js';
 import type { IptablesBackend, IptablesRunner, Table } from '../runner.js';
 import { detectBackend } from './backend.js';
 import { lineCount, restoreError } from './restore-error.js';
-import { toolName } from './tools.js';
+import { parseListedChain } from '../save-parse.js';
+import { chainMissing, commandName, toolName } from './tools.js';
 
 export interface IptablesRunnerOptions {
   /** 'auto' (the default) detects the backend the host uses; see backend.ts. */
@@ -78,6 +79,13 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
         throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
       }
       return r.stdout;
+    },
+    async listChain(family, table, chain) {
+      const argv = [commandName(backend, family), '-w', LOCK_WAIT_SECONDS, '-t', table, '-S', chain];
+      const r = await run(argv, { timeoutMs: TOOL_TIMEOUT_MS });
+      if (r.code === 0) return parseListedChain(r.stdout, chain);
+      if (chainMissing(r.stderr, table, chain)) return undefined;
+      throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
     },
   };
 }
