@@ -382,6 +382,13 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
  * (after the measurement it would disturb).
  */
 async function probeHeap(d: BenchDaemon, when: string, log: (msg: string) => void): Promise<void> {
+  // KPTB_PAUSE_S=N: the daemon is left alone N s after each probe point, e.g. to attach gdb and
+  // ask glibc (malloc_info, malloc_trim) what its arenas hold.
+  const pause = Number(process.env['KPTB_PAUSE_S'] ?? 0);
+  if (pause > 0) {
+    log(`  ${when}: pausing ${pause} s; daemon pid ${d.memoryPid()}`);
+    await sleep(pause * 1000);
+  }
   if (process.env['KPTB_HEAP_PROBE'] !== '1') return;
   const text = await d.metrics(METRICS_PORT);
   const spaces = text

@@ -26,6 +26,12 @@ export interface ExecOptions {
    * stuck on one is. A killed child's stderr says so.
    */
   readonly timeoutMs?: number;
+  /**
+   * More time per MiB of the input (of the chunk just taken, with inputChunks): what a tool does
+   * with its input can grow faster than the input (iptables-nft-restore is quadratic in the chains
+   * of one transaction; one of ~6,000 changed service ports took more than 120 s under load).
+   */
+  readonly timeoutMsPerMiB?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -39,21 +45,31 @@ export const exec: Exec = (argv, opts = {}) =>
       return;
     }
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    // Decoded as it arrives, not kept as Buffers until the end: each read's buffer is malloc'd
+    // outside the JS heap, and an iptables-save of 46 MiB kept as thousands of them grew glibc's
+    // heap by ~40 MiB that it never gave back (free, but below memory still in use, so not
+    // trimmable; measured with malloc_info/malloc_trim in the daemon after a full sync). As
+    // strings they live in V8's heap, which returns its pages; the decoder keeps a UTF-8
+    // sequence split between two reads whole.
+    const out: string[] = [];
+    const err: string[] = [];
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (s: string) => out.push(s));
+    child.stderr.on('data', (s: string) => err.push(s));
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
-    const arm = (): void => {
+    let limitMs = opts.timeoutMs;
+    const arm = (input?: string): void => {
       if (opts.timeoutMs === undefined) return;
       if (timer) clearTimeout(timer);
+      limitMs = opts.timeoutMs + Math.round(((input?.length ?? 0) / (1 << 20)) * (opts.timeoutMsPerMiB ?? 0));
       timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
-      }, opts.timeoutMs);
+      }, limitMs);
     };
-    arm();
+    arm(opts.input);
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
       reject(new Error(`exec ${cmd}: ${e.message}`));
@@ -65,11 +81,11 @@ export const exec: Exec = (argv, opts = {}) =>
         reject(inputError instanceof Error ? inputError : new Error(String(inputError)));
         return;
       }
-      const stderr = Buffer.concat(err).toString('utf8');
+      const stderr = err.join('');
       resolve({
         code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: timedOut ? `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}killed: no progress within ${opts.timeoutMs} ms\n` : stderr,
+        stdout: out.join(''),
+        stderr: timedOut ? `${stderr}${stderr && !stderr.endsWith('\n') ? '\n' : ''}killed: no progress within ${limitMs} ms\n` : stderr,
       });
     });
     // A child that exits before reading stdin makes the write fail with EPIPE; the exit code
@@ -84,10 +100,10 @@ export const exec: Exec = (argv, opts = {}) =>
       });
   });
 
-async function writeChunks(stdin: Writable, chunks: Iterable<string>, progressed: () => void): Promise<void> {
+async function writeChunks(stdin: Writable, chunks: Iterable<string>, progressed: (chunk: string) => void): Promise<void> {
   for (const chunk of chunks) {
     if (stdin.destroyed) return; // the child exited early; its exit code says why
-    progressed(); // the child took the previous chunk (or this is the first)
+    progressed(chunk); // the child took the previous chunk (or this is the first)
     if (!stdin.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {

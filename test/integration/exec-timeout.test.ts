@@ -19,6 +19,18 @@ const reader = (stuck: boolean): string[] => [
    tick();`,
 ];
 
+describe('exec output', () => {
+  it('decodes UTF-8 split between two reads whole, on stdout and stderr', async () => {
+    const r = await exec([
+      process.execPath,
+      '-e',
+      `const b = Buffer.from('é→✓'); process.stdout.write(b.subarray(0, 1)); process.stderr.write(b.subarray(0, 3));
+       setTimeout(() => { process.stdout.write(b.subarray(1)); process.stderr.write(b.subarray(3)); }, 200);`,
+    ]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'é→✓', 'é→✓']);
+  });
+});
+
 describe('exec time limit with chunked input', () => {
   it('lets a child that keeps taking chunks run past the limit in all (6 chunks, ~2.4 s, limit 1.5 s)', async () => {
     const t0 = Date.now();
@@ -33,6 +45,16 @@ describe('exec time limit with chunked input', () => {
     const r = await exec(reader(true), { inputChunks: Array.from({ length: 6 }, () => CHUNK), timeoutMs: 1500 });
     expect(r.code).toBe(128);
     expect(r.stderr).toContain('killed: no progress within 1500 ms');
+  });
+
+  it('gives an input more time per MiB (timeoutMsPerMiB): 1 MiB, 0.5 s + 3 s/MiB, a child that starts reading after 1.5 s', async () => {
+    const late = [process.execPath, '-e', `setTimeout(() => { let n = 0; process.stdin.on('data', (b) => (n += b.length)).on('end', () => process.stdout.write(String(n))); }, 1500)`];
+    const input = 'y'.repeat(1 << 20);
+    const r = await exec(late, { input, timeoutMs: 500, timeoutMsPerMiB: 3000 });
+    expect(r.stderr).toBe('');
+    expect([r.code, Number(r.stdout)]).toEqual([0, input.length]);
+    const killed = await exec(late, { input, timeoutMs: 500 });
+    expect(killed.stderr).toContain('killed: no progress within 500 ms');
   });
 
   it('a plain time limit (no chunks) still counts from the start', async () => {

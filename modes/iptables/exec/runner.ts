@@ -25,6 +25,8 @@ const LOCK_WAIT_SECONDS = '5';
 /** Microseconds between lock polls (`-W 100000`); only legacy polls a lock, nft just warns. */
 const LOCK_POLL_MICROS = '100000';
 const TOOL_TIMEOUT_MS = 120_000;
+/** A restore's limit grows with its transaction (exec.ts says why). */
+const RESTORE_MS_PER_MIB = 30_000;
 const RECENT_PAYLOADS = 4;
 
 export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise<IptablesRunner> {
@@ -45,7 +47,7 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
       const argv = restoreArgv(family);
       const tool = argv[0] ?? 'iptables-restore';
       logger.v(5, 'Running iptables-restore', { tool, bytes: payload.length });
-      const r = await run(argv, { input: payload, timeoutMs: TOOL_TIMEOUT_MS });
+      const r = await run(argv, { input: payload, timeoutMs: TOOL_TIMEOUT_MS, timeoutMsPerMiB: RESTORE_MS_PER_MIB });
       if (r.code !== 0) throw restoreError(tool, r.code, r.stderr, payload);
     },
     async restoreEach(family, payloads) {
@@ -65,7 +67,7 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
           yield p;
         }
       }
-      const r = await run(argv, { inputChunks: recorded(), timeoutMs: TOOL_TIMEOUT_MS });
+      const r = await run(argv, { inputChunks: recorded(), timeoutMs: TOOL_TIMEOUT_MS, timeoutMsPerMiB: RESTORE_MS_PER_MIB });
       logger.v(5, 'Ran iptables-restore with several transactions', { tool, transactions: count });
       if (r.code === 0) return;
       const base = recent[0]?.firstLine ?? 1;
