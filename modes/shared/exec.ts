@@ -27,9 +27,10 @@ export interface ExecOptions {
    */
   readonly timeoutMs?: number;
   /**
-   * More time per MiB of the input (of the chunk just taken, with inputChunks): what a tool does
-   * with its input can grow faster than the input (iptables-nft-restore is quadratic in the chains
-   * of one transaction; one of ~6,000 changed service ports took more than 120 s under load).
+   * More time per MiB of the input (with inputChunks, of the chunk just taken and the one before:
+   * the pipe takes a chunk while the tool still works on the previous one). What a tool does with
+   * its input can grow faster than the input: iptables-nft-restore is quadratic in the chains of
+   * one transaction, and one of ~6,000 changed service ports took more than 120 s under load.
    */
   readonly timeoutMsPerMiB?: number;
   readonly env?: NodeJS.ProcessEnv;
@@ -60,10 +61,13 @@ export const exec: Exec = (argv, opts = {}) =>
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
     let limitMs = opts.timeoutMs;
+    let previous = 0;
     const arm = (input?: string): void => {
       if (opts.timeoutMs === undefined) return;
       if (timer) clearTimeout(timer);
-      limitMs = opts.timeoutMs + Math.round(((input?.length ?? 0) / (1 << 20)) * (opts.timeoutMsPerMiB ?? 0));
+      const bytes = previous + (input?.length ?? 0);
+      previous = input?.length ?? 0;
+      limitMs = opts.timeoutMs + Math.round((bytes / (1 << 20)) * (opts.timeoutMsPerMiB ?? 0));
       timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');

@@ -57,6 +57,21 @@ describe('exec time limit with chunked input', () => {
     expect(killed.stderr).toContain('killed: no progress within 500 ms');
   });
 
+  it("counts the chunk before the one just taken: the pipe takes a small chunk while the tool still works on a big one", async () => {
+    // Takes the first MiB, works on it 1.5 s, then reads the rest.
+    const worker = [
+      process.execPath,
+      '-e',
+      `let n = 0, paused = false; process.stdin.on('data', (b) => { n += b.length;
+         if (!paused && n >= ${1 << 20}) { paused = true; process.stdin.pause(); setTimeout(() => process.stdin.resume(), 1500); } })
+       .on('end', () => process.stdout.write(String(n)));`,
+    ];
+    const chunks = ['z'.repeat(1 << 20), 'tail\n'];
+    const r = await exec(worker, { inputChunks: chunks, timeoutMs: 500, timeoutMsPerMiB: 3000 });
+    expect(r.stderr).toBe('');
+    expect([r.code, Number(r.stdout)]).toEqual([0, (1 << 20) + 5]);
+  });
+
   it('a plain time limit (no chunks) still counts from the start', async () => {
     const r = await exec([process.execPath, '-e', 'setTimeout(() => {}, 5000)'], { timeoutMs: 300 });
     expect(r.code).toBe(128);
