@@ -26,6 +26,12 @@ const LOCK_WAIT_SECONDS = '5';
 const LOCK_POLL_MICROS = '100000';
 const TOOL_TIMEOUT_MS = 120_000;
 /**
+ * `iptables-legacy -S` takes the xtables lock, which iptables-save does not, and the leftover
+ * cleanup lists chains while this daemon's own restores (tens of seconds at 10,000 services) may
+ * hold it: wait for it well beyond one restore rather than fail the cleanup.
+ */
+const LIST_LOCK_WAIT_SECONDS = '100';
+/**
  * A restore is killed only after this long without taking input (exec.ts), plus 30 s per MiB of
  * its last two chunks. Measured at 10,000 services on a loaded 2-core node: a partial sync of
  * ~5,800 changed service ports spent more than 120 s in iptables-nft-restore after its last chunk
@@ -91,7 +97,7 @@ export async function createIptablesRunner(opts: IptablesRunnerOptions): Promise
       return r.stdout;
     },
     async listChain(family, table, chain) {
-      const argv = [commandName(backend, family), '-w', LOCK_WAIT_SECONDS, '-t', table, '-S', chain];
+      const argv = [commandName(backend, family), '-w', LIST_LOCK_WAIT_SECONDS, '-t', table, '-S', chain];
       const r = await run(argv, { timeoutMs: TOOL_TIMEOUT_MS });
       if (r.code === 0) return parseListedChain(r.stdout, chain);
       if (chainMissing(r.stderr, table, chain)) return undefined;
