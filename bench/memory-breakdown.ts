@@ -11,9 +11,8 @@ export interface SmapsSummary {
   readonly file: number;
   /** `[heap]`: glibc's main arena (brk). */
   readonly brk: number;
+  /** Other anonymous mappings: V8's heap pages, glibc's other arenas, mmap'd malloc blocks. */
   readonly anon: number;
-  /** Anonymous mappings of 64 MiB virtual or more whose RSS is > 0: glibc's secondary arenas (V8 maps its pages at most 256 KiB ... a few MiB at a time). */
-  readonly arenaLike: number;
 }
 
 export interface MemoryBreakdown {
@@ -25,20 +24,17 @@ export function smapsSummary(pid: number): SmapsSummary {
   let file = 0;
   let brk = 0;
   let anon = 0;
-  let arenaLike = 0;
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
   } catch {
-    return { file: 0, brk: 0, anon: 0, arenaLike: 0 };
+    return { file: 0, brk: 0, anon: 0 };
   }
   let kind: 'file' | 'brk' | 'anon' = 'anon';
-  let size = 0;
   for (const line of text.split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (head) {
       const name = head[4] ?? '';
-      size = parseInt(head[2]!, 16) - parseInt(head[1]!, 16);
       kind = name === '[heap]' ? 'brk' : name.startsWith('/') ? 'file' : 'anon';
       continue;
     }
@@ -47,12 +43,9 @@ export function smapsSummary(pid: number): SmapsSummary {
     const b = Number(rss[1]) * 1024;
     if (kind === 'file') file += b;
     else if (kind === 'brk') brk += b;
-    else {
-      anon += b;
-      if (size >= 64 << 20 && b > 0) arenaLike += b;
-    }
+    else anon += b;
   }
-  return { file, brk, anon, arenaLike };
+  return { file, brk, anon };
 }
 
 const mib = (b: number): string => (b / (1 << 20)).toFixed(1);
@@ -67,6 +60,6 @@ export function formatBreakdown(b: MemoryBreakdown): string {
   return (
     `rss ${mib(r.rss)} heapTotal ${mib(r.heapTotal)} heapUsed ${mib(r.heapUsed)} external ${mib(r.external)} arrayBuffers ${mib(r.arrayBuffers)} ` +
     `v8 malloced ${mib(r.mallocedMemory)} (peak ${mib(r.peakMallocedMemory)}) MiB; spaces used/size: ${spaces}; ` +
-    `smaps: file ${mib(b.smaps.file)} brk ${mib(b.smaps.brk)} anon ${mib(b.smaps.anon)} (arena-like ${mib(b.smaps.arenaLike)}) MiB`
+    `smaps: file ${mib(b.smaps.file)} brk ${mib(b.smaps.brk)} anon ${mib(b.smaps.anon)} MiB`
   );
 }
