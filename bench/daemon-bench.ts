@@ -12,11 +12,13 @@ import { join } from 'node:path';
 import { TestApiServer, kubeconfigFor } from '../test/apiserver/index.js';
 import { generateCluster } from './generate.js';
 import { applyObjects, coldRenderBreakdown, commonFlags, inProcess, loadCluster, timedSync, type BenchOp } from './inprocess.js';
+import { formatBreakdown, smapsSummary, type MemoryBreakdown } from './memory-breakdown.js';
 import { BenchDaemon, RestoreRecorder, createNs, metricValue, startBridge, type RestoreRecord } from './netns.js';
 import { OP_NAMES, OpGenerator, type OpName } from './ops.js';
 import { lineCount, median, percentile, sleep, wallMs } from './stats.js';
 
 const METRICS_PORT = 10249;
+const LEFTOVERS_DONE = 'looked for other modes leftovers';
 
 export interface DaemonBenchOptions {
   readonly size: number;
@@ -95,6 +97,12 @@ export interface MemoryResult {
   readonly sharedOnceAfter: number;
   readonly daemonRssInitial: number;
   readonly daemonRssAfter: number;
+  /** Full syncs during the churn and why each ran (e.g. "request" when the dataplane chose a full one). */
+  readonly fullSyncs: number;
+  readonly fullSyncReasons: readonly string[];
+  /** Where the RSS is, before and after the churn (memory-breakdown.ts). */
+  readonly breakdownInitial?: MemoryBreakdown;
+  readonly breakdownAfter?: MemoryBreakdown;
 }
 
 export interface BareRestoreResult {
@@ -284,11 +292,17 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
     }
 
     if (o.churnChanges > 0) {
+      // The other modes' leftover cleanup runs beside the first syncs (proxy/mode-switch.ts): the
+      // "before" sample is taken once it is done and the daemon had its idle time (idle-gc.ts).
+      await d.until(() => d.marks.has(LEFTOVERS_DONE), 'the leftover cleanup', 300_000);
       await waitQuiet(d, o.minSyncMs + 300);
+      await sleep(Math.max(0, (d.marks.get(LEFTOVERS_DONE) ?? 0) + 2000 - wallMs()));
       const m0 = d.memory();
       const rssInitial = m0.rssTotal;
       const heapInitial = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
       const syncs0 = d.syncs.length;
+      const breakdownInitial = await breakdown(d);
+      if (breakdownInitial) o.log(`  before churn: ${formatBreakdown(breakdownInitial)}`);
       await probeHeap(d, 'before churn', o.log);
       const gen = new OpGenerator(cluster, o.seed + 3);
       let rssMax = rssInitial;
@@ -308,11 +322,21 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
       await waitQuiet(d, o.minSyncMs + 500);
       recorder.drop(recorder.poll());
       await sleep(1000);
+      // The daemon's idle collection (proxy/idle-gc.ts) starts 1 s after the last sync and V8
+      // then sweeps and unmaps freed pages on its helper threads, which takes seconds on a loaded
+      // 2-core node: this early sample can land before that, so it is logged, and the one kept is
+      // taken once the daemon has been quiet for 10 s (nothing is done to it meanwhile).
+      const early = await breakdown(d);
+      if (early) o.log(`  after churn, 2.5 s quiet: ${formatBreakdown(early)}`);
+      await waitQuiet(d, 10_000);
       const m1 = d.memory();
       const rssAfter = m1.rssTotal;
       const heapAfter = metricValue(await d.metrics(METRICS_PORT), 'nodejs_heap_size_used_bytes');
       const churnSyncs = d.syncs.slice(syncs0);
-      o.log(`  churn: ${churnSyncs.length} syncs (${churnSyncs.filter((x) => x.rec.full).length} full)`);
+      const fulls = churnSyncs.filter((x) => x.rec.full);
+      o.log(`  churn: ${churnSyncs.length} syncs (${fulls.length} full${fulls.length ? `: reason ${fulls.map((x) => x.rec.reason ?? '?').join(', ')}` : ''})`);
+      const breakdownAfter = await breakdown(d);
+      if (breakdownAfter) o.log(`  after churn, 10 s quiet: ${formatBreakdown(breakdownAfter)}`);
       await probeHeap(d, 'after churn', o.log);
       result.memory = {
         changes: o.churnChanges,
@@ -326,6 +350,10 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
         sharedOnceAfter: m1.sharedOnceTotal,
         daemonRssInitial: m0.daemonRss,
         daemonRssAfter: m1.daemonRss,
+        fullSyncs: fulls.length,
+        fullSyncReasons: fulls.map((x) => x.rec.reason ?? '?'),
+        ...(breakdownInitial ? { breakdownInitial } : {}),
+        ...(breakdownAfter ? { breakdownAfter } : {}),
       };
       o.log(`  memory: RSS ${mb(rssInitial)} → ${mb(rssAfter)} MiB (max ${mb(result.memory.rssMax)}), heap ${mb(heapInitial)} → ${mb(heapAfter)} MiB`);
     }
@@ -361,6 +389,13 @@ export async function runDaemonBench(o: DaemonBenchOptions): Promise<DaemonSizeR
  * (after the measurement it would disturb).
  */
 async function probeHeap(d: BenchDaemon, when: string, log: (msg: string) => void): Promise<void> {
+  // KPTB_PAUSE_S=N: the daemon is left alone N s after each probe point, e.g. to attach gdb and
+  // ask glibc (malloc_info, malloc_trim) what its arenas hold.
+  const pause = Number(process.env['KPTB_PAUSE_S'] ?? 0);
+  if (pause > 0) {
+    log(`  ${when}: pausing ${pause} s; daemon pid ${d.memoryPid()}`);
+    await sleep(pause * 1000);
+  }
   if (process.env['KPTB_HEAP_PROBE'] !== '1') return;
   const text = await d.metrics(METRICS_PORT);
   const spaces = text
@@ -378,6 +413,16 @@ async function probeHeap(d: BenchDaemon, when: string, log: (msg: string) => voi
   if ((process.env['KPTB_DAEMON_NODE_OPTIONS'] ?? '').includes('--heapsnapshot-signal=SIGUSR2')) {
     process.kill(d.memoryPid(), 'SIGUSR2');
     await sleep(20_000);
+  }
+}
+
+/** The daemon's /debug/memory and its mappings; undefined if the daemon does not serve it. */
+async function breakdown(d: BenchDaemon): Promise<MemoryBreakdown | undefined> {
+  try {
+    const report = JSON.parse(await d.get(METRICS_PORT, '/debug/memory')) as MemoryBreakdown['report'];
+    return { report, smaps: smapsSummary(d.memoryPid()) };
+  } catch {
+    return undefined;
   }
 }
 

@@ -62,6 +62,9 @@ export class RecordingRunner implements IptablesRunner {
   async save(): Promise<string> {
     return '';
   }
+  async listChain(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 /**
@@ -82,6 +85,9 @@ export class CountingRunner implements IptablesRunner {
   }
   async save(): Promise<string> {
     return '';
+  }
+  async listChain(): Promise<undefined> {
+    return undefined;
   }
 }
 

@@ -255,6 +255,8 @@ export interface Timed<T> {
 
 export interface SyncLine extends LogRecord {
   readonly full: boolean;
+  /** Why the sync ran (sync/runner.ts SyncReason): 'request' unless initial, periodic or a retry. */
+  readonly reason?: string;
   readonly durationMs: number;
   readonly servicePorts: number;
   readonly changed: number;
@@ -393,8 +395,13 @@ export class BenchDaemon {
   }
 
   async metrics(port: number): Promise<string> {
-    const r = await exec(['ip', 'netns', 'exec', this.ns, 'curl', '-sf', '--max-time', '10', `http://127.0.0.1:${port}/metrics`], { timeoutMs: 15_000 });
-    if (r.code !== 0) throw new Error(`metrics: curl exited ${r.code}`);
+    return this.get(port, '/metrics');
+  }
+
+  /** GET one path of the daemon's metrics server (from inside its namespace). */
+  async get(port: number, path: string): Promise<string> {
+    const r = await exec(['ip', 'netns', 'exec', this.ns, 'curl', '-sf', '--max-time', '10', `http://127.0.0.1:${port}${path}`], { timeoutMs: 15_000 });
+    if (r.code !== 0) throw new Error(`${path}: curl exited ${r.code}`);
     return r.stdout;
   }
 

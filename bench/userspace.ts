@@ -59,7 +59,7 @@ async function runProxyChild(): Promise<void> {
   const ports = (process.env['BENCH_BACKENDS'] ?? '').split(',').map(Number);
   const dp = createUserspaceDataplane({
     config: { mode: 'userspace' } as unknown as import('../proxy/config/types.js').ProxyConfig,
-    runner: { backend: 'nft', restore: async () => undefined, restoreEach: async () => undefined, save: async () => '' },
+    runner: { backend: 'nft', restore: async () => undefined, restoreEach: async () => undefined, save: async () => '', listChain: async () => undefined },
     metrics: new ProxyMetrics({ processMetrics: false }),
     logger: silentLogger,
     listenHost: '127.0.0.1',

@@ -131,7 +131,7 @@ export async function startDaemon(config: ProxyConfig, logger: Logger): Promise<
   if (metricsServer) {
     logger.info('serving metrics', {
       address: `${metricsServer.host}:${metricsServer.port}`,
-      paths: '/metrics,/configz,/proxyMode,/debug/state',
+      paths: '/metrics,/configz,/proxyMode,/debug/state,/debug/memory',
     });
   }
 

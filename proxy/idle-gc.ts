@@ -74,12 +74,30 @@ export class IdleCollector {
 /**
  * V8's full-GC function without starting node with --expose-gc: the flag set at run time adds
  * `gc` to contexts created afterwards. Undefined if this V8 does not give it.
+ *
+ * The collection compacts the whole old space (--compact-on-every-full-gc, set for this one
+ * collection only). A plain full GC moves objects out of at most a few MiB of the sparsest pages,
+ * so after a burst that interleaves survivors with garbage (a partial sync of ~5,800 changed
+ * service ports at 10,000 services) it left old space at 154 MiB committed for 92 MiB live and RSS
+ * 36 % above the first sync's. Compacting it all copies the live heap once (~0.2 s per 90 MiB),
+ * which the daemon pays only when idle.
  */
-export function fullGcFunction(): (() => void) | undefined {
+export function fullGcFunction(userFlags: readonly string[] = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)]): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
-    return typeof gc === 'function' ? () => void (gc as () => unknown)() : undefined;
+    if (typeof gc !== 'function') return undefined;
+    // A user's own choice of compaction stays as given.
+    const userChose = userFlags.some((f) => /^--(no-)?compact[-_]on[-_]every[-_]full[-_]gc$/.test(f));
+    return () => {
+      if (userChose) return void (gc as () => unknown)();
+      setFlagsFromString('--compact-on-every-full-gc');
+      try {
+        (gc as () => unknown)();
+      } finally {
+        setFlagsFromString('--no-compact-on-every-full-gc');
+      }
+    };
   } catch {
     return undefined;
   }

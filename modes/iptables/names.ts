@@ -48,29 +48,40 @@ export function base32(bytes: Uint8Array): string {
 
 const BASE32_CODES: readonly number[] = [...BASE32].map((c) => c.charCodeAt(0));
 
-// Every full sync renders every chain name again, and a sha256 per endpoint chain was the largest
-// own-time item of the nftables render in a CPU profile (1,000 services x 10 endpoints). The
-// function is pure, so a memo returns identical names; it is bounded (cleared when full) so a
-// cluster's churn of endpoints cannot grow it without limit.
+// Service port hashes are memoized: nftables mode renders them again on every full sync (one
+// per service port). The function is pure, so a memo returns identical names; it is bounded
+// (cleared when full). Endpoint chain names are not: iptables mode, their only user, keeps them
+// in its record and computes them only for a service port it renders, and a memo of one entry
+// per endpoint ever seen was ~22 MiB of the daemon's heap at 10,000 services x 10 endpoints that
+// grew with every endpoint replaced (its keys name the endpoint's address) until it was cleared.
 const HASH_MEMO_MAX = 1 << 17;
 const hashMemo = new Map<string, string>();
 
-function hash16(input: string): string {
+function memoHash16(input: string): string {
   const hit = hashMemo.get(input);
   if (hit !== undefined) return hit;
-  // The first 10 bytes are exactly the first 16 base32 characters (80 bits): encoding only them
-  // gives a flat 16-character string, where slicing the full encoding kept a view on its 52
-  // characters in every memo entry and every recorded chain name.
-  const h = base32(createHash('sha256').update(input).digest().subarray(0, 10));
+  const h = hash16(input);
   if (hashMemo.size >= HASH_MEMO_MAX) hashMemo.clear();
   hashMemo.set(input, h);
   return h;
 }
 
+function hash16(input: string): string {
+  // The first 10 bytes are exactly the first 16 base32 characters (80 bits): encoding only them
+  // gives a flat 16-character string, where slicing the full encoding kept a view on its 52
+  // characters in every memo entry and every recorded chain name.
+  return base32(createHash('sha256').update(input).digest().subarray(0, 10));
+}
+
+/** Entries in the service port hash memo (for tests: endpoint names must not add any). */
+export function hashMemoSize(): number {
+  return hashMemo.size;
+}
+
 /** The hash shared by a service port's SVC/SVL/EXT/FW chains: servicePortName + lowercase protocol. */
 export function servicePortHash(servicePortName: string, protocol: Protocol): string {
   // join() gives a flat memo key; `a + b` of 13+ characters is a rope kept beside its flat copy.
-  return hash16([servicePortName, protocol.toLowerCase()].join(''));
+  return memoHash16([servicePortName, protocol.toLowerCase()].join(''));
 }
 
 export interface ServicePortChains {

@@ -3,6 +3,7 @@
 // test/fakes/ parses the same payloads in memory so rendering can be tested without root.
 
 import type { IPFamily } from '../../proxy/model/types.js';
+import type { SavedChain } from './save-parse.js';
 
 export type IptablesBackend = 'nft' | 'legacy';
 export type Table = 'nat' | 'filter' | 'mangle' | 'raw';
@@ -23,6 +24,12 @@ export interface IptablesRunner {
   restoreEach(family: IPFamily, payloads: Iterable<string>): Promise<void>;
   /** `iptables-save [-t table]` output. */
   save(family: IPFamily, table?: Table): Promise<string>;
+  /**
+   * One chain (`iptables -t TABLE -S CHAIN`), undefined when the table has no such chain. Costs
+   * what that chain holds, where save() costs the whole table (nat is 46 MiB of text at 10,000
+   * services): for looking at a few known chains, e.g. the userspace mode's leftovers.
+   */
+  listChain(family: IPFamily, table: Table, chain: string): Promise<SavedChain | undefined>;
 }
 
 export class RestoreError extends Error {

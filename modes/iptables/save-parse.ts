@@ -75,3 +75,21 @@ export function parseSave(text: string): SavedTables {
   }
   return tables;
 }
+
+/**
+ * Parse `iptables -t TABLE -S CHAIN` output (`-P CHAIN POLICY` or `-N CHAIN`, then `-A CHAIN ...`
+ * lines) into the chain as parseSave would give it. Lines of other chains are ignored.
+ */
+export function parseListedChain(text: string, chain: string): SavedChain {
+  let policy = '-';
+  const rules: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const tokens = tokenize(line);
+    if (tokens[1] !== chain) continue;
+    if (tokens[0] === '-P' && tokens[2] !== undefined) policy = tokens[2];
+    else if (tokens[0] === '-A') rules.push(joinTokens(tokens.slice(2)));
+  }
+  return { name: chain, policy, rules };
+}

@@ -24,7 +24,8 @@ import type { IptablesRunner } from '../iptables/runner.js';
 import { LoadBalancer, type Target } from './balancer.js';
 import { createUserspaceMetrics, type UserspaceMetrics } from './metrics.js';
 import { OutlierTracker, type OutlierOptions } from './outliers.js';
-import { loopback, missingJumpRules, renderPortalRules, renderPortalsCleanup, renderPortalsPayload, type Portal } from './portals.js';
+import { readPortalsLeftovers } from './leftovers.js';
+import { loopback, missingJumpRules, portalsCleanupPayload, renderPortalRules, renderPortalsPayload, type Portal } from './portals.js';
 import { TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
 import { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './udp-proxy.js';
 
@@ -329,7 +330,7 @@ export function createUserspaceDataplane(opts: UserspaceDataplaneOptions): Datap
       const removed = { chains: 0, rules: 0 };
       for (const family of families) {
         try {
-          const payload = renderPortalsCleanup(await opts.runner.save(family, 'nat'));
+          const payload = portalsCleanupPayload(await readPortalsLeftovers(opts.runner, family));
           if (payload) await opts.runner.restore(family, payload);
           const n = countCleanupPayload(payload ?? '');
           removed.chains += n.chains;

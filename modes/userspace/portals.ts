@@ -13,6 +13,7 @@
 // one specific address both kinds DNAT to that address instead.
 
 import type { IPFamily } from '../../proxy/model/types.js';
+import { parseSave, ruleTarget, type SavedChain } from '../iptables/save-parse.js';
 
 export const PORTALS_CONTAINER = 'KUBE-PORTALS-CONTAINER';
 export const PORTALS_HOST = 'KUBE-PORTALS-HOST';
@@ -143,19 +144,31 @@ export function missingJumpRules(natSave: string): JumpRule[] {
   );
 }
 
+/** The built-in nat chains our jump rules live in. */
+export const JUMP_CHAINS = ['PREROUTING', 'OUTPUT'] as const;
+
+/** What the userspace cleanup needs to know of one family's nat table. */
+export interface PortalsLeftovers {
+  /** The built-in chains (JUMP_CHAINS) as found; one the table lacks is left out. */
+  readonly builtins: readonly SavedChain[];
+  /** Which of USERSPACE_CHAINS exist. */
+  readonly present: readonly string[];
+}
+
 /**
- * The payload that removes everything of ours found in `natSave`: each jump rule is deleted by its
- * saved spec, then our chains are flushed and deleted. Undefined when there is nothing to remove.
+ * The payload that removes everything of ours in `found`: each jump rule is deleted by its saved
+ * spec, then our chains are flushed and deleted. Undefined when there is nothing to remove.
  */
-export function renderPortalsCleanup(natSave: string): string | undefined {
-  const lines = natSave.split('\n');
+export function portalsCleanupPayload(found: PortalsLeftovers): string | undefined {
   const ours = new Set<string>(USERSPACE_CHAINS);
   const deletes: string[] = [];
-  for (const l of lines) {
-    const m = /^-A (PREROUTING|OUTPUT) (.*-j (\S+).*)$/.exec(l);
-    if (m && m[3] !== undefined && ours.has(m[3])) deletes.push(`-D ${m[1]} ${m[2]}`);
+  for (const c of found.builtins) {
+    for (const r of c.rules) {
+      const t = ruleTarget(r);
+      if (t !== undefined && ours.has(t)) deletes.push(`-D ${c.name} ${r}`);
+    }
   }
-  const present = USERSPACE_CHAINS.filter((c) => lines.some((l) => l.startsWith(`:${c} `)));
+  const present = USERSPACE_CHAINS.filter((c) => found.present.includes(c));
   if (deletes.length === 0 && present.length === 0) return undefined;
   return [
     '*nat',
@@ -165,4 +178,13 @@ export function renderPortalsCleanup(natSave: string): string | undefined {
     'COMMIT',
     '',
   ].join('\n');
+}
+
+/** The same from `iptables-save -t nat` output. */
+export function renderPortalsCleanup(natSave: string): string | undefined {
+  const nat = parseSave(natSave).get('nat') ?? new Map<string, SavedChain>();
+  return portalsCleanupPayload({
+    builtins: JUMP_CHAINS.flatMap((c) => nat.get(c) ?? []),
+    present: USERSPACE_CHAINS.filter((c) => nat.has(c)),
+  });
 }

@@ -4,12 +4,13 @@
 //   /proxyMode    the active mode name as plain text
 //   /healthz      "ok" (the server is up; proxy health lives on the healthz port)
 // plus /debug/state (this project's JSON dump of the proxy's model and runner state),
-// /debug/explain and /debug/rules (for `kube-proxy-ts explain` and `kube-proxy-ts trace`).
+// /debug/memory (process and V8 heap-space memory, memory-report.ts), /debug/explain and /debug/rules (for `kube-proxy-ts explain` and `kube-proxy-ts trace`).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { ProxyMetrics } from '../../sync/metrics.js';
 import { requestPath, respond, startHttpServer, type HttpListener } from './listen.js';
+import { memoryReport } from './memory-report.js';
 
 export interface MetricsServerDeps {
   readonly metrics: ProxyMetrics;
@@ -46,6 +47,9 @@ export function metricsHandler(deps: MetricsServerDeps) {
         return;
       case '/debug/state':
         respond(res, 200, JSON_TYPE, JSON.stringify(await deps.debugState(), null, 2) + '\n');
+        return;
+      case '/debug/memory':
+        respond(res, 200, JSON_TYPE, JSON.stringify(memoryReport(), null, 2) + '\n');
         return;
       case '/healthz':
         respond(res, 200, TEXT, 'ok');

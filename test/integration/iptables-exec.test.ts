@@ -70,6 +70,24 @@ describe.skipIf(!isRoot())('iptables and conntrack adapters in a namespace', () 
     expect(await runner.save('IPv4', 'nat')).not.toContain('2001:db8');
   });
 
+  it('lists one chain: a user chain with its rules, a built-in chain with its policy, undefined for none (both families, both backends)', async () => {
+    await runner.restore('IPv4', GOOD);
+    await runner.restore('IPv4', '*nat\n-A OUTPUT -m comment --comment "to the test chain" -j KUBE-SVC-TEST\nCOMMIT\n');
+    expect(await runner.listChain('IPv4', 'nat', 'KUBE-SVC-TEST')).toEqual({
+      name: 'KUBE-SVC-TEST',
+      policy: '-',
+      rules: ['-p tcp -j DNAT --to-destination 198.18.1.11:8080'],
+    });
+    expect(await runner.listChain('IPv4', 'nat', 'OUTPUT')).toEqual({ name: 'OUTPUT', policy: 'ACCEPT', rules: ['-m comment --comment "to the test chain" -j KUBE-SVC-TEST'] });
+    expect(await runner.listChain('IPv4', 'nat', 'KUBE-NO-SUCH-CHAIN')).toBeUndefined();
+    expect(await runner.listChain('IPv6', 'nat', 'KUBE-SVC-TEST')).toBeUndefined();
+    const legacy = await createIptablesRunner({ exec: inNs, logger: silentLogger, backend: 'legacy' });
+    expect(await legacy.listChain('IPv4', 'nat', 'KUBE-SVC-TEST')).toBeUndefined();
+    await runner.restore('IPv4', '*nat\n-D OUTPUT -m comment --comment "to the test chain" -j KUBE-SVC-TEST\nCOMMIT\n');
+    // Any other failure is not taken for a missing chain.
+    await expect(runner.listChain('IPv4', 'nat', '-bad name')).rejects.toThrow(/exited/);
+  });
+
   it('a broken payload throws RestoreError with the line, logs context and changes nothing', async () => {
     const { logger, lines } = memoryLogger();
     const logged = await createIptablesRunner({ exec: inNs, logger, backend: 'nft' });

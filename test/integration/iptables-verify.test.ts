@@ -117,6 +117,7 @@ async function node(chainBudget?: number): Promise<Node> {
   const counting: IptablesRunner = {
     backend: real.backend,
     save: (f, t) => real.save(f, t),
+    listChain: (f, t, c) => real.listChain(f, t, c),
     restore: async (f, p) => {
       await real.restore(f, sabotage(f, p));
     },

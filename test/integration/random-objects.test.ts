@@ -44,6 +44,9 @@ class CapturingRunner implements IptablesRunner {
   async save(): Promise<string> {
     return '';
   }
+  async listChain(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 interface RunResult {

@@ -3,24 +3,29 @@
 // what saveOutput holds for the family, or an empty nat table.
 
 import type { IptablesRunner, Table } from '../../modes/iptables/runner.js';
+import { parseSave } from '../../modes/iptables/save-parse.js';
 import type { IPFamily } from '../../proxy/model/types.js';
 
 export interface RecordingRunner extends IptablesRunner {
   readonly restores: Array<{ family: IPFamily; payload: string }>;
   readonly saves: Array<{ family: IPFamily; table: Table | undefined }>;
-  /** What save() returns per family. */
+  /** What save() returns per family (listChain() answers from the same text). */
   readonly saveOutput: Map<IPFamily, string>;
+  readonly listed: Array<{ family: IPFamily; table: Table; chain: string }>;
 }
 
 export function recordingRunner(): RecordingRunner {
   const restores: RecordingRunner['restores'] = [];
   const saves: RecordingRunner['saves'] = [];
   const saveOutput = new Map<IPFamily, string>();
+  const listed: RecordingRunner['listed'] = [];
+  const savedText = (family: IPFamily): string => saveOutput.get(family) ?? '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
   return {
     backend: 'nft',
     restores,
     saves,
     saveOutput,
+    listed,
     async restore(family, payload) {
       restores.push({ family, payload });
     },
@@ -29,7 +34,11 @@ export function recordingRunner(): RecordingRunner {
     },
     async save(family, table) {
       saves.push({ family, table });
-      return saveOutput.get(family) ?? '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
+      return savedText(family);
+    },
+    async listChain(family, table, chain) {
+      listed.push({ family, table, chain });
+      return parseSave(savedText(family)).get(table)?.get(chain);
     },
   };
 }

@@ -76,6 +76,11 @@ export class FakeIptablesRunner implements IptablesRunner {
     return renderSave(this.state[family], table);
   }
 
+  async listChain(family: IPFamily, table: Table, chain: string): Promise<SavedChain | undefined> {
+    const c = this.state[family].get(table)?.get(chain);
+    return c ? { ...c, rules: [...c.rules] } : undefined;
+  }
+
   /** Current state, for assertions. */
   tables(family: IPFamily): SavedTables {
     return this.state[family];

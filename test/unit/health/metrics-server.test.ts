@@ -49,6 +49,19 @@ describe('metrics server', () => {
     expect(await (await fetch(url('/debug/state'))).json()).toEqual({ services: 3 });
   });
 
+  it('serves /debug/memory: process.memoryUsage() and every V8 heap space', async () => {
+    const res = await fetch(url('/debug/memory'));
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const m = (await res.json()) as { rss: number; heapUsed: number; heapTotal: number; arrayBuffers: number; spaces: Record<string, { size: number; used: number }> };
+    expect(m.rss).toBeGreaterThan(m.heapUsed);
+    expect(m.heapTotal).toBeGreaterThanOrEqual(m.heapUsed);
+    expect(typeof m.arrayBuffers).toBe('number');
+    expect(Object.keys(m.spaces)).toEqual(expect.arrayContaining(['new_space', 'old_space', 'large_object_space', 'code_space']));
+    const used = Object.values(m.spaces).reduce((a, s) => a + s.used, 0);
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThanOrEqual(m.heapTotal);
+  });
+
   it('serves /proxyMode as plain text and /healthz ok', async () => {
     const pm = await fetch(url('/proxyMode'));
     expect(pm.headers.get('content-type')).toMatch(/^text\/plain/);

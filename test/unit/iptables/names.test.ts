@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { base32, commentArgs, endpointChainName, sanitizeComment, servicePortChains } from '../../../modes/iptables/names.js';
+import { base32, commentArgs, endpointChainName, hashMemoSize, sanitizeComment, servicePortChains, servicePortHash } from '../../../modes/iptables/names.js';
 import { formatTenDecimals, probability } from '../../../modes/iptables/probability.js';
 
 describe('chain names', () => {
@@ -28,6 +28,20 @@ describe('chain names', () => {
     expect(enc('f')).toBe('MY');
     expect(enc('fo')).toBe('MZXQ');
     expect(enc('foobar')).toBe('MZXW6YTBOI');
+  });
+});
+
+describe('chain name memo', () => {
+  it('keeps service port hashes but no endpoint chain name: churn of endpoints must not grow it', () => {
+    const before = hashMemoSize();
+    const names = new Set<string>();
+    for (let i = 0; i < 1000; i++) names.add(endpointChainName('memo/churn:http', 'TCP', `198.18.${i >> 8}.${i & 255}:8080`));
+    expect(names.size).toBe(1000);
+    expect(hashMemoSize()).toBe(before);
+    // Still the same name when asked again (pure), memo or not.
+    expect(endpointChainName('memo/churn:http', 'TCP', '198.18.0.7:8080')).toBe(endpointChainName('memo/churn:http', 'TCP', '198.18.0.7:8080'));
+    servicePortHash('memo/churn:http', 'TCP');
+    expect(hashMemoSize()).toBe(before + 1);
   });
 });
 

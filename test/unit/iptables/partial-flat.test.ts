@@ -29,6 +29,9 @@ class NullRunner implements IptablesRunner {
   async save(): Promise<string> {
     return '';
   }
+  async listChain(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 const N = 3000;
