@@ -11,6 +11,7 @@ import type { V1EndpointSlice, V1Endpoints } from '@kubernetes/client-node';
 import { parseIPSloppy } from './ip-parse.js';
 import { namespacedName } from './service.js';
 import { compareIPs, ipSortKey } from './ip-order.js';
+import { deepEqual } from './equal.js';
 import type { Endpoint, FieldError, Protocol, ServicePort } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -250,6 +251,41 @@ function compareKeyed(a: { ep: Endpoint; key: string }, b: { ep: Endpoint; key: 
   return (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.ep.port - b.ep.port;
 }
 
+/** Keep old Endpoint objects that did not change, so per-endpoint caches survive a list change. */
+export function reuseEndpoints(old: readonly Endpoint[], next: readonly Endpoint[]): readonly Endpoint[] {
+  if (old.length === 0 || next.length === 0) return next;
+  const byAddr = new Map<string, Endpoint>();
+  for (const ep of old) byAddr.set(`${ep.ip}|${ep.port}`, ep);
+  let reused = false;
+  const out = next.map((ep) => {
+    const prev = byAddr.get(`${ep.ip}|${ep.port}`);
+    if (prev !== undefined && deepEqual(prev, ep)) {
+      reused = true;
+      return prev;
+    }
+    return ep;
+  });
+  return reused ? out : next;
+}
+
+/** A new version's conversion with every Endpoint equal to one of the previous version's replaced by it. */
+export function reuseConversion(prev: EndpointsByPort, next: EndpointsByPort): EndpointsByPort {
+  if (next instanceof OnePortEndpoints) {
+    const list = reuseEndpoints(prev.get(next.key) ?? NO_LIST, next.list);
+    return list === next.list ? next : new OnePortEndpoints(next.key, list);
+  }
+  let changed = false;
+  const out = new Map<string, readonly Endpoint[]>();
+  for (const [key, eps] of next) {
+    const list = reuseEndpoints(prev.get(key) ?? NO_LIST, eps);
+    if (list !== eps) changed = true;
+    out.set(key, list);
+  }
+  return changed ? out : next;
+}
+
+const NO_LIST: readonly Endpoint[] = [];
+
 /**
  * The endpoints of an object with one port (nearly every slice): a native Map costs ~330 bytes
  * (its hash table is allocated for several entries) where this costs ~40, once per slice kept
@@ -257,8 +293,8 @@ function compareKeyed(a: { ep: Endpoint; key: string }, b: { ep: Endpoint; key: 
  */
 class OnePortEndpoints implements EndpointsByPort {
   constructor(
-    private readonly key: string,
-    private readonly list: readonly Endpoint[],
+    readonly key: string,
+    readonly list: readonly Endpoint[],
   ) {}
   get size(): number {
     return 1;
