@@ -10,7 +10,7 @@
 
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
-import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
+import { cidrRange, concat, hex, ipBytes, ipPairBytes, ipPortBytes, PROTO_BYTES, portBytes, u32Host } from '../bytes.js';
 import { elementKey, elementValue, type KeptElement } from '../elements.js';
 import { servicePortHash } from '../../iptables/names.js';
 import {
@@ -184,7 +184,7 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
   };
   const cluster = plan.usesClusterChain ? slotted('cluster', plan.clusterTargets) : [];
   const local = plan.usesLocalChain ? slotted('local', plan.localTargets) : [];
-  const proto = Uint8Array.of(IPPROTO[sp.protocol]);
+  const proto = PROTO_BYTES[sp.protocol];
   const port = portBytes(sp.port);
   const c = comment(sp.key);
   const commentOf = (ep: Endpoint): string => comment(addrOf.get(ep)!);
@@ -192,7 +192,7 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
     if (eps.length === 0) return;
     add(classSetName(k, eps.length), { key, comment: c });
     const map = classEndpointMap(k);
-    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: concat(ipBytes(ep.ip), portBytes(ep.port)), comment: commentOf(ep) }));
+    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: ipPortBytes(ep.ip, ep.port), comment: commentOf(ep) }));
   };
   const internalLocal = plan.internalChain === plan.names.svl;
   const extLocal = plan.externalPolicyChain === plan.names.svl;
@@ -316,7 +316,7 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
   const f = o.family;
   const out = new Map<string, Map<string, KeptElement>>();
   const add = adder(out, prevShared);
-  const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
+  const proto = PROTO_BYTES[plan.sp.protocol];
   const port = portBytes(plan.sp.port);
   const ipKey = (ip: string): Uint8Array => concat(ipBytes(ip), proto, port);
   const nodePortKey = concat(proto, portBytes(plan.sp.nodePort));
@@ -356,7 +356,7 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
     if (plan.usesExtChain && !flat) add(SETS.serviceNodePorts, { key: nodePortKey, verdict: goto(n.external), comment: comment(`${key} nodeport`) });
     if (!plan.hasExternalEndpoints) add(SETS.noEndpointNodePorts, { key: nodePortKey, verdict: noEndpoints, comment: noneComment });
   }
-  for (const t of plan.allTargets) add(SETS.hairpin, { key: concat(ipBytes(t.ep.ip), ipBytes(t.ep.ip)) });
+  for (const t of plan.allTargets) add(SETS.hairpin, { key: ipPairBytes(t.ep.ip) });
   return out;
 }
 
