@@ -27,8 +27,13 @@ const profile = args.includes('--profile');
 const [services = 10_000, syncs = 20] = args.filter((a) => !a.startsWith('--')).map(Number);
 
 let scavenges = 0;
+let scavengeMs = 0;
 new PerformanceObserver((l) => {
-  for (const e of l.getEntries()) if (((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  for (const e of l.getEntries()) {
+    if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
+    scavenges++;
+    scavengeMs += e.duration;
+  }
 }).observe({ entryTypes: ['gc'] });
 
 const cluster = generateCluster({ services, endpointsPerService: 10, seed: 1 });
@@ -45,13 +50,14 @@ session.connect();
 const byFn = new Map<string, number>();
 
 /** One sync of 100 endpoint changes; with `sample`, its allocations through the sampling heap profiler. */
-async function measured(sample: boolean): Promise<{ bytes: number; scavenges: number; cpuMs: number; wallMs: number; sent: number }> {
+async function measured(sample: boolean): Promise<{ bytes: number; scavenges: number; scavengeMs: number; cpuMs: number; wallMs: number; sent: number }> {
   applyObjects(p.store, gen.op('100 endpoint changes').ops);
   gc?.();
   await new Promise((r) => setTimeout(r, 20));
   p.client.bytes = 0;
   if (sample) await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const s0 = scavenges;
+  const g0 = scavengeMs;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const snap = p.store.snapshot();
@@ -73,7 +79,7 @@ async function measured(sample: boolean): Promise<{ bytes: number; scavenges: nu
     walk(prof.head, '');
   }
   await new Promise((r) => setTimeout(r, 5)); // gc entries are delivered asynchronously
-  return { bytes, scavenges: scavenges - s0, cpuMs: (c.user + c.system) / 1000, wallMs: wall, sent: p.client.bytes };
+  return { bytes, scavenges: scavenges - s0, scavengeMs: scavengeMs - g0, cpuMs: (c.user + c.system) / 1000, wallMs: wall, sent: p.client.bytes };
 }
 
 // Warm-up (not counted), then the timed syncs, then the sampled ones (the profiler slows them).
@@ -89,6 +95,7 @@ console.log(
     syncs,
     scavengesMedian: med(timed, (r) => r.scavenges),
     scavengesTotal: timed.reduce((a, r) => a + r.scavenges, 0),
+    scavengeMsMedian: Math.round(med(timed, (r) => r.scavengeMs) * 10) / 10,
     cpuMsMedian: Math.round(med(timed, (r) => r.cpuMs) * 10) / 10,
     wallMsMedian: Math.round(med(timed, (r) => r.wallMs) * 10) / 10,
     sampledAllocatedKiBMedian: Math.round(med(sampled, (r) => r.bytes) / 1024),
