@@ -97,7 +97,7 @@ export function nftFlags(minSyncMs: number): string[] {
 }
 
 /** Encodes every batch as the netlink client would, sends nothing: what our own code costs. */
-class EncodeOnlyClient implements NftClient {
+export class EncodeOnlyClient implements NftClient {
   bytes = 0;
   private handle = 1n;
   async commit(ops: readonly NftOp[]): Promise<CommitResult> {
@@ -111,13 +111,13 @@ class EncodeOnlyClient implements NftClient {
   async close(): Promise<void> {}
 }
 
-interface NftInProcess {
+export interface NftInProcess {
   readonly store: ModelStore;
   readonly dp: Dataplane;
   readonly client: EncodeOnlyClient;
 }
 
-function nftInProcess(): NftInProcess {
+export function nftInProcess(): NftInProcess {
   const { config } = loadConfig(nftFlags(1000));
   const client = new EncodeOnlyClient();
   const noCt = { clearEntriesForIP: async () => undefined, clearEntriesForPort: async () => undefined, clearEntriesForNAT: async () => undefined, clearEntriesForPortNAT: async () => undefined };

@@ -72,6 +72,11 @@ export function ipBytes(ip: string): Uint8Array {
  * the careful path decides.
  */
 function ipv4Fast(ip: string): Uint8Array | undefined {
+  return readOctets(ip) ? bytesOf(octets[0]!, octets[1]!, octets[2]!, octets[3]!) : undefined;
+}
+
+/** ipv4Fast's parse into `octets`; false when the careful path must decide. */
+function readOctets(ip: string): boolean {
   const out = octets;
   let part = 0;
   let val = 0;
@@ -79,20 +84,58 @@ function ipv4Fast(ip: string): Uint8Array | undefined {
   for (let i = 0; i < ip.length; i++) {
     const c = ip.charCodeAt(i);
     if (c === 46) {
-      if (digits === 0 || part === 3) return undefined;
+      if (digits === 0 || part === 3) return false;
       out[part++] = val;
       val = digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && val === 0) return undefined; // leading zero
+      if (digits > 0 && val === 0) return false; // leading zero
       val = val * 10 + (c - 48);
-      if (++digits > 3 || val > 255) return undefined;
-    } else return undefined;
+      if (++digits > 3 || val > 255) return false;
+    } else return false;
   }
-  if (part !== 3 || digits === 0) return undefined;
-  return bytesOf(out[0]!, out[1]!, out[2]!, val);
+  if (part !== 3 || digits === 0) return false;
+  out[3] = val;
+  return true;
+}
+
+/**
+ * concat(ipBytes(ip), portBytes(port)) (an endpoint map element's data) written into one view:
+ * the two field views and the argument list were young garbage for every endpoint element.
+ */
+export function ipPortBytes(ip: string, port: number): Uint8Array {
+  if (!readOctets(ip)) return concat(ipBytes(ip), portBytes(port));
+  const out = allocBytes(8);
+  out[0] = octets[0]!;
+  out[1] = octets[1]!;
+  out[2] = octets[2]!;
+  out[3] = octets[3]!;
+  out[4] = port >> 8;
+  out[5] = port & 0xff;
+  return out;
 }
 
 const octets = [0, 0, 0, 0];
+
+/**
+ * concat(ipBytes(ip), ipBytes(ip)) (a hairpin element's key: the endpoint as source and
+ * destination) as one view, without the two field views.
+ */
+export function ipPairBytes(ip: string): Uint8Array {
+  if (!readOctets(ip)) {
+    const b = ipBytes(ip);
+    return concat(b, b);
+  }
+  const out = allocBytes(8);
+  for (let i = 0; i < 4; i++) out[i] = out[i + 4] = octets[i]!;
+  return out;
+}
+
+/**
+ * One byte of protocol number per protocol, shared (values are never written after they are
+ * made): Uint8Array.of per render gave each rendered service port two arrays with buffers of
+ * their own.
+ */
+export const PROTO_BYTES: Readonly<Record<Protocol, Uint8Array>> = { TCP: Uint8Array.of(6), UDP: Uint8Array.of(17), SCTP: Uint8Array.of(132) };
 
 /** Start and end (inclusive) of a CIDR, as address bytes. */
 export function cidrRange(cidr: string): { start: Uint8Array; end: Uint8Array; prefix: number } {

@@ -140,7 +140,8 @@ export function planShared(
     if (!o) m.set(owner, (o = new Map()));
     into(o, set, k, value, comment);
   };
-  for (const [set, keys] of touched) {
+  // forEach over the touched map: its for-of made an entry pair and iterator results per set.
+  touched.forEach((keys, set) => {
     const have = prev.sets.get(set)?.elements;
     for (const k of keys) {
       const h = have?.get(k);
@@ -152,7 +153,7 @@ export function planShared(
       }
       if (w) push(add, w.owner, set, k, w.element.value, w.element.comment);
     }
-  }
+  });
   const emit = (owner: string): PlannedOp[] => {
     let ops = byOwner.get(owner);
     if (!ops) byOwner.set(owner, (ops = []));

@@ -52,30 +52,30 @@ export class SharedIndex {
     const owner = (next ?? prev)?.owner;
     if (owner === undefined) return;
     const after = next?.shared;
+    // forEach, not for-of: the small maps' entry generators made an iterator, a result and a
+    // tuple per element, twice per changed service port (issue #13).
     if (prev) {
-      for (const [set, els] of prev.shared) {
+      prev.shared.forEach((els, set) => {
         const now = after?.get(set);
-        for (const [k, e] of els) {
+        els.forEach((e, k) => {
           const n = now?.get(k);
           if (n === undefined) {
             this.drop(set, k, owner);
             touched(set, k);
           } else if (n !== e && n.value !== e.value) touched(set, k);
-        }
-      }
+        });
+      });
     }
     if (after && after.size > 0) this.units.set(owner, next);
     else this.units.delete(owner);
-    if (after) {
-      for (const [set, els] of after) {
-        const before = prev?.shared.get(set);
-        for (const k of els.keys()) {
-          if (before?.has(k)) continue;
-          this.put(set, k, owner);
-          touched(set, k);
-        }
-      }
-    }
+    after?.forEach((els, set) => {
+      const before = prev?.shared.get(set);
+      els.forEach((_e, k) => {
+        if (before?.has(k)) return;
+        this.put(set, k, owner);
+        touched(set, k);
+      });
+    });
   }
 
   /** `owner` contributes to `key` (its element is in its unit, see update/add). */

@@ -11,11 +11,17 @@ export class SmallMap<K, V> implements ReadonlyMap<K, V> {
   /** k0, v0, k1, v1, ... in insertion order. */
   private readonly kv: readonly (K | V)[];
 
-  constructor(entries: ReadonlyMap<K, V>) {
+  /** From a map, or from a flat k0, v0, k1, v1, ... array of exactly its length (kept as it is). */
+  constructor(entries: ReadonlyMap<K, V> | readonly (K | V)[]) {
+    if (Array.isArray(entries)) {
+      this.kv = entries;
+      return;
+    }
+    const m = entries as ReadonlyMap<K, V>;
     // Sized up front: an array grown by push keeps room for 16 more entries (~70 bytes of slack).
-    const kv = new Array<K | V>(entries.size * 2);
+    const kv = new Array<K | V>(m.size * 2);
     let i = 0;
-    for (const [k, v] of entries) {
+    for (const [k, v] of m) {
       kv[i++] = k;
       kv[i++] = v;
     }
@@ -113,4 +119,18 @@ export class OneEntryMap<K, V> implements ReadonlyMap<K, V> {
 export function compactMap<K, V>(m: ReadonlyMap<K, V>): ReadonlyMap<K, V> {
   if (m.size === 1) for (const [k, v] of m) return new OneEntryMap(k, v);
   return m.size <= SMALL_MAX ? new SmallMap(m) : m;
+}
+
+/**
+ * compactMap of the map whose entries are the flat k0, v0, k1, v1, ... list `kv` (keys distinct),
+ * without making that map: a renderer collects a unit's elements this way, and the Map per set it
+ * built only to compact it was young garbage for every rendered service port (issue #13).
+ */
+export function compactPairs<K, V>(kv: readonly (K | V)[]): ReadonlyMap<K, V> {
+  const n = kv.length >> 1;
+  if (n === 1) return new OneEntryMap(kv[0] as K, kv[1] as V);
+  if (n <= SMALL_MAX) return new SmallMap<K, V>(kv.slice());
+  const m = new Map<K, V>();
+  for (let i = 0; i < kv.length; i += 2) m.set(kv[i] as K, kv[i + 1] as V);
+  return m;
 }

@@ -130,7 +130,9 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'add-elements': {
         const s = v.sets.get(op.set.name);
         if (!s) return;
-        for (const [j, e] of op.elements.entries()) {
+        // Indexed, not entries(): an [index, element] pair per element was young garbage.
+        for (let j = 0; j < op.elements.length; j++) {
+          const e = op.elements[j]!;
           const k = op.keys?.[j] ?? elementKey(e);
           if (!s.elements.has(k)) n.elements++;
           s.elements.set(k, op.values?.[j] ?? elementValue(e));
@@ -140,7 +142,7 @@ export function applyOps(v: TableView, ops: readonly NftOp[], handles: readonly 
       case 'delete-elements': {
         const s = v.sets.get(op.set.name);
         if (!s) return;
-        for (const [j, e] of op.elements.entries()) if (s.elements.delete(op.keys?.[j] ?? elementKey(e))) n.elements--;
+        for (let j = 0; j < op.elements.length; j++) if (s.elements.delete(op.keys?.[j] ?? elementKey(op.elements[j]!))) n.elements--;
         return;
       }
     }

@@ -11,13 +11,20 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
+  // for-in over own keys, not Object.keys: two key arrays per compared object were the largest
+  // single allocation of the store's snapshot for changed slices (issue #13). Same keys: for-in
+  // also lists inherited enumerable keys, which the hasOwn checks skip.
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(rb, k) || !deepEqual(ra[k], rb[k])) return false;
+  let na = 0;
+  for (const k in ra) {
+    if (!hasOwn.call(ra, k)) continue;
+    na++;
+    if (!hasOwn.call(rb, k) || !deepEqual(ra[k], rb[k])) return false;
   }
-  return true;
+  let nb = 0;
+  for (const k in rb) if (hasOwn.call(rb, k)) nb++;
+  return na === nb;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;

@@ -10,7 +10,7 @@
 
 import type { Endpoint, IPFamily, NodeInfo, ServicePort } from '../../../proxy/model/types.js';
 import { planServicePort, type EndpointTarget, type ServicePlan } from '../../iptables/render/plan.js';
-import { cidrRange, concat, hex, ipBytes, IPPROTO, portBytes, u32Host } from '../bytes.js';
+import { cidrRange, concat, hex, ipBytes, ipPairBytes, ipPortBytes, PROTO_BYTES, portBytes, u32Host } from '../bytes.js';
 import { elementKey, elementValue, type KeptElement } from '../elements.js';
 import { servicePortHash } from '../../iptables/names.js';
 import {
@@ -34,7 +34,7 @@ import { addrType } from '../types-nft.js';
 import { classEndpointMap, classSetName, type ClassKind } from './classes.js';
 import { assignSlots } from './endpoints.js';
 import { nftFamily } from './family.js';
-import { compactMap } from '../small-map.js';
+import { compactMap, compactPairs, SMALL_MAX } from '../small-map.js';
 
 const NONE: Unit['shared'] = new Map();
 
@@ -106,11 +106,43 @@ function noLocalOf(plan: ServicePlan): Unit['noLocal'] {
   return NO_LOCAL[(internal ? 1 : 0) + (external ? 2 : 0)]!;
 }
 
+/**
+ * A unit's shared elements while it is rendered: per set, its keys and kept elements as one flat
+ * list (k0, e0, k1, e1, ...), compacted once at the end (compactShared). Sets with more entries
+ * than a scan should cover also get a key index.
+ */
+interface Collected {
+  readonly sets: Map<string, (string | KeptElement)[]>;
+  readonly index: Map<string, Set<string>>;
+}
+
+function collected(): Collected {
+  return { sets: new Map(), index: new Map() };
+}
+
+function hasKey(out: Collected, set: string, kv: readonly (string | KeptElement)[], k: string): boolean {
+  if (kv.length <= 2 * SMALL_MAX) {
+    for (let i = 0; i < kv.length; i += 2) if (kv[i] === k) return true;
+    return false;
+  }
+  let idx = out.index.get(set);
+  if (!idx) {
+    idx = new Set();
+    for (let i = 0; i < kv.length; i += 2) idx.add(kv[i] as string);
+    out.index.set(set, idx);
+  }
+  return idx.has(k);
+}
+
 /** The unit's shared elements as kept for its life: small maps as flat arrays (small-map.ts). */
-function compactShared(out: Map<string, Map<string, KeptElement>>): Unit['shared'] {
-  const m = new Map<string, ReadonlyMap<string, KeptElement>>();
-  for (const [set, els] of out) m.set(set, compactMap(els));
-  return compactMap(m);
+function compactShared(out: Collected): Unit['shared'] {
+  const kv = new Array<string | ReadonlyMap<string, KeptElement>>(out.sets.size * 2);
+  let i = 0;
+  for (const [set, els] of out.sets) {
+    kv[i++] = set;
+    kv[i++] = compactPairs<string, KeptElement>(els);
+  }
+  return compactPairs<string, ReadonlyMap<string, KeptElement>>(kv);
 }
 
 /** Most elements have no value and no comment (hairpin, cluster IPs): one shared kept form. */
@@ -124,15 +156,15 @@ type ElementAdder = (set: string, e: NftElement) => void;
  * key (no lookup in a map of 100,000 keys per unchanged element of a changed service port, issue
  * #13), and the new render's copy is young garbage instead of a retained duplicate.
  */
-function adder(out: Map<string, Map<string, KeptElement>>, prev: Unit['shared']): ElementAdder {
+function adder(out: Collected, prev: Unit['shared']): ElementAdder {
   // The last element made: a unit's destination elements carry the same comment and no value,
   // and share one kept form (as every element without value and comment shares EMPTY).
   let last = EMPTY;
   return (set, e) => {
-    let m = out.get(set);
-    if (!m) out.set(set, (m = new Map()));
+    let m = out.sets.get(set);
+    if (!m) out.sets.set(set, (m = []));
     const k = elementKey(e);
-    if (m.has(k)) return;
+    if (hasKey(out, set, m, k)) return;
     const p = prev.get(set)?.get(k);
     const value = elementValue(e);
     let kept: KeptElement;
@@ -141,7 +173,8 @@ function adder(out: Map<string, Map<string, KeptElement>>, prev: Unit['shared'])
     else if (value === '' && e.comment === undefined) kept = EMPTY;
     else kept = { value, comment: e.comment };
     last = kept;
-    m.set(k, kept);
+    m.push(k, kept);
+    out.index.get(set)?.add(k);
   };
 }
 
@@ -184,7 +217,7 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
   };
   const cluster = plan.usesClusterChain ? slotted('cluster', plan.clusterTargets) : [];
   const local = plan.usesLocalChain ? slotted('local', plan.localTargets) : [];
-  const proto = Uint8Array.of(IPPROTO[sp.protocol]);
+  const proto = PROTO_BYTES[sp.protocol];
   const port = portBytes(sp.port);
   const c = comment(sp.key);
   const commentOf = (ep: Endpoint): string => comment(addrOf.get(ep)!);
@@ -192,7 +225,7 @@ function renderFlat(sp: ServicePort, plan: ServicePlan, o: NftRenderOptions, his
     if (eps.length === 0) return;
     add(classSetName(k, eps.length), { key, comment: c });
     const map = classEndpointMap(k);
-    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: concat(ipBytes(ep.ip), portBytes(ep.port)), comment: commentOf(ep) }));
+    eps.forEach((ep, i) => add(map, { key: concat(key, u32Host(i)), data: ipPortBytes(ep.ip, ep.port), comment: commentOf(ep) }));
   };
   const internalLocal = plan.internalChain === plan.names.svl;
   const extLocal = plan.externalPolicyChain === plan.names.svl;
@@ -312,11 +345,11 @@ function externalRules(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptio
 }
 
 /** Shared elements of either path; `flat`: no dispatch verdict elements (renderFlat adds its own). */
-function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Map<string, Map<string, KeptElement>> {
+function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOptions, prevShared: Unit['shared'], flat = false): Collected {
   const f = o.family;
-  const out = new Map<string, Map<string, KeptElement>>();
+  const out = collected();
   const add = adder(out, prevShared);
-  const proto = Uint8Array.of(IPPROTO[plan.sp.protocol]);
+  const proto = PROTO_BYTES[plan.sp.protocol];
   const port = portBytes(plan.sp.port);
   const ipKey = (ip: string): Uint8Array => concat(ipBytes(ip), proto, port);
   const nodePortKey = concat(proto, portBytes(plan.sp.nodePort));
@@ -356,7 +389,7 @@ function sharedElements(plan: ServicePlan, n: ServicePortNames, o: NftRenderOpti
     if (plan.usesExtChain && !flat) add(SETS.serviceNodePorts, { key: nodePortKey, verdict: goto(n.external), comment: comment(`${key} nodeport`) });
     if (!plan.hasExternalEndpoints) add(SETS.noEndpointNodePorts, { key: nodePortKey, verdict: noEndpoints, comment: noneComment });
   }
-  for (const t of plan.allTargets) add(SETS.hairpin, { key: concat(ipBytes(t.ep.ip), ipBytes(t.ep.ip)) });
+  for (const t of plan.allTargets) add(SETS.hairpin, { key: ipPairBytes(t.ep.ip) });
   return out;
 }
 

@@ -2,7 +2,7 @@
 // made from: the shared index, the planner and explain iterate and look up through ReadonlyMap.
 
 import { describe, expect, it } from 'vitest';
-import { compactMap, OneEntryMap, SMALL_MAX, SmallMap } from '../../../modes/nftables/small-map.js';
+import { compactMap, compactPairs, OneEntryMap, SMALL_MAX, SmallMap } from '../../../modes/nftables/small-map.js';
 
 const readAll = (m: ReadonlyMap<string, number>, probe: readonly string[]): unknown => {
   const each: [string, number][] = [];
@@ -35,4 +35,21 @@ describe('compactMap', () => {
     const big = new Map(Array.from({ length: SMALL_MAX + 1 }, (_, i) => [String(i), i] as const));
     expect(compactMap(big)).toBe(big);
   });
+});
+
+describe('compactPairs', () => {
+  for (const n of [0, 1, 2, 7, SMALL_MAX, SMALL_MAX + 1]) {
+    it(`reads like compactMap of the same entries (${n} entries)`, () => {
+      const src = new Map(Array.from({ length: n }, (_, i) => [`k${(i * 7) % (n || 1)}-${i}`, i] as const));
+      const kv: (string | number)[] = [];
+      for (const [k, v] of src) kv.push(k, v);
+      const probe = [...src.keys(), 'absent', ''];
+      const m = compactPairs<string, number>(kv);
+      expect(readAll(m, probe)).toEqual(readAll(src, probe));
+      expect(m.constructor).toBe(compactMap(src).constructor);
+      // The caller's list is its own to reuse: the map does not alias it.
+      kv.fill('changed');
+      expect(readAll(m, probe)).toEqual(readAll(src, probe));
+    });
+  }
 });
