@@ -4,6 +4,7 @@
 
 import { isIP } from 'node:net';
 import { endianness } from 'node:os';
+import { canonicalIPv4Value } from '../../proxy/model/ipv4-scan.js';
 import type { Protocol } from '../../proxy/model/types.js';
 
 const LITTLE = endianness() === 'LE';
@@ -77,24 +78,12 @@ function ipv4Fast(ip: string): Uint8Array | undefined {
 
 /** ipv4Fast's parse into `octets`; false when the careful path must decide. */
 function readOctets(ip: string): boolean {
-  const out = octets;
-  let part = 0;
-  let val = 0;
-  let digits = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || part === 3) return false;
-      out[part++] = val;
-      val = digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && val === 0) return false; // leading zero
-      val = val * 10 + (c - 48);
-      if (++digits > 3 || val > 255) return false;
-    } else return false;
-  }
-  if (part !== 3 || digits === 0) return false;
-  out[3] = val;
+  const v = canonicalIPv4Value(ip);
+  if (v < 0) return false;
+  octets[0] = v >>> 24;
+  octets[1] = (v >>> 16) & 0xff;
+  octets[2] = (v >>> 8) & 0xff;
+  octets[3] = v & 0xff;
   return true;
 }
 

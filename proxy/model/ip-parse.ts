@@ -13,6 +13,7 @@
 // Zones ("fe80::1%eth0") are rejected, as Go's ParseIP rejects them: no dataplane can program one.
 
 import type { IPFamily } from './types.js';
+import { canonicalIPv4Value } from './ipv4-scan.js';
 
 export interface ParsedIP {
   /** Canonical text. */
@@ -32,7 +33,7 @@ export function parseIPSloppy(text: string): ParsedIP | undefined {
   // Canonical dotted IPv4 (nearly every address) is its own canonical form: checked in place,
   // without the split, byte array and join of the general path (the largest allocator of the
   // model's work for a changed slice, issue #13).
-  if (isCanonicalIPv4(text)) return { address: text, family: 'IPv4' };
+  if (canonicalIPv4Value(text) >= 0) return { address: text, family: 'IPv4' };
   const bytes = ipBytes(text);
   if (bytes === undefined) return undefined;
   const ip = formatBytes(bytes);
@@ -40,25 +41,6 @@ export function parseIPSloppy(text: string): ParsedIP | undefined {
   // freshly printed copy, so the model shares it with the informer's cached object (~32 bytes
   // per endpoint address, half a million of them at 50,000 Services x 10).
   return ip.address === text ? { address: text, family: ip.family } : ip;
-}
-
-/** Four decimal octets 0-255 without leading zeros: exactly what formatBytes prints for IPv4. */
-function isCanonicalIPv4(text: string): boolean {
-  let dots = 0;
-  let val = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return false;
-      val = digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && val === 0) return false; // leading zero: the general path reads it
-      val = val * 10 + (c - 48);
-      if (++digits > 3 || val > 255) return false;
-    } else return false;
-  }
-  return dots === 3 && digits > 0;
 }
 
 /**
