@@ -233,10 +233,15 @@ describe.skipIf(!requireRoot() || !inIpvsGuest())('takeover from upstream IPVS m
 
   async function expectIpvsMode(): Promise<void> {
     // Eventually: the daemon removes the other modes' leftovers after its first sync.
+    // Both families: the cleanup goes family by family, and IPv6's comes after IPv4's (a check of
+    // IPv4 alone raced it once, in an emulated guest whose iptables runs are slow).
     await eventually(async () => {
-      const s = await save(na, 'IPv4');
-      return ['nat', 'filter', 'mangle'].every((t) => JSON.stringify(kubeChains(s, t)) === JSON.stringify(IPVS_CHAINS[t] ?? []));
-    }, 'only IPVS-mode chains', 180_000, 500);
+      for (const family of ['IPv4', 'IPv6'] as const) {
+        const s = await save(na, family);
+        if (!['nat', 'filter', 'mangle'].every((t) => JSON.stringify(kubeChains(s, t)) === JSON.stringify(IPVS_CHAINS[t] ?? []))) return false;
+      }
+      return true;
+    }, 'only IPVS-mode chains in both families', 180_000, 500);
     for (const family of ['IPv4', 'IPv6'] as const) {
       const s = await save(na, family);
       for (const t of ['nat', 'filter', 'mangle', 'raw']) expect(kubeChains(s, t), `${family} ${t}`).toEqual(IPVS_CHAINS[t] ?? []);
