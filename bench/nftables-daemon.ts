@@ -201,12 +201,12 @@ export async function runNftDaemonBench(o: NftDaemonBenchOptions): Promise<NftDa
     for (const name of OP_NAMES) {
       const samples: (NftSyncNumbers & { syncs: number; full: boolean; ipMs: number; ipBytes: number })[] = [];
       for (let rep = 0; rep < o.reps; rep++) {
-        // The burst's target is for one sync holding all of it (see observeBurst); the twin
+        // The burst's target is for one sync holding all of it (see observeChange); the twin
         // applies and syncs the same primer first, so that both measure the same sync.
         const primer = name === '100 endpoint changes' ? gen.endpointAdd() : undefined;
         const twinPrimer = primer ? twin.endpointAdd() : undefined;
         const g = gen.op(name);
-        const r = primer ? await observeBurst(d, o.minSyncMs, () => apply(primer.ops), () => apply(g.ops)) : await observeChange(d, o.minSyncMs, () => apply(g.ops));
+        const r = await observeChange(d, o.minSyncMs, () => apply(g.ops), primer ? () => apply(primer.ops) : undefined);
         if (twinPrimer) {
           applyObjects(ip.store, twinPrimer.ops);
           await inProcessSync(ip, false);
@@ -274,29 +274,22 @@ async function waitQuiet(d: BenchDaemon, idleMs: number): Promise<void> {
 }
 
 /**
- * A burst of changes written to an idle daemon is split over two or more syncs: the first event
- * starts a sync at once (the last one was longer than min-sync-period ago) while the rest are
- * still on their way. So a primer change goes first; once its sync has logged, the burst is
- * written and waits for min-sync-period, which the runner keeps between sync starts, so all of
- * it lands in the next sync. Only the syncs after the primer's are counted; their durations
- * cover the syncs alone, not the wait.
+ * Apply one change when the daemon is idle, then add up every sync it caused.
+ *
+ * With `primer`: a burst of changes written to an idle daemon is split over two or more syncs (the
+ * first event starts a sync at once, the last one being longer than min-sync-period ago, while the
+ * rest are still on their way). So the primer change goes first; once its sync has logged, the
+ * burst is written and waits for min-sync-period, which the runner keeps between sync starts, so
+ * all of it lands in the next sync. Only the syncs after the primer's are counted; their
+ * durations cover the syncs alone, not the wait.
  */
-async function observeBurst(d: BenchDaemon, minSyncMs: number, primer: () => void, apply: () => void): Promise<NftSyncNumbers & { syncs: number; full: boolean }> {
+async function observeChange(d: BenchDaemon, minSyncMs: number, apply: () => void, primer?: () => void): Promise<NftSyncNumbers & { syncs: number; full: boolean }> {
   await waitQuiet(d, minSyncMs + 100);
-  const before = d.syncs.length;
-  primer();
-  await d.until(() => d.syncs.length > before, 'the sync of the primer change', 120_000);
-  const after = d.syncs.length;
-  apply();
-  await d.until(() => d.syncs.length > after, 'a sync after the burst', 120_000);
-  await waitQuiet(d, minSyncMs + 300);
-  const syncs: Timed<SyncLine>[] = d.syncs.slice(after);
-  return { ...numbers(syncs.map((s) => s.rec)), syncs: syncs.length, full: syncs.some((s) => s.rec.full) };
-}
-
-/** Apply one change when the daemon is idle, then add up every sync it caused. */
-async function observeChange(d: BenchDaemon, minSyncMs: number, apply: () => void): Promise<NftSyncNumbers & { syncs: number; full: boolean }> {
-  await waitQuiet(d, minSyncMs + 100);
+  if (primer) {
+    const primed = d.syncs.length;
+    primer();
+    await d.until(() => d.syncs.length > primed, 'the sync of the primer change', 120_000);
+  }
   const before = d.syncs.length;
   apply();
   await d.until(() => d.syncs.length > before, 'a sync after the change', 120_000);

@@ -5,6 +5,7 @@ import { defaultConfig, type Draft } from '../../../proxy/config/defaults.js';
 import { silentLogger } from '../../../proxy/log.js';
 import type { ChangeSet, Endpoint, NodeInfo, ProxyState, ServicePort } from '../../../proxy/model/types.js';
 import { ProxyMetrics } from '../../../sync/metrics.js';
+import type { ThroughputGc } from '../../../proxy/throughput-gc.js';
 import { createNftablesDataplane } from '../../../modes/nftables/dataplane.js';
 import { buildNftOptions, type NftRenderOptions } from '../../../modes/nftables/options.js';
 import type { NftTableDump } from '../../../modes/nftables/netlink/types.js';
@@ -78,7 +79,9 @@ export interface Harness {
   readonly conntrack: ConntrackCall[];
 }
 
-export function harness(opts: { edit?: (d: Draft) => void; families?: ('IPv4' | 'IPv6')[]; batchOps?: number; client?: FakeNftClient } = {}): Harness {
+export function harness(
+  opts: { edit?: (d: Draft) => void; families?: ('IPv4' | 'IPv6')[]; batchOps?: number; client?: FakeNftClient; gc?: ThroughputGc } = {},
+): Harness {
   const client = opts.client ?? new FakeNftClient();
   const metrics = new ProxyMetrics({ processMetrics: false });
   const ct = recordingConntrack();
@@ -92,6 +95,7 @@ export function harness(opts: { edit?: (d: Draft) => void; families?: ('IPv4' | 
     nodeIPs: () => [NODE_IP],
     localAddresses: () => [NODE_IP, '127.0.0.1'],
     ...(opts.batchOps !== undefined ? { batchOps: opts.batchOps } : {}),
+    ...(opts.gc !== undefined ? { gc: opts.gc } : {}),
   });
   return { client, dp, metrics, conntrack: ct.calls };
 }

@@ -4,13 +4,10 @@
 // and a partial sync runs as it is.
 
 import { describe, expect, it } from 'vitest';
-import { createNftablesDataplane } from '../../../modes/nftables/dataplane.js';
-import { silentLogger } from '../../../proxy/log.js';
 import { sizeOptimized } from '../../../proxy/memory-settings.js';
 import { ThroughputGc } from '../../../proxy/throughput-gc.js';
-import { ProxyMetrics } from '../../../sync/metrics.js';
 import { FakeNftClient } from '../../fakes/nftables/fake-client.js';
-import { changes, config, ep, NODE_IP, recordingConntrack, sp, state } from './fixtures.js';
+import { changes, ep, harness, sp, state } from './fixtures.js';
 
 function recorder(active = true): { gc: ThroughputGc; flags: string[] } {
   const flags: string[] = [];
@@ -74,18 +71,7 @@ describe('nftables dataplane and ThroughputGc', () => {
       commitsSeen.push(flags.at(-1) ?? 'none');
       return commit(ops);
     };
-    const dp = createNftablesDataplane({
-      config: config(),
-      client,
-      conntrack: recordingConntrack().ct,
-      metrics: new ProxyMetrics({ processMetrics: false }),
-      logger: silentLogger,
-      families: ['IPv4', 'IPv6'],
-      nodeIPs: () => [NODE_IP],
-      localAddresses: () => [NODE_IP, '127.0.0.1'],
-      batchOps: 4,
-      gc,
-    });
+    const { dp } = harness({ client, families: ['IPv4', 'IPv6'], batchOps: 4, gc });
     const s1 = state([[web, [ep('198.18.1.1')]], [v6, [ep('2001:db8:1::5')]]]);
     // The first sync is full whatever the request says (no record yet).
     await dp.sync({ state: s1, changes: changes([web.key]), full: false });
